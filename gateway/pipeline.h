@@ -1,0 +1,100 @@
+// Pipeline: record -> reading -> window -> alert rules, on one thread.
+//
+// Sources (file followers, MQTT, replay) hand records to Process*(); the
+// pipeline parses them, updates the key's window, runs the hot-alert state
+// machine (alerts/alert_rule.h) and tells the AlertSink about each event, in
+// input order. Bad records are counted by reason and logged at a limited rate;
+// they never change a window and never stop the pipeline. No heap allocation
+// per record once a key has been seen.
+//
+// Not thread-safe: one pipeline thread owns it. Sinks are called on it.
+#ifndef SENSORGATE_GATEWAY_PIPELINE_H_
+#define SENSORGATE_GATEWAY_PIPELINE_H_
+
+#include <array>
+#include <cstdint>
+#include <string_view>
+#include <vector>
+
+#include "alerts/alert_rule.h"
+#include "gateway/config.h"
+#include "gateway/log.h"
+#include "gateway/record_parser.h"
+#include "gateway/window.h"
+
+namespace sensorgate {
+
+struct AlertEvent {
+  std::string_view rule;   // "hot"
+  std::string_view state;  // "firing" | "resolved"
+  uint32_t slot;
+  std::string_view key;
+  double avg;
+  uint32_t count;
+  TimeMicros time_us;  // time of the reading that caused it
+};
+
+class AlertSink {
+ public:
+  virtual ~AlertSink() = default;
+  virtual void OnAlert(const AlertEvent& event) = 0;
+};
+
+struct PipelineCounters {
+  uint64_t records = 0;  // non-blank records seen
+  uint64_t accepted = 0;
+  std::array<uint64_t, kRejectReasonCount> rejected{};
+  uint64_t alerts_firing = 0;
+  uint64_t alerts_resolved = 0;
+  uint64_t rejected_total() const {
+    uint64_t n = 0;
+    for (uint64_t r : rejected) n += r;
+    return n;
+  }
+};
+
+// Where a record came from, for log lines.
+struct RecordOrigin {
+  std::string_view source;  // file name or topic
+  uint64_t line = 0;        // 0: not a file
+};
+
+class Pipeline {
+ public:
+  // `sink` may be null and must outlive the pipeline.
+  Pipeline(const Config& config, RecordFormat format, AlertSink* sink);
+  Pipeline(const Pipeline&) = delete;
+  Pipeline& operator=(const Pipeline&) = delete;
+
+  // Processes one record (no line terminator). Blank records are ignored.
+  // REQUIRES: kRecordPadding readable bytes after data + len.
+  // Returns true if the record became a reading.
+  bool ProcessRecord(const char* data, size_t len, TimeMicros arrival_us, const RecordOrigin& origin);
+  // Counts a record too long to be read (the line reader skipped it).
+  void RejectTooLong(const RecordOrigin& origin);
+  // CSV: a new file's header line. Logs and returns the error if a column is missing.
+  Status SetCsvHeader(std::string_view header, const RecordOrigin& origin);
+
+  const WindowTable& windows() const { return windows_; }
+  const PipelineCounters& counters() const { return counters_; }
+  AlertPhase alert_phase(uint32_t slot) const { return alert_[slot].phase; }
+  // Messages about bad records not logged because of the rate limit.
+  uint64_t TakeSuppressedLogs() { return reject_log_.TakeSuppressed(); }
+
+ private:
+  bool Accept(const Reading& r, const RecordOrigin& origin);
+  void Reject(RejectReason why, const RecordOrigin& origin, std::string_view record);
+
+  const bool alert_enabled_;
+  const HotRule rule_;
+  RecordParser parser_;
+  WindowTable windows_;
+  std::vector<AlertState> alert_;  // per slot
+  AlertSink* const sink_;
+  PipelineCounters counters_;
+  RateLimiter reject_log_;
+};
+
+}  // namespace sensorgate
+
+#endif  // SENSORGATE_GATEWAY_PIPELINE_H_
