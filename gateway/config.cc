@@ -4,13 +4,16 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cerrno>
 #include <charconv>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <iterator>
 #include <map>
+#include <set>
 #include <sstream>
 
 #include "gateway/time_util.h"
@@ -358,8 +361,9 @@ const Spec kSpecs[] = {
 };
 #undef STORE
 
-const char* const kSections[] = {"gateway", "reading", "window", "file", "mqtt",
-                                 "alert",   "email",   "kafka",  "http"};
+// In the order of DESIGN.md section 3 and the example configuration.
+const char* const kSections[] = {"gateway", "file",  "mqtt",  "reading", "window",
+                                 "alert",   "email", "kafka", "http"};
 
 bool IsKnownSection(std::string_view s) {
   for (const char* k : kSections) {
@@ -368,9 +372,14 @@ bool IsKnownSection(std::string_view s) {
   return false;
 }
 
+// Shortest text that reads back as v; whole numbers are written out in full
+// ("100000", not the shorter "1e+05" to_chars would pick).
 std::string Num(double v) {
-  char buf[32];
-  auto [p, ec] = std::to_chars(buf, buf + sizeof buf, v);
+  char buf[400];
+  const bool whole = std::fabs(v) < 1e16 && std::floor(v) == v;
+  auto [p, ec] = whole ? std::to_chars(buf, buf + sizeof buf, v, std::chars_format::fixed)
+                       : std::to_chars(buf, buf + sizeof buf, v);
+  (void)ec;
   return std::string(buf, p);
 }
 
@@ -406,6 +415,8 @@ std::string Allowed(const Spec& s) {
     }
     case KeyType::kSecretFile:
       return "must be a file readable by the gateway and by no one else (chmod 600)";
+    case KeyType::kPath:
+      return s.allowed_text ? s.allowed_text : "must be a readable file";
     default:
       return s.allowed_text ? s.allowed_text : "must be a path";
   }
@@ -425,8 +436,9 @@ std::vector<std::string> SplitList(std::string_view s) {
   }
 }
 
-// Checks a file named by the configuration. Returns "" or the problem.
-std::string CheckReadableFile(const std::string& path, bool secret) {
+// Checks a file named by the configuration. Returns "" or the problem;
+// `allowed` is what the key allows, appended to a secret file's mode problem.
+std::string CheckReadableFile(const std::string& path, bool secret, const std::string& allowed) {
   struct stat st;
   if (stat(path.c_str(), &st) != 0) return std::string("cannot read: ") + std::strerror(errno);
   if (!S_ISREG(st.st_mode)) return "not a regular file";
@@ -434,7 +446,8 @@ std::string CheckReadableFile(const std::string& path, bool secret) {
   if (secret && (st.st_mode & (S_IROTH | S_IWOTH))) {
     char mode[8];
     std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
-    return std::string("readable by others (mode ") + mode + "): a secret file must be chmod 600 (or 640)";
+    return std::string(st.st_mode & S_IROTH ? "readable" : "writable") + " by others (mode " + mode +
+           "): " + allowed;
   }
   return "";
 }
@@ -515,7 +528,7 @@ std::string ParseValue(const Spec& s, const std::string& text, Value* v) {
       if (text.size() > s.hi) return allowed;
       if (HasControl(text)) return allowed;
       if (!text.empty() && s.section != std::string_view("gateway")) {
-        const std::string problem = CheckReadableFile(text, s.type == KeyType::kSecretFile);
+        const std::string problem = CheckReadableFile(text, s.type == KeyType::kSecretFile, allowed);
         if (!problem.empty()) return problem;
       }
       return "";
@@ -550,6 +563,7 @@ struct Loader {
   std::map<std::string, int> section_line;                       // first header line
   std::map<std::pair<std::string, std::string>, int> key_line;  // where each key was set
   std::map<std::pair<std::string, std::string>, std::string> key_text;
+  std::set<std::pair<std::string, std::string>> bad;  // given, but refused
 
   void Error(int at, const std::string& what) {
     errors.push_back(name + (at > 0 ? ":" + std::to_string(at) : std::string()) + ": " + what);
@@ -557,6 +571,10 @@ struct Loader {
   std::string Where(const std::string& section, const std::string& key) {
     auto it = key_text.find({section, key});
     return "[" + section + "] " + key + " = " + (it == key_text.end() ? "" : it->second);
+  }
+  // False if the key was given with a value that was refused.
+  bool Good(const std::string& section, const std::string& key) const {
+    return bad.count({section, key}) == 0;
   }
   int LineOf(const std::string& section, const std::string& key) {
     auto it = key_line.find({section, key});
@@ -578,6 +596,7 @@ struct Loader {
     l->pos = end + 1;
     ++l->line;
     if (!ln.empty() && ln.back() == '\r') ln.remove_suffix(1);
+    if (l->line == 1 && ln.substr(0, 3) == "\xEF\xBB\xBF") ln.remove_prefix(3);  // UTF-8 BOM
     while (!ln.empty() && (ln.front() == ' ' || ln.front() == '\t')) ln.remove_prefix(1);
     std::string_view out = ln;
     if (ln.size() + 2 > static_cast<size_t>(num)) {
@@ -588,7 +607,7 @@ struct Loader {
       std::string_view rest = close == std::string_view::npos ? "" : ln.substr(close + 1);
       while (!rest.empty() && (rest.front() == ' ' || rest.front() == '\t')) rest.remove_prefix(1);
       if (close == std::string_view::npos || (!rest.empty() && rest[0] != ';' && rest[0] != '#')) {
-        l->Error(l->line, "\"" + std::string(ln) + "\": a section header is [name]");
+        l->Error(l->line, "\"" + std::string(ln) + "\": a section header is [name], alone on its line");
         out = ";";
       } else {
         const std::string section(ln.substr(1, close - 1));
@@ -646,6 +665,7 @@ struct Loader {
     const std::string problem = ParseValue(*spec, value, &v);
     if (!problem.empty()) {
       Error(line, where + ": " + problem);
+      bad.emplace(section, key);
       return;
     }
     if (spec->store) {
@@ -687,36 +707,51 @@ struct Loader {
     }
     if (c.mqtt.client_id.empty()) c.mqtt.client_id = "sensorgate-" + c.gateway.name;
     if (!key_line.count({"alert", "clear_below"})) c.alert.clear_below = c.alert.above;
-    if (c.alert.enabled && c.alert.clear_below > c.alert.above) {
+    // Rules between keys are checked only when every key they involve holds
+    // a good value (given or default): a refused value is reported once, and
+    // not again through the defaults that stand in for it.
+    if (c.alert.enabled && Good("alert", "above") && key_line.count({"alert", "above"}) &&
+        Good("alert", "clear_below") && c.alert.clear_below > c.alert.above) {
       Error(LineOf("alert", "clear_below"),
             Where("alert", "clear_below") + ": must not be greater than above (" + Num(c.alert.above) + ")");
     }
-    if (c.alert.enabled && c.alert.min_samples > c.window.size) {
+    if (c.alert.enabled && Good("alert", "min_samples") && Good("window", "size") &&
+        c.alert.min_samples > c.window.size) {
       Error(LineOf("alert", "min_samples"), Where("alert", "min_samples") +
                                                 ": must be at most [window] size (" +
                                                 std::to_string(c.window.size) + ")");
     }
-    if (c.reading.min >= c.reading.max) {
-      Error(LineOf("reading", "max"),
-            Where("reading", "max") + ": must be greater than min (" + Num(c.reading.min) + ")");
+    if (Good("reading", "min") && Good("reading", "max") && c.reading.min >= c.reading.max) {
+      if (key_line.count({"reading", "max"})) {
+        Error(LineOf("reading", "max"),
+              Where("reading", "max") + ": must be greater than min (" + Num(c.reading.min) + ")");
+      } else {
+        Error(LineOf("reading", "min"),
+              Where("reading", "min") + ": must be less than max (" + Num(c.reading.max) + ")");
+      }
     }
     const bool topic_key = IsTopicKey(c.reading.key, nullptr);
-    if (c.mqtt.enabled && c.mqtt.payload == PayloadFormat::kNumber && !topic_key) {
+    if (c.mqtt.enabled && c.mqtt.payload == PayloadFormat::kNumber && !topic_key &&
+        Good("reading", "key")) {
       Error(LineOf("mqtt", "payload"),
             Where("mqtt", "payload") + ": needs [reading] key = @topic.N (a bare number carries no key)");
     }
     if (topic_key && !c.mqtt.enabled) {
       Error(LineOf("reading", "key"), Where("reading", "key") + ": @topic keys need an [mqtt] section");
     }
-    if (c.mqtt.enabled && (!c.mqtt.cert_file.empty()) != (!c.mqtt.key_file.empty())) {
-      Error(LineOf("mqtt", c.mqtt.cert_file.empty() ? "key_file" : "cert_file"),
-            "[mqtt] cert_file and key_file: give both for mutual TLS, or neither");
+    if (c.mqtt.enabled && Good("mqtt", "cert_file") && Good("mqtt", "key_file") &&
+        c.mqtt.cert_file.empty() != c.mqtt.key_file.empty()) {
+      const bool has_cert = !c.mqtt.cert_file.empty();
+      Error(LineOf("mqtt", has_cert ? "cert_file" : "key_file"),
+            Where("mqtt", has_cert ? "cert_file" : "key_file") + ": needs " +
+                (has_cert ? "key_file" : "cert_file") +
+                " as well (mutual TLS takes both cert_file and key_file, or neither)");
     }
     if (mode == ConfigMode::kDaemon) {
       if (!c.file.enabled && !c.mqtt.enabled) {
         Error(0, "at least one of [file] and [mqtt] is needed (except with --replay)");
       }
-      if (c.gateway.state_dir.empty()) {
+      if (c.gateway.state_dir.empty() && Good("gateway", "state_dir")) {
         Error(LineOf("gateway", "state_dir"),
               "[gateway] state_dir: required (offsets, checkpoint, spool and outbox live there), "
               "except with --replay");

@@ -7,6 +7,12 @@
 // heap allocation per record: the simdjson parser's buffers are sized once for
 // the largest record (64 KiB) at construction.
 //
+// A JSON record is rejected as parse_error when it is not one object, its
+// structure is broken (truncated, unbalanced, trailing bytes, invalid UTF-8)
+// or a value on a configured path is malformed. Values elsewhere are skipped
+// unread (simdjson On-Demand), so a malformed field the gateway never uses
+// does not cost the reading.
+//
 // The input buffer must have kRecordPadding readable bytes after the record
 // (their content does not matter). The Reading's key points into the input or
 // into the parser and stays valid until the next call.

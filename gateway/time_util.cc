@@ -94,7 +94,7 @@ bool ParseRfc3339(std::string_view s, TimeMicros* out) {
         !Digits(s, p + 4, 2, &om) || oh > 23 || om > 59) {
       return false;
     }
-    offset_s = (oh * 3600 + om * 60) * (s[p] == '+' ? 1 : -1);
+    offset_s = static_cast<int64_t>(oh * 3600 + om * 60) * (s[p] == '+' ? 1 : -1);
     p += 6;
   } else {
     return false;

@@ -1,0 +1,98 @@
+#include "gateway/line_reader.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <string>
+#include <vector>
+
+namespace sensorgate {
+namespace {
+
+// A temporary file holding `content`, open for reading.
+class TempFile {
+ public:
+  explicit TempFile(const std::string& content) {
+    char path[] = "/tmp/sensorgate_lr_XXXXXX";
+    fd_ = mkstemp(path);
+    path_ = path;
+    Append(content);
+    lseek(fd_, 0, SEEK_SET);
+  }
+  ~TempFile() {
+    close(fd_);
+    unlink(path_.c_str());
+  }
+  void Append(const std::string& s) {
+    const off_t pos = lseek(fd_, 0, SEEK_CUR);
+    lseek(fd_, 0, SEEK_END);
+    ASSERT_EQ(write(fd_, s.data(), s.size()), static_cast<ssize_t>(s.size()));
+    lseek(fd_, pos, SEEK_SET);
+  }
+  int fd() const { return fd_; }
+
+ private:
+  int fd_;
+  std::string path_;
+};
+
+std::vector<std::string> All(LineReader& r, bool final_partial, int* too_long) {
+  std::vector<std::string> out;
+  std::string_view line;
+  while (true) {
+    const auto res = r.Next(&line, final_partial);
+    if (res == LineReader::Result::kLine) out.emplace_back(line);
+    else if (res == LineReader::Result::kTooLong) ++*too_long;
+    else break;
+  }
+  return out;
+}
+
+TEST(LineReader, SplitsLinesStripsCarriageReturnsAndKeepsEmptyLines) {
+  TempFile f("a\r\nbb\n\nccc\r\n");
+  LineReader r(f.fd(), 100, 16);
+  int too_long = 0;
+  EXPECT_EQ(All(r, true, &too_long), (std::vector<std::string>{"a", "bb", "", "ccc"}));
+  EXPECT_EQ(too_long, 0);
+  EXPECT_EQ(r.consumed(), 12u);
+}
+
+TEST(LineReader, ReturnsTheLastLineWithoutNewlineOnlyWhenFinal) {
+  TempFile f("one\ntw");
+  LineReader r(f.fd(), 100, 16);
+  int too_long = 0;
+  EXPECT_EQ(All(r, false, &too_long), (std::vector<std::string>{"one"}));
+  EXPECT_EQ(r.consumed(), 4u);
+  f.Append("o\nthree");
+  EXPECT_EQ(All(r, false, &too_long), (std::vector<std::string>{"two"}));
+  EXPECT_EQ(All(r, true, &too_long), (std::vector<std::string>{"three"}));
+  EXPECT_EQ(r.consumed(), 13u);
+}
+
+TEST(LineReader, SkipsOverlongLinesWithoutBufferingThem) {
+  std::string content = "ok1\n" + std::string(1000, 'x') + "\nok2\n" + std::string(11, 'y') + "\n" +
+                        std::string(10, 'z') + "\r\n" + std::string(500, 'w');
+  TempFile f(content);
+  LineReader r(f.fd(), 10, 32);  // buffer far smaller than the long line
+  int too_long = 0;
+  EXPECT_EQ(All(r, true, &too_long), (std::vector<std::string>{"ok1", "ok2", std::string(10, 'z')}));
+  EXPECT_EQ(too_long, 3);
+  EXPECT_EQ(r.consumed(), content.size());
+}
+
+TEST(LineReader, HandlesManyLinesAcrossBufferRefills) {
+  std::string content;
+  std::vector<std::string> want;
+  for (int i = 0; i < 5000; ++i) {
+    want.push_back(std::string(static_cast<size_t>(i % 37), 'a' + i % 26));
+    content += want.back() + "\n";
+  }
+  TempFile f(content);
+  LineReader r(f.fd(), 64, 100);
+  int too_long = 0;
+  EXPECT_EQ(All(r, true, &too_long), want);
+}
+
+}  // namespace
+}  // namespace sensorgate

@@ -1,0 +1,306 @@
+#include "gateway/record_parser.h"
+
+#include <gtest/gtest.h>
+
+#include <set>
+#include <string>
+#include <vector>
+
+#include "gateway/pipeline.h"
+
+namespace sensorgate {
+namespace {
+
+const char kSample[] =
+    R"({"id_sensor":"Sensor-1503-762GK","id_equipamento":"Equipament-0323XH-762GK","sensor":"sensor16", "data_evento":"2023-03-15T12:15:37.166944Z", "padrao":{"formato":"iot:leitura:sensor:temp", "leitura":{"temperatura":73.3}}})";
+constexpr TimeMicros kSampleTime = 1678882537LL * 1000000 + 166944;
+constexpr TimeMicros kArrival = 1700000000LL * 1000000;
+
+// Parses `record` from a buffer with the padding the parser requires.
+struct Parsed {
+  bool ok;
+  Reading reading;
+  std::string key;
+  RejectReason why;
+};
+
+Parsed ParseWith(RecordParser& p, const std::string& record) {
+  std::vector<char> buf(record.begin(), record.end());
+  buf.resize(record.size() + kRecordPadding, 'x');  // padding content must not matter
+  Parsed r{};
+  r.ok = p.Parse(buf.data(), record.size(), kArrival, &r.reading, &r.why);
+  if (r.ok) r.key = std::string(r.reading.key);
+  return r;
+}
+
+class JsonRecords : public ::testing::Test {
+ protected:
+  JsonRecords() : parser_(DefaultConfig().reading, RecordFormat::kJson) {}
+  Parsed P(const std::string& record) { return ParseWith(parser_, record); }
+  RejectReason Why(const std::string& record) {
+    const Parsed r = P(record);
+    EXPECT_FALSE(r.ok) << record;
+    return r.why;
+  }
+  RecordParser parser_;
+};
+
+TEST_F(JsonRecords, ReadsTheSampleFormat) {
+  const Parsed r = P(kSample);
+  ASSERT_TRUE(r.ok);
+  EXPECT_EQ(r.key, "sensor16");
+  EXPECT_EQ(r.reading.value, 73.3);
+  EXPECT_EQ(r.reading.time_us, kSampleTime);
+}
+
+TEST_F(JsonRecords, FindsFieldsInAnyOrderAndSkipsOthers) {
+  const Parsed r = P(R"({"padrao":{"leitura":{"x":[1,{"y":2}],"temperatura":-4.5e1},"z":null},"extra":{"sensor":"no"},"data_evento":1678882537,"sensor":"s1"})");
+  ASSERT_TRUE(r.ok);
+  EXPECT_EQ(r.key, "s1");
+  EXPECT_EQ(r.reading.value, -45);
+  EXPECT_EQ(r.reading.time_us, 1678882537LL * 1000000);
+}
+
+TEST_F(JsonRecords, UnescapesKeysAndNames) {
+  const Parsed r = P(R"({"sens\u006fr":"a\"b\u00e9","padrao":{"leitura":{"temperatura":1}},"data_evento":"2023-03-15T12:15:37Z"})");
+  ASSERT_TRUE(r.ok);
+  EXPECT_EQ(r.key, "a\"b\xc3\xa9");
+}
+
+TEST_F(JsonRecords, UsesANumberKeyAsItsText) {
+  const Parsed r = P(R"({"sensor": 1603 ,"padrao":{"leitura":{"temperatura":1}},"data_evento":"2023-03-15T12:15:37Z"})");
+  ASSERT_TRUE(r.ok);
+  EXPECT_EQ(r.key, "1603");
+  EXPECT_EQ(P(R"({"sensor":-1.50e3,"padrao":{"leitura":{"temperatura":1}},"data_evento":"2023-03-15T12:15:37Z"})").key, "-1.50e3");
+}
+
+TEST_F(JsonRecords, ReadsMillisecondTimes) {
+  const Parsed r = P(R"({"sensor":"s","padrao":{"leitura":{"temperatura":1}},"data_evento":1678882537166})");
+  ASSERT_TRUE(r.ok);
+  EXPECT_EQ(r.reading.time_us, 1678882537166LL * 1000);
+}
+
+TEST_F(JsonRecords, RejectsWhatDoesNotParse) {
+  for (const char* bad : {"", "{", "not json", R"({"sensor":"s1","padrao":{"leitura":{"temperatura":73.3}},"data_evento":"2023-03-15T12:15:37Z")",
+                          R"({"sensor":"s1","padrao":{"leitura":{"temperatura":73.3}},"data_evento":"2023-03-15T12:15:37Z"} x)",
+                          R"({"sensor":"s1","padrao":{"leitura":{"temperatura":73.3}},"data_evento":"2023-03-15T12:15:37Z"}{})",
+                          R"([1,2])", R"("text")", R"({"sensor":"s1" "x":1})",
+                          "{\"sensor\":\"s\xff\",\"padrao\":{\"leitura\":{\"temperatura\":1}}}"}) {
+    EXPECT_EQ(Why(bad), RejectReason::kParseError) << bad;
+  }
+}
+
+// On-Demand parsing validates the structure of the whole record and every
+// value on the configured paths; a value elsewhere that is never read is
+// skipped, not judged. The reading is taken.
+TEST_F(JsonRecords, SkipsValuesOutsideTheConfiguredPathsWithoutJudgingThem) {
+  EXPECT_TRUE(P(R"({"sensor":"s1","padrao":{"leitura":{"temperatura":73.3}},"data_evento":"2023-03-15T12:15:37Z","x":tru})").ok);
+  // Broken structure is still caught: an unclosed object at the end.
+  EXPECT_FALSE(P(R"({"sensor":"s1","padrao":{"leitura":{"temperatura":73.3}},"data_evento":"2023-03-15T12:15:37Z","x":{"y":1})").ok);
+}
+
+TEST_F(JsonRecords, RejectsRecordsOver64KiB) {
+  std::string big = R"({"sensor":"s1","padrao":{"leitura":{"temperatura":1}},"data_evento":"2023-03-15T12:15:37Z","pad":")";
+  big += std::string(kMaxRecordBytes, 'a') + "\"}";
+  EXPECT_EQ(Why(big), RejectReason::kTooLong);
+}
+
+std::string Rec(const std::string& key_json, const std::string& value_json, const std::string& time_json) {
+  std::string r = "{";
+  if (!key_json.empty()) r += R"("sensor":)" + key_json + ",";
+  if (!value_json.empty()) r += R"("padrao":{"leitura":{"temperatura":)" + value_json + "}},";
+  if (!time_json.empty()) r += R"("data_evento":)" + time_json + ",";
+  r += R"("id":1})";
+  return r;
+}
+const std::string kT = R"("2023-03-15T12:15:37Z")";
+
+TEST_F(JsonRecords, RejectsBadKeys) {
+  EXPECT_EQ(Why(Rec("", "1", kT)), RejectReason::kKeyMissing);
+  EXPECT_EQ(Why(Rec("null", "1", kT)), RejectReason::kKeyMissing);
+  EXPECT_EQ(Why(Rec(R"("")", "1", kT)), RejectReason::kKeyEmpty);
+  EXPECT_EQ(Why(Rec('"' + std::string(129, 'k') + '"', "1", kT)), RejectReason::kKeyTooLong);
+  EXPECT_TRUE(P(Rec('"' + std::string(128, 'k') + '"', "1", kT)).ok);
+  EXPECT_EQ(Why(Rec(R"("a\u0001b")", "1", kT)), RejectReason::kKeyControlChar);
+  EXPECT_EQ(Why(Rec(R"("a\tb")", "1", kT)), RejectReason::kKeyControlChar);
+  EXPECT_EQ(Why(Rec(R"("a\u007fb")", "1", kT)), RejectReason::kKeyControlChar);
+  EXPECT_EQ(Why(Rec("true", "1", kT)), RejectReason::kKeyNotText);
+  EXPECT_EQ(Why(Rec(R"({"a":1})", "1", kT)), RejectReason::kKeyNotText);
+  // A raw control byte inside a JSON string is invalid JSON.
+  EXPECT_EQ(Why(Rec("\"a\x01z\"", "1", kT)), RejectReason::kParseError);
+}
+
+TEST_F(JsonRecords, RejectsBadValues) {
+  EXPECT_EQ(Why(Rec(R"("s")", "", kT)), RejectReason::kValueMissing);
+  EXPECT_EQ(Why(Rec(R"("s")", "null", kT)), RejectReason::kValueMissing);
+  EXPECT_EQ(Why(Rec(R"("s")", R"("73.3")", kT)), RejectReason::kValueNotNumber);
+  EXPECT_EQ(Why(Rec(R"("s")", "true", kT)), RejectReason::kValueNotNumber);
+  EXPECT_EQ(Why(Rec(R"("s")", "[1]", kT)), RejectReason::kValueNotNumber);
+  EXPECT_EQ(Why(Rec(R"("s")", "1e999", kT)), RejectReason::kValueNotFinite);
+  EXPECT_EQ(Why(Rec(R"("s")", "1000000.5", kT)), RejectReason::kValueOutOfRange);
+  EXPECT_EQ(Why(Rec(R"("s")", "-1000001", kT)), RejectReason::kValueOutOfRange);
+  EXPECT_TRUE(P(Rec(R"("s")", "1000000", kT)).ok);  // the bounds are inclusive
+  // The value path must lead through objects.
+  EXPECT_EQ(Why(R"({"sensor":"s","padrao":5,"data_evento":"2023-03-15T12:15:37Z"})"), RejectReason::kValueMissing);
+}
+
+TEST_F(JsonRecords, RejectsBadTimes) {
+  EXPECT_EQ(Why(Rec(R"("s")", "1", "")), RejectReason::kTimeMissing);
+  EXPECT_EQ(Why(Rec(R"("s")", "1", "null")), RejectReason::kTimeMissing);
+  EXPECT_EQ(Why(Rec(R"("s")", "1", R"("yesterday")")), RejectReason::kTimeInvalid);
+  EXPECT_EQ(Why(Rec(R"("s")", "1", R"("")")), RejectReason::kTimeInvalid);
+  EXPECT_EQ(Why(Rec(R"("s")", "1", R"("2023-02-30T00:00:00Z")")), RejectReason::kTimeInvalid);
+  EXPECT_EQ(Why(Rec(R"("s")", "1", "-5")), RejectReason::kTimeInvalid);
+  EXPECT_EQ(Why(Rec(R"("s")", "1", "true")), RejectReason::kTimeInvalid);
+}
+
+TEST(JsonRecordsConfigured, UsesArrivalTimeWhenNoTimePathAndOwnPaths) {
+  ReadingConfig rc = DefaultConfig().reading;
+  rc.key = "meta.id";
+  rc.value = "t";
+  rc.time = "";
+  rc.min = 0;
+  rc.max = 100;
+  RecordParser p(rc, RecordFormat::kJson);
+  const Parsed r = ParseWith(p, R"({"t":50,"meta":{"id":"m-1"},"data_evento":"garbage"})");
+  ASSERT_TRUE(r.ok);
+  EXPECT_EQ(r.key, "m-1");
+  EXPECT_EQ(r.reading.time_us, kArrival);
+  EXPECT_EQ(ParseWith(p, R"({"t":100.5,"meta":{"id":"m-1"}})").why, RejectReason::kValueOutOfRange);
+}
+
+class CsvRecords : public ::testing::Test {
+ protected:
+  CsvRecords() : parser_(Reading(), RecordFormat::kCsv) {}
+  static ReadingConfig Reading() {
+    ReadingConfig rc = DefaultConfig().reading;
+    rc.key = "sensor";
+    rc.value = "temperatura";
+    rc.time = "data_evento";
+    return rc;
+  }
+  Parsed P(const std::string& record) { return ParseWith(parser_, record); }
+  RecordParser parser_;
+};
+
+TEST_F(CsvRecords, FindsColumnsByHeaderName) {
+  ASSERT_TRUE(parser_.SetCsvHeader("id, data_evento ,temperatura,sensor").ok());
+  const Parsed r = P("x,2023-03-15T12:15:37.166944Z, 73.3 ,sensor16");
+  ASSERT_TRUE(r.ok);
+  EXPECT_EQ(r.key, "sensor16");
+  EXPECT_EQ(r.reading.value, 73.3);
+  EXPECT_EQ(r.reading.time_us, kSampleTime);
+}
+
+TEST_F(CsvRecords, ReadsQuotedFields) {
+  ASSERT_TRUE(parser_.SetCsvHeader(R"("sensor","temperatura","data_evento","note")").ok());
+  const Parsed r = P(R"("line ""2"", a,b",73.3,1678882537.166944,"x,y")");
+  ASSERT_TRUE(r.ok);
+  EXPECT_EQ(r.key, "line \"2\", a,b");
+  EXPECT_EQ(r.reading.time_us, kSampleTime);
+}
+
+TEST_F(CsvRecords, NamesMissingColumns) {
+  const Status s = parser_.SetCsvHeader("sensor,temp");
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.message(),
+            "the CSV header has no column \"temperatura\", \"data_evento\" (its columns: \"sensor\", \"temp\")");
+  EXPECT_EQ(P("s1,5").why, RejectReason::kValueMissing);
+}
+
+TEST_F(CsvRecords, RejectsEveryReason) {
+  ASSERT_TRUE(parser_.SetCsvHeader("sensor,temperatura,data_evento").ok());
+  const std::string t = ",2023-03-15T12:15:37Z";
+  EXPECT_EQ(P("s1,1").why, RejectReason::kTimeMissing);
+  EXPECT_EQ(P("s1,1,").why, RejectReason::kTimeMissing);
+  EXPECT_EQ(P("s1,1,soon").why, RejectReason::kTimeInvalid);
+  EXPECT_EQ(P(",1" + t).why, RejectReason::kKeyEmpty);
+  EXPECT_EQ(P("").why, RejectReason::kKeyEmpty);
+  EXPECT_EQ(P(std::string(129, 'k') + ",1" + t).why, RejectReason::kKeyTooLong);
+  EXPECT_EQ(P("a\x01" ",1" + t).why, RejectReason::kKeyControlChar);
+  EXPECT_EQ(P("s1" + t).why, RejectReason::kValueNotNumber);  // the time lands in the value column
+  EXPECT_EQ(P("s1,," + t.substr(1)).why, RejectReason::kValueMissing);
+  EXPECT_EQ(P("s1,hot" + t).why, RejectReason::kValueNotNumber);
+  EXPECT_EQ(P("s1,12abc" + t).why, RejectReason::kValueNotNumber);
+  EXPECT_EQ(P("s1,inf" + t).why, RejectReason::kValueNotFinite);
+  EXPECT_EQ(P("s1,nan" + t).why, RejectReason::kValueNotFinite);
+  EXPECT_EQ(P("s1,1e999" + t).why, RejectReason::kValueNotFinite);
+  EXPECT_EQ(P("s1,2e6" + t).why, RejectReason::kValueOutOfRange);
+  EXPECT_EQ(P("\"s1,1" + t).why, RejectReason::kParseError);      // unclosed quote
+  EXPECT_EQ(P("\"s1\"x,1" + t).why, RejectReason::kParseError);   // text after a quote
+  EXPECT_EQ(P("s\"1,1" + t).why, RejectReason::kParseError);      // stray quote
+  EXPECT_EQ(P("s\xff,1" + t).why, RejectReason::kParseError);     // not UTF-8
+  EXPECT_TRUE(P("s1,1" + t).ok);
+}
+
+TEST(NumberPayload, TakesKeyFromElsewhereAndArrivalTime) {
+  RecordParser p(DefaultConfig().reading, RecordFormat::kJson);
+  Reading r;
+  RejectReason why;
+  ASSERT_TRUE(p.ParseNumber("sensor7", " 42.5\n", kArrival, &r, &why));
+  EXPECT_EQ(r.key, "sensor7");
+  EXPECT_EQ(r.value, 42.5);
+  EXPECT_EQ(r.time_us, kArrival);
+  EXPECT_FALSE(p.ParseNumber("sensor7", "warm", kArrival, &r, &why));
+  EXPECT_EQ(why, RejectReason::kValueNotNumber);
+  EXPECT_FALSE(p.ParseNumber("sensor7", "", kArrival, &r, &why));
+  EXPECT_EQ(why, RejectReason::kValueMissing);
+  EXPECT_FALSE(p.ParseNumber("", "1", kArrival, &r, &why));
+  EXPECT_EQ(why, RejectReason::kKeyEmpty);
+}
+
+TEST(RejectReasons, HaveDistinctStableNames) {
+  std::set<std::string> names;
+  for (size_t i = 0; i < kRejectReasonCount; ++i) {
+    names.insert(RejectReasonName(static_cast<RejectReason>(i)));
+  }
+  EXPECT_EQ(names.size(), kRejectReasonCount);
+  EXPECT_EQ(names.count("unknown"), 0u);
+}
+
+// --- the pipeline: rejected records never change a window ------------------
+
+struct Events : AlertSink {
+  std::vector<std::string> seen;
+  void OnAlert(const AlertEvent& e) override { seen.push_back(std::string(e.key) + ":" + std::string(e.state)); }
+};
+
+bool Feed(Pipeline& p, const std::string& rec) {
+  std::vector<char> buf(rec.begin(), rec.end());
+  buf.resize(rec.size() + kRecordPadding);
+  return p.ProcessRecord(buf.data(), rec.size(), kArrival, RecordOrigin{"test", 1});
+}
+
+TEST(Pipeline, CountsRejectionsByReasonAndKeepsWindowsUntouched) {
+  Config c = DefaultConfig();
+  c.window.max_keys = 2;
+  c.alert.enabled = true;
+  c.alert.above = 50;
+  c.alert.clear_below = 40;
+  c.alert.min_samples = 1;
+  Events ev;
+  Pipeline p(c, RecordFormat::kJson, &ev);
+  EXPECT_TRUE(Feed(p, Rec(R"("a")", "60", kT)));
+  EXPECT_FALSE(Feed(p, Rec(R"("a")", R"("90")", kT)));
+  EXPECT_FALSE(Feed(p, "{oops"));
+  EXPECT_TRUE(Feed(p, Rec(R"("b")", "10", kT)));
+  EXPECT_FALSE(Feed(p, Rec(R"("c")", "10", kT)));  // a third key: max_keys is 2
+  EXPECT_FALSE(Feed(p, "   "));                     // blank: not a record
+  EXPECT_TRUE(Feed(p, Rec(R"("a")", "0", kT)));
+  const PipelineCounters& n = p.counters();
+  EXPECT_EQ(n.records, 6u);
+  EXPECT_EQ(n.accepted, 3u);
+  EXPECT_EQ(n.rejected[static_cast<size_t>(RejectReason::kValueNotNumber)], 1u);
+  EXPECT_EQ(n.rejected[static_cast<size_t>(RejectReason::kParseError)], 1u);
+  EXPECT_EQ(n.rejected[static_cast<size_t>(RejectReason::kTooManyKeys)], 1u);
+  EXPECT_EQ(n.rejected_total(), 3u);
+  const WindowTable& w = p.windows();
+  EXPECT_EQ(w.key_count(), 2u);
+  EXPECT_EQ(w.Values(w.Find("a")), (std::vector<double>{60, 0}));
+  EXPECT_EQ(ev.seen, (std::vector<std::string>{"a:firing", "a:resolved"}));
+  EXPECT_EQ(n.alerts_firing, 1u);
+  EXPECT_EQ(n.alerts_resolved, 1u);
+}
+
+}  // namespace
+}  // namespace sensorgate
