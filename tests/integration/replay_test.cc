@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 #include <simdjson.h>
 
+#include <algorithm>
 #include <cmath>
 #include <ctime>
 #include <deque>
@@ -133,7 +134,7 @@ std::string ConfigFor(const ModelRule& r, const std::string& extra = "") {
   return buf + extra;
 }
 
-void CheckReplayAgainstModel(const ModelRule& rule) {
+void CheckReplayAgainstModel(const ModelRule& rule, bool expect_resolved) {
   if (access(kSample.c_str(), R_OK) != 0) GTEST_SKIP() << kSample << " is absent: the sample data lives in ../shared/data";
   TempDir dir;
   const std::string ini = dir.Write("replay.ini", ConfigFor(rule));
@@ -141,6 +142,11 @@ void CheckReplayAgainstModel(const ModelRule& rule) {
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const Model model = RunModel(kSample, rule);
   ASSERT_GT(model.events.size(), 0u) << "the rule should fire on the sample";
+  if (expect_resolved) {
+    const bool resolved = std::any_of(model.events.begin(), model.events.end(),
+                                      [](const ModelEvent& e) { return e.state == "resolved"; });
+    ASSERT_TRUE(resolved) << "the rule should also resolve on the sample";
+  }
 
   simdjson::dom::parser parser;
   std::vector<std::string> lines = Lines(r.out);
@@ -178,13 +184,17 @@ void CheckReplayAgainstModel(const ModelRule& rule) {
       << r.err;
 }
 
-TEST(ReplaySample, MatchesModelWithImmediateFiring) {
-  CheckReplayAgainstModel({60, 60.0123, 58.0123, 0, 10});
+TEST(ReplaySample, MatchesModelWithAFullSizeWindow) {
+  CheckReplayAgainstModel({60, 60.0123, 58.0123, 0, 10}, false);
+}
+
+TEST(ReplaySample, MatchesModelWithImmediateFiringAndHysteresis) {
+  CheckReplayAgainstModel({5, 60.0123, 58.0123, 0, 3}, true);
 }
 
 TEST(ReplaySample, MatchesModelWithForAndHysteresis) {
   // The sample spans 0.2 s of reading time: `for` is set in milliseconds.
-  CheckReplayAgainstModel({20, 55.0077, 50.0077, 50000, 5});
+  CheckReplayAgainstModel({5, 60.0123, 58.0123, 20000, 3}, true);
 }
 
 TEST(ReplaySample, MatchesModelWithNoAlertSectionAsWindowsOnly) {
