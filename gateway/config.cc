@@ -150,7 +150,9 @@ const char* CheckName(const Value& v) {
 }
 const char* CheckPrintable(const Value& v) { return HasControl(v.text) ? "" : nullptr; }
 const char* CheckKeyPath(const Value& v) {
-  return IsDottedPath(v.text) || IsTopicKey(v.text, nullptr) ? nullptr : "";
+  // "@topic.64" is a topic key out of range, not the JSON path "@topic"."64".
+  if (v.text.rfind("@topic.", 0) == 0) return IsTopicKey(v.text, nullptr) ? nullptr : "";
+  return IsDottedPath(v.text) ? nullptr : "";
 }
 const char* CheckPath(const Value& v) { return v.text.empty() || IsDottedPath(v.text) ? nullptr : ""; }
 const char* CheckMqttUri(const Value& v) {

@@ -154,9 +154,11 @@ void RecordParser::TakeLeaf(od::value v, Field f, Found* found) {
       }
       return;
     }
-    case od::json_type::null:
-      found->kind[f] = v.is_null() ? Found::kNull : Found::kBad;
+    case od::json_type::null: {
+      bool is_null = false;
+      found->kind[f] = !v.is_null().get(is_null) && is_null ? Found::kNull : Found::kBad;
       return;
+    }
     default:
       found->kind[f] = Found::kOther;
       return;
