@@ -3,6 +3,7 @@
 #include <charconv>
 #include <cmath>
 #include <cstdlib>
+#include <cstring>
 #include <utility>
 
 namespace sensorgate {
@@ -63,7 +64,8 @@ void RecordParser::AddPath(std::string_view dotted, Field f) {
       if (c.name == part) next = &c;
     }
     if (next == nullptr) {
-      node->children.push_back(PathNode{std::string(part), 0, {}});
+      const bool plain = part.find_first_of("\"\\") == std::string_view::npos;
+      node->children.push_back(PathNode{std::string(part), plain, 0, {}});
       next = &node->children.back();
     }
     node = next;
@@ -129,6 +131,13 @@ void RecordParser::TakeLeaf(od::value v, Field f, Found* found) {
   }
   switch (type) {
     case od::json_type::string: {
+      // Fast path: a string without escapes is used where it lies.
+      std::string_view raw = TrimBlanks(v.raw_json_token());
+      if (!has_escape_ && raw.size() >= 2 && raw.back() == '"') {
+        found->kind[f] = Found::kString;
+        found->text[f] = raw.substr(1, raw.size() - 2);
+        return;
+      }
       std::string_view s;
       if (v.get_string().get(s)) {
         found->kind[f] = Found::kBad;
@@ -169,13 +178,25 @@ bool RecordParser::WalkObject(od::object obj, const PathNode& node, Found* found
   for (auto field_result : obj) {
     od::field field;
     if (std::move(field_result).get(field)) return false;
-    std::string_view name;
-    if (field.unescaped_key().get(name)) return false;
+    // Field names are compared as written, in the input; only when the record
+    // holds a backslash somewhere is a name that matched nothing unescaped.
+    const char* raw_name = field.key().raw();
     const PathNode* match = nullptr;
     for (const auto& c : node.children) {
-      if (c.name == name) {
+      if (c.plain && raw_name[0] == c.name[0] &&
+          std::memcmp(raw_name, c.name.data(), c.name.size()) == 0 && raw_name[c.name.size()] == '"') {
         match = &c;
         break;
+      }
+    }
+    if (match == nullptr && has_escape_) {
+      std::string_view name;
+      if (field.unescaped_key().get(name)) return false;
+      for (const auto& c : node.children) {
+        if (c.name == name) {
+          match = &c;
+          break;
+        }
       }
     }
     if (match == nullptr) continue;  // unvisited values are skipped by simdjson
@@ -198,6 +219,7 @@ bool RecordParser::WalkObject(od::object obj, const PathNode& node, Found* found
 }
 
 bool RecordParser::ParseJson(const char* data, size_t len, Found* found) {
+  has_escape_ = std::memchr(data, '\\', len) != nullptr;
   od::document doc;
   if (parser_.iterate(data, len, len + kRecordPadding).get(doc)) return false;
   od::object obj;

@@ -90,6 +90,7 @@ class RecordParser {
   enum Field : uint8_t { kKey = 0, kValue = 1, kTime = 2, kFieldCount = 3 };
   struct PathNode {
     std::string name;
+    bool plain = true;   // no '"' or '\\': comparable with the raw input
     uint8_t leaves = 0;  // bit i: Field i ends here
     std::vector<PathNode> children;
   };
@@ -113,6 +114,7 @@ class RecordParser {
   const bool has_time_;
   PathNode root_;
   simdjson::ondemand::parser parser_;
+  bool has_escape_ = false;  // the current JSON record holds a backslash
   // CSV: column index of each field (-1: not in the header) and scratch room
   // for unquoted fields.
   std::array<int, kFieldCount> column_ = {-1, -1, -1};

@@ -37,19 +37,6 @@ unsigned DaysInMonth(int64_t y, unsigned m) {
   return m == 2 && IsLeap(y) ? 29 : kDays[m - 1];
 }
 
-// Reads exactly n digits at p into *v.
-bool Digits(std::string_view s, size_t p, size_t n, unsigned* v) {
-  if (p + n > s.size()) return false;
-  unsigned r = 0;
-  for (size_t i = 0; i < n; ++i) {
-    const char c = s[p + i];
-    if (c < '0' || c > '9') return false;
-    r = r * 10 + static_cast<unsigned>(c - '0');
-  }
-  *v = r;
-  return true;
-}
-
 void Put(char* b, unsigned v, int n) {
   for (int i = n - 1; i >= 0; --i) {
     b[i] = static_cast<char>('0' + v % 10);
@@ -60,26 +47,35 @@ void Put(char* b, unsigned v, int n) {
 }  // namespace
 
 bool ParseRfc3339(std::string_view s, TimeMicros* out) {
-  unsigned year, mon, day, hour, min, sec;
-  if (!Digits(s, 0, 4, &year) || s.size() < 20 || s[4] != '-' || !Digits(s, 5, 2, &mon) ||
-      s[7] != '-' || !Digits(s, 8, 2, &day) ||
-      (s[10] != 'T' && s[10] != 't' && s[10] != ' ') || !Digits(s, 11, 2, &hour) ||
-      s[13] != ':' || !Digits(s, 14, 2, &min) || s[16] != ':' || !Digits(s, 17, 2, &sec)) {
+  // Fixed positions first: "YYYY-MM-DDTHH:MM:SS", checked digit by digit
+  // without loops (this runs once per record).
+  if (s.size() < 20) return false;
+  const unsigned char* c = reinterpret_cast<const unsigned char*>(s.data());
+  auto d = [c](size_t i) { return static_cast<unsigned>(c[i]) - '0'; };
+  if ((d(0) > 9) | (d(1) > 9) | (d(2) > 9) | (d(3) > 9) | (d(5) > 9) | (d(6) > 9) | (d(8) > 9) |
+      (d(9) > 9) | (d(11) > 9) | (d(12) > 9) | (d(14) > 9) | (d(15) > 9) | (d(17) > 9) |
+      (d(18) > 9)) {
     return false;
   }
-  if (mon < 1 || mon > 12 || day < 1 || day > DaysInMonth(year, mon) || hour > 23 ||
-      min > 59 || sec > 60) {
+  if (c[4] != '-' || c[7] != '-' || (c[10] != 'T' && c[10] != 't' && c[10] != ' ') ||
+      c[13] != ':' || c[16] != ':') {
+    return false;
+  }
+  const unsigned year = d(0) * 1000 + d(1) * 100 + d(2) * 10 + d(3);
+  const unsigned mon = d(5) * 10 + d(6), day = d(8) * 10 + d(9);
+  const unsigned hour = d(11) * 10 + d(12), min = d(14) * 10 + d(15), sec = d(17) * 10 + d(18);
+  if (mon < 1 || mon > 12 || day < 1 || day > DaysInMonth(year, mon) || hour > 23 || min > 59 ||
+      sec > 60) {
     return false;
   }
   size_t p = 19;
   int64_t frac_us = 0;
-  if (p < s.size() && s[p] == '.') {
+  if (s[p] == '.') {
     ++p;
     const size_t start = p;
-    int64_t scale = 100000;
-    while (p < s.size() && s[p] >= '0' && s[p] <= '9') {
-      frac_us += (s[p] - '0') * scale;
-      scale /= 10;
+    static const int64_t kScale[] = {100000, 10000, 1000, 100, 10, 1};
+    while (p < s.size() && d(p) <= 9) {
+      if (p - start < 6) frac_us += d(p) * kScale[p - start];
       ++p;
     }
     if (p == start) return false;
@@ -89,11 +85,12 @@ bool ParseRfc3339(std::string_view s, TimeMicros* out) {
   if (s[p] == 'Z' || s[p] == 'z') {
     ++p;
   } else if (s[p] == '+' || s[p] == '-') {
-    unsigned oh, om;
-    if (!Digits(s, p + 1, 2, &oh) || p + 3 >= s.size() || s[p + 3] != ':' ||
-        !Digits(s, p + 4, 2, &om) || oh > 23 || om > 59) {
+    if (p + 6 != s.size() || d(p + 1) > 9 || d(p + 2) > 9 || c[p + 3] != ':' || d(p + 4) > 9 ||
+        d(p + 5) > 9) {
       return false;
     }
+    const unsigned oh = d(p + 1) * 10 + d(p + 2), om = d(p + 4) * 10 + d(p + 5);
+    if (oh > 23 || om > 59) return false;
     offset_s = static_cast<int64_t>(oh * 3600 + om * 60) * (s[p] == '+' ? 1 : -1);
     p += 6;
   } else {
