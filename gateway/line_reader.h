@@ -22,7 +22,7 @@ class LineReader {
   enum class Result { kLine, kTooLong, kNeedMore, kEnd, kError };
 
   // Does not own fd. buffer_bytes must exceed max_line.
-  LineReader(int fd, size_t max_line, size_t buffer_bytes = 256 * 1024);
+  LineReader(int fd, size_t max_line, size_t buffer_bytes = 128 * 1024);
 
   // Next line. kLine: *line is set (valid until the next call). kTooLong: a
   // line over max_line was skipped. At end of input: with final_partial, a

@@ -28,7 +28,10 @@ WindowTable::WindowTable(uint32_t size, uint32_t max_keys)
       index_mask_(index_.size() - 1) {
   if (!arena_) throw std::bad_alloc();
   slots_.reserve(max_keys);
-  keys_.reserve(max_keys);
+  // Room for keys of up to 128 bytes; reserved, so only what is used is touched.
+  key_bytes_.reserve(static_cast<size_t>(max_keys) * 128);
+  key_offsets_.reserve(static_cast<size_t>(max_keys) + 1);
+  key_offsets_.push_back(0);
   hashes_.reserve(max_keys);
 }
 
@@ -37,7 +40,7 @@ uint32_t WindowTable::Find(std::string_view key) const {
   for (size_t i = h & index_mask_;; i = (i + 1) & index_mask_) {
     const uint32_t e = index_[i];
     if (e == 0) return kNoSlot;
-    if (hashes_[e - 1] == h && keys_[e - 1] == key) return e - 1;
+    if (hashes_[e - 1] == h && this->key(e - 1) == key) return e - 1;
   }
 }
 
@@ -47,11 +50,12 @@ uint32_t WindowTable::FindOrInsert(std::string_view key) {
   for (;; i = (i + 1) & index_mask_) {
     const uint32_t e = index_[i];
     if (e == 0) break;
-    if (hashes_[e - 1] == h && keys_[e - 1] == key) return e - 1;
+    if (hashes_[e - 1] == h && this->key(e - 1) == key) return e - 1;
   }
-  if (keys_.size() >= max_keys_) return kNoSlot;
-  const uint32_t slot = static_cast<uint32_t>(keys_.size());
-  keys_.emplace_back(key);
+  if (slots_.size() >= max_keys_) return kNoSlot;
+  const uint32_t slot = static_cast<uint32_t>(slots_.size());
+  key_bytes_.insert(key_bytes_.end(), key.begin(), key.end());
+  key_offsets_.push_back(static_cast<uint32_t>(key_bytes_.size()));
   hashes_.push_back(h);
   slots_.emplace_back();
   index_[i] = slot + 1;
@@ -111,9 +115,9 @@ std::vector<double> WindowTable::Values(uint32_t slot) const {
 }
 
 std::vector<uint32_t> WindowTable::SlotsByKey() const {
-  std::vector<uint32_t> order(keys_.size());
+  std::vector<uint32_t> order(slots_.size());
   for (uint32_t i = 0; i < order.size(); ++i) order[i] = i;
-  std::sort(order.begin(), order.end(), [this](uint32_t a, uint32_t b) { return keys_[a] < keys_[b]; });
+  std::sort(order.begin(), order.end(), [this](uint32_t a, uint32_t b) { return key(a) < key(b); });
   return order;
 }
 

@@ -45,11 +45,13 @@ class WindowTable {
   // REQUIRES: slot < key_count().
   void Add(uint32_t slot, double value, TimeMicros time_us);
 
-  uint32_t key_count() const { return static_cast<uint32_t>(keys_.size()); }
+  uint32_t key_count() const { return static_cast<uint32_t>(slots_.size()); }
   uint32_t size() const { return size_; }
   uint32_t max_keys() const { return max_keys_; }
 
-  const std::string& key(uint32_t slot) const { return keys_[slot]; }
+  std::string_view key(uint32_t slot) const {
+    return std::string_view(key_bytes_.data() + key_offsets_[slot], key_offsets_[slot + 1] - key_offsets_[slot]);
+  }
   uint32_t count(uint32_t slot) const { return slots_[slot].count; }
   uint64_t total(uint32_t slot) const { return slots_[slot].total; }
   // Mean of the values in the window. REQUIRES: count(slot) > 0.
@@ -88,7 +90,9 @@ class WindowTable {
   const uint32_t max_keys_;
   std::unique_ptr<double[], FreeDeleter> arena_;  // calloc: pages are touched as windows fill
   std::vector<Slot> slots_;
-  std::vector<std::string> keys_;
+  // Interned keys, back to back: key i is [key_offsets_[i], key_offsets_[i + 1]).
+  std::vector<char> key_bytes_;
+  std::vector<uint32_t> key_offsets_;
   std::vector<uint32_t> hashes_;  // per slot, to skip most key compares
   std::vector<uint32_t> index_;   // open addressing: slot + 1, 0 = empty
   size_t index_mask_;

@@ -76,7 +76,7 @@ TEST(WindowTable, SortsKeysBytewise) {
   WindowTable w(1, 10);
   for (const char* k : {"b", "a", "B", "\xc3\xa9", "aa"}) w.Add(w.FindOrInsert(k), 1, 0);
   std::vector<std::string> keys;
-  for (uint32_t s : w.SlotsByKey()) keys.push_back(w.key(s));
+  for (uint32_t s : w.SlotsByKey()) keys.emplace_back(w.key(s));
   EXPECT_EQ(keys, (std::vector<std::string>{"B", "a", "aa", "b", "\xc3\xa9"}));
 }
 
