@@ -1,0 +1,262 @@
+// sensorgate-sim: generates sensor readings to a file, standard output or an
+// MQTT broker. See --help (sim_options.cc) for what it does.
+#include <signal.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <memory>
+#include <string>
+
+#include "gateway/status.h"
+#include "gateway/time_util.h"
+#include "simulator/file_sink.h"
+#include "simulator/reading_stream.h"
+#include "simulator/record_format.h"
+#include "simulator/sim_options.h"
+#ifdef SENSORGATE_SIM_WITH_MQTT
+#include "simulator/mqtt_sink.h"
+#endif
+
+#ifndef SENSORGATE_VERSION
+#define SENSORGATE_VERSION "0.0.0"
+#endif
+
+namespace sensorgate {
+namespace {
+
+constexpr int kExitOk = 0;
+constexpr int kExitFailure = 1;
+constexpr int kExitUsage = 64;
+
+volatile sig_atomic_t g_stop_requested = 0;
+
+void OnStopSignal(int) { g_stop_requested = 1; }
+
+void InstallSignalHandlers() {
+  struct sigaction action = {};
+  action.sa_handler = OnStopSignal;
+  sigemptyset(&action.sa_mask);
+  action.sa_flags = 0;  // no SA_RESTART: a pacing sleep wakes up at once
+  sigaction(SIGINT, &action, nullptr);
+  sigaction(SIGTERM, &action, nullptr);
+  signal(SIGPIPE, SIG_IGN);  // a closed reader shows up as EPIPE
+}
+
+int64_t MonotonicNanos() {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
+}
+
+// Paces the readings (--rate), ends the run (--duration, signals) and passes
+// cycle boundaries to the sink (--rewrite-every).
+class RunControl : public StreamHooks {
+ public:
+  explicit RunControl(const SimOptions& options)
+      : start_nanos_(MonotonicNanos()),
+        deadline_nanos_(options.duration_micros > 0 ? start_nanos_ + options.duration_micros * 1000
+                                                    : 0),
+        nanos_per_reading_(options.rate > 0 ? 1e9 / options.rate : 0) {}
+
+  void set_sink(RecordSink* sink) { sink_ = sink; }
+  const Status& status() const { return status_; }
+
+  bool BeforeReading(uint64_t generated) override {
+    if (g_stop_requested) return false;
+    if (nanos_per_reading_ > 0) return Pace(generated);
+    if (deadline_nanos_ != 0 && generated % 64 == 0 && MonotonicNanos() >= deadline_nanos_) {
+      return false;
+    }
+    return true;
+  }
+
+  bool BeforeCycle(uint64_t cycle) override {
+    if (g_stop_requested) return false;
+    status_ = sink_->StartCycle(cycle);
+    return status_.ok();
+  }
+
+ private:
+  // Waits until reading `generated` is due, flushing what is written first.
+  bool Pace(uint64_t generated) {
+    const int64_t due =
+        start_nanos_ +
+        static_cast<int64_t>(std::llround(static_cast<double>(generated) * nanos_per_reading_));
+    int64_t now = MonotonicNanos();
+    if (deadline_nanos_ != 0 && now >= deadline_nanos_) return false;
+    if (now >= due) return true;
+    status_ = sink_->Flush();
+    if (!status_.ok()) return false;
+    while (now < due) {
+      const int64_t wake = deadline_nanos_ != 0 ? std::min(due, deadline_nanos_) : due;
+      struct timespec ts;
+      ts.tv_sec = static_cast<time_t>(wake / 1000000000);
+      ts.tv_nsec = static_cast<long>(wake % 1000000000);
+      clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, nullptr);
+      if (g_stop_requested) return false;
+      now = MonotonicNanos();
+      if (deadline_nanos_ != 0 && now >= deadline_nanos_) return false;
+    }
+    return true;
+  }
+
+  const int64_t start_nanos_;
+  const int64_t deadline_nanos_;  // 0: none
+  const double nanos_per_reading_;
+  RecordSink* sink_ = nullptr;
+  Status status_;
+};
+
+// One line of the truth file (documented in --help, TRUTH FILE):
+// {"key":"sensor07","hot_from_reading":1200,"hot_to_reading":1574,
+//  "from":"<RFC 3339>","to":"<RFC 3339>","peak":88.1,
+//  "episode_from_reading":1125,"episode_to_reading":1724}
+// Reading numbers are 0-based indexes of the key's own good readings in
+// generation order (a late reading keeps its number). hot_from..hot_to,
+// both included, are exactly the readings above --hot-temp; "from"/"to" are
+// their timestamps, "peak" the highest. episode_from..episode_to is the
+// whole excursion. A field whose reading was never generated is null.
+std::string TruthLine(const TruthEntry& t) {
+  const HotEpisode& e = t.episode;
+  const auto reading = [&t](uint64_t index) {
+    return index < t.readings ? std::to_string(index) : std::string("null");
+  };
+  const auto time = [](bool seen, TimeMicros when) {
+    return seen ? "\"" + FormatRfc3339(when) + "\"" : std::string("null");
+  };
+  char peak[16];
+  const std::string peak_text =
+      t.from_seen ? std::string(peak, FormatTenths(t.peak_tenths, peak)) : "null";
+  return "{\"key\":\"" + t.key + "\",\"hot_from_reading\":" + reading(e.hot_from()) +
+         ",\"hot_to_reading\":" + reading(e.hot_to()) +
+         ",\"from\":" + time(t.from_seen, t.from_time) + ",\"to\":" + time(t.to_seen, t.to_time) +
+         ",\"peak\":" + peak_text + ",\"episode_from_reading\":" + reading(e.start) +
+         ",\"episode_to_reading\":" + reading(e.last()) + "}\n";
+}
+
+// Writes the truth file whole: to a temporary name, then renamed into place.
+Status WriteTruthFile(const std::string& path, const std::vector<TruthEntry>& truth) {
+  const std::string temporary = path + ".tmp";
+  std::FILE* f = std::fopen(temporary.c_str(), "w");
+  if (f == nullptr) {
+    return Status::Error("cannot create " + temporary + ": " + std::strerror(errno));
+  }
+  bool ok = true;
+  for (const TruthEntry& entry : truth) {
+    const std::string line = TruthLine(entry);
+    ok = ok && std::fwrite(line.data(), 1, line.size(), f) == line.size();
+  }
+  ok = (std::fclose(f) == 0) && ok;
+  if (!ok) return Status::Error("cannot write " + temporary);
+  if (std::rename(temporary.c_str(), path.c_str()) != 0) {
+    return Status::Error("cannot rename " + temporary + " to " + path + ": " +
+                         std::strerror(errno));
+  }
+  return Status::Ok();
+}
+
+StreamOptions MakeStreamOptions(const SimOptions& o) {
+  StreamOptions s;
+  s.equipment = o.equipment;
+  s.count = o.count;
+  if (o.count == 0 && o.duration_micros > 0 && o.rate > 0) {
+    // 90% of what the run should reach, so the episodes fit in it.
+    s.expected_readings_per_equipment = static_cast<uint64_t>(
+        0.9 * static_cast<double>(o.duration_micros) / 1e6 * o.rate / o.equipment);
+  }
+  s.seed = o.seed;
+  s.simulated_time = o.has_start_time;
+  s.start_time = o.start_time;
+  s.step_micros = o.step_micros;
+  s.hot = o.hot;
+  s.hot_temp_tenths = o.hot_temp_tenths;
+  s.late_fraction = o.late_fraction;
+  s.bad_fraction = o.bad_fraction;
+  s.number_payload = o.payload == PayloadFormat::kNumber;
+  return s;
+}
+
+int Run(int argc, char** argv) {
+  SimOptions options;
+  CommandLineAction action;
+  Status s = ParseSimCommandLine(argc, argv, &options, &action);
+  if (!s.ok()) {
+    std::fprintf(stderr, "sensorgate-sim: %s (see --help)\n", s.message().c_str());
+    return kExitUsage;
+  }
+  if (action == CommandLineAction::kHelp) {
+    std::fputs(SimHelpText().c_str(), stdout);
+    return kExitOk;
+  }
+  if (action == CommandLineAction::kVersion) {
+    std::printf("sensorgate-sim %s\n", SENSORGATE_VERSION);
+    return kExitOk;
+  }
+
+  InstallSignalHandlers();
+  RunControl control(options);
+  ReadingStream stream(MakeStreamOptions(options), &control);
+
+  std::unique_ptr<RecordSink> sink;
+  if (!options.mqtt_uri.empty()) {
+#ifdef SENSORGATE_SIM_WITH_MQTT
+    MqttSinkOptions mqtt;
+    mqtt.uri = options.mqtt_uri;
+    mqtt.topic = options.topic;
+    mqtt.qos = options.qos;
+    mqtt.client_id = options.client_id.empty()
+                         ? "sensorgate-sim-" + std::to_string(static_cast<long>(getpid()))
+                         : options.client_id;
+    auto mqtt_sink = std::make_unique<MqttSink>(mqtt, stream.keys());
+    s = mqtt_sink->Connect();
+    sink = std::move(mqtt_sink);
+#endif
+  } else {
+    FileSinkOptions file;
+    file.path = options.output_path;
+    file.crlf = options.crlf;
+    file.rotate_size = options.rotate_size;
+    file.rotate_lines = options.rotate_lines;
+    file.rotate_keep = options.rotate_keep;
+    file.copytruncate = options.copytruncate;
+    file.rewrite_every = options.rewrite_every;
+    auto file_sink = std::make_unique<FileSink>(file);
+    s = file_sink->Open();
+    sink = std::move(file_sink);
+  }
+  if (!s.ok()) {
+    std::fprintf(stderr, "sensorgate-sim: %s\n", s.message().c_str());
+    return kExitFailure;
+  }
+  control.set_sink(sink.get());
+
+  RecordFormatter formatter(&stream.keys(), options.payload);
+  Record record;
+  while (stream.Next(&record)) {
+    s = sink->Write(formatter.Format(record), record.equipment);
+    if (!s.ok()) break;
+  }
+  if (s.ok()) s = control.status();
+  Status closed = sink->Close();
+  if (s.ok()) s = closed;
+  if (!options.truth_path.empty()) {
+    Status truth = WriteTruthFile(options.truth_path, stream.Truth());
+    if (s.ok()) s = truth;
+  }
+  if (!s.ok()) {
+    if (sink->reader_gone()) return kExitOk;
+    std::fprintf(stderr, "sensorgate-sim: %s\n", s.message().c_str());
+    return kExitFailure;
+  }
+  return kExitOk;
+}
+
+}  // namespace
+}  // namespace sensorgate
+
+int main(int argc, char** argv) { return sensorgate::Run(argc, argv); }
