@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "gateway/config.h"
+#include "gateway/daemon.h"
 #include "gateway/log.h"
 #include "gateway/replay.h"
 
@@ -94,8 +95,5 @@ int main(int argc, char** argv) {
   }
   if (replay) return sensorgate::RunReplay(config, replay_paths, stdout, stderr);
 
-  std::fprintf(stderr,
-               "sensorgate: the long-running daemon (following files, MQTT, e-mail, Kafka) is not "
-               "built yet; use --check or --replay\n");
-  return 1;
+  return sensorgate::RunDaemon(config_path, config);
 }

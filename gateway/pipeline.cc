@@ -42,11 +42,12 @@ bool IsBlank(const char* data, size_t len) {
 Pipeline::Pipeline(const Config& config, RecordFormat format, AlertSink* sink)
     : alert_enabled_(config.alert.enabled),
       rule_(RuleFrom(config.alert)),
-      parser_(config.reading, format),
-      windows_(config.window.size, config.window.max_keys),
+      stale_after_us_(config.alert.enabled ? config.alert.stale_after_us : 0),
+      parser_(std::make_unique<RecordParser>(config.reading, format)),
+      windows_(std::make_unique<WindowTable>(config.window.size, config.window.max_keys)),
       sink_(sink),
       reject_log_(10, 1) {
-  alert_.reserve(config.window.max_keys);
+  keys_.reserve(config.window.max_keys);
 }
 
 bool Pipeline::ProcessRecord(const char* data, size_t len, TimeMicros arrival_us,
@@ -55,35 +56,95 @@ bool Pipeline::ProcessRecord(const char* data, size_t len, TimeMicros arrival_us
   ++counters_.records;
   Reading r;
   RejectReason why;
-  if (!parser_.Parse(data, len, arrival_us, &r, &why)) {
+  if (!parser_->Parse(data, len, arrival_us, &r, &why)) {
     Reject(why, origin, std::string_view(data, len));
     return false;
   }
-  if (!Accept(r, origin)) {
+  if (!Accept(r, arrival_us)) {
     Reject(RejectReason::kTooManyKeys, origin, std::string_view(data, len));
     return false;
   }
   return true;
 }
 
-bool Pipeline::Accept(const Reading& r, const RecordOrigin&) {
-  const uint32_t slot = windows_.FindOrInsert(r.key);
-  if (slot == WindowTable::kNoSlot) return false;
-  if (slot == alert_.size()) alert_.emplace_back();
-  windows_.Add(slot, r.value, r.time_us);
-  ++counters_.accepted;
-  if (!alert_enabled_) return true;
-  const double avg = windows_.average(slot);
-  const uint32_t count = windows_.count(slot);
-  const AlertTransition t = EvaluateHot(rule_, &alert_[slot], avg, count, r.time_us);
-  if (t != AlertTransition::kNone) {
-    const bool firing = t == AlertTransition::kFiring;
+void Pipeline::Emit(std::string_view rule, bool firing, uint32_t slot, TimeMicros time_us) {
+  if (rule == "stale") {
+    ++(firing ? counters_.stale_firing : counters_.stale_resolved);
+  } else {
     ++(firing ? counters_.alerts_firing : counters_.alerts_resolved);
-    if (sink_) {
-      sink_->OnAlert(AlertEvent{"hot", firing ? "firing" : "resolved", slot, windows_.key(slot), avg,
-                                count, r.time_us});
+  }
+  if (sink_) {
+    const WindowTable& w = *windows_;
+    sink_->OnAlert(AlertEvent{rule, firing ? "firing" : "resolved", slot, w.key(slot), w.average(slot),
+                              w.count(slot), time_us});
+  }
+}
+
+bool Pipeline::Accept(const Reading& r, TimeMicros arrival_us) {
+  WindowTable& w = *windows_;
+  const uint32_t slot = w.FindOrInsert(r.key);
+  if (slot == WindowTable::kNoSlot) return false;
+  if (slot == keys_.size()) keys_.emplace_back();
+  KeyState& k = keys_[slot];
+  w.Add(slot, r.value, r.time_us);
+  ++counters_.accepted;
+  k.last_seen_us = arrival_us;
+  if (k.stale) {
+    k.stale = false;
+    Emit("stale", false, slot, r.time_us);
+  }
+  if (!alert_enabled_) return true;
+  const AlertTransition t = EvaluateHot(rule_, &k.hot, w.average(slot), w.count(slot), r.time_us);
+  if (t != AlertTransition::kNone) Emit("hot", t == AlertTransition::kFiring, slot, r.time_us);
+  return true;
+}
+
+void Pipeline::CheckStale(TimeMicros now_us) {
+  if (stale_after_us_ <= 0) return;
+  for (uint32_t slot = 0; slot < keys_.size(); ++slot) {
+    KeyState& k = keys_[slot];
+    if (!k.stale && now_us - k.last_seen_us >= stale_after_us_) {
+      k.stale = true;
+      Emit("stale", true, slot, now_us);
     }
   }
+}
+
+void Pipeline::Reconfigure(const Config& config, RecordFormat format) {
+  alert_enabled_ = config.alert.enabled;
+  rule_ = RuleFrom(config.alert);
+  stale_after_us_ = config.alert.enabled ? config.alert.stale_after_us : 0;
+  if (!alert_enabled_) {
+    for (KeyState& k : keys_) k.hot = AlertState();
+  }
+  parser_ = std::make_unique<RecordParser>(config.reading, format);
+  if (config.window.size != windows_->size() || config.window.max_keys != windows_->max_keys()) {
+    auto old = std::move(windows_);
+    std::vector<KeyState> old_keys = std::move(keys_);
+    windows_ = std::make_unique<WindowTable>(config.window.size, config.window.max_keys);
+    keys_.clear();
+    keys_.reserve(config.window.max_keys);
+    uint32_t dropped = 0;
+    for (uint32_t slot = 0; slot < old->key_count(); ++slot) {
+      if (!RestoreKey(old->key(slot), old->Values(slot), old->total(slot), old->last_time(slot),
+                      old_keys[slot])) {
+        ++dropped;
+      }
+    }
+    if (dropped > 0) {
+      Log(LogLevel::kWarning, "reload: [window] max_keys = %u: %u keys and their windows dropped",
+          config.window.max_keys, dropped);
+    }
+  }
+}
+
+bool Pipeline::RestoreKey(std::string_view key, const std::vector<double>& values, uint64_t total,
+                          TimeMicros last_time, const KeyState& state) {
+  const uint32_t slot = windows_->FindOrInsert(key);
+  if (slot == WindowTable::kNoSlot) return false;
+  if (slot == keys_.size()) keys_.emplace_back();
+  if (!values.empty()) windows_->Restore(slot, values, total, last_time);
+  keys_[slot] = state;
   return true;
 }
 
@@ -106,7 +167,7 @@ void Pipeline::Reject(RejectReason why, const RecordOrigin& origin, std::string_
 }
 
 Status Pipeline::SetCsvHeader(std::string_view header, const RecordOrigin& origin) {
-  Status s = parser_.SetCsvHeader(header);
+  Status s = parser_->SetCsvHeader(header);
   if (!s.ok()) {
     Log(LogLevel::kError, "%.*s:%llu: %s; its records will be rejected",
         static_cast<int>(origin.source.size()), origin.source.data(),

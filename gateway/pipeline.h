@@ -13,6 +13,7 @@
 
 #include <array>
 #include <cstdint>
+#include <memory>
 #include <string_view>
 #include <vector>
 
@@ -25,7 +26,7 @@
 namespace sensorgate {
 
 struct AlertEvent {
-  std::string_view rule;   // "hot"
+  std::string_view rule;   // "hot" | "stale"
   std::string_view state;  // "firing" | "resolved"
   uint32_t slot;
   std::string_view key;
@@ -44,13 +45,22 @@ struct PipelineCounters {
   uint64_t records = 0;  // non-blank records seen
   uint64_t accepted = 0;
   std::array<uint64_t, kRejectReasonCount> rejected{};
-  uint64_t alerts_firing = 0;
+  uint64_t alerts_firing = 0;  // rule "hot"
   uint64_t alerts_resolved = 0;
+  uint64_t stale_firing = 0;   // rule "stale"
+  uint64_t stale_resolved = 0;
   uint64_t rejected_total() const {
     uint64_t n = 0;
     for (uint64_t r : rejected) n += r;
     return n;
   }
+};
+
+// Everything the pipeline keeps about a key besides its window.
+struct KeyState {
+  AlertState hot;
+  bool stale = false;         // a stale alert is firing
+  TimeMicros last_seen_us = 0;  // arrival (wall clock) of its last reading
 };
 
 // Where a record came from, for log lines.
@@ -75,21 +85,38 @@ class Pipeline {
   // CSV: a new file's header line. Logs and returns the error if a column is missing.
   Status SetCsvHeader(std::string_view header, const RecordOrigin& origin);
 
-  const WindowTable& windows() const { return windows_; }
+  // Daemon only: fires a "stale" alert for every key with no reading since
+  // now_us - stale_after (wall clock); it resolves at the key's next reading.
+  // Does nothing when stale_after is off.
+  void CheckStale(TimeMicros now_us);
+
+  // Swaps in a new configuration (SIGHUP): windows, alert states and counters
+  // are kept; windows are carried over when size or max_keys change (the
+  // newest readings kept; keys beyond a lower max_keys are dropped, logged).
+  void Reconfigure(const Config& config, RecordFormat format);
+
+  // Restores one key (from a checkpoint). Returns false if the table is full.
+  bool RestoreKey(std::string_view key, const std::vector<double>& values, uint64_t total,
+                  TimeMicros last_time, const KeyState& state);
+  const KeyState& key_state(uint32_t slot) const { return keys_[slot]; }
+
+  const WindowTable& windows() const { return *windows_; }
   const PipelineCounters& counters() const { return counters_; }
-  AlertPhase alert_phase(uint32_t slot) const { return alert_[slot].phase; }
+  AlertPhase alert_phase(uint32_t slot) const { return keys_[slot].hot.phase; }
   // Messages about bad records not logged because of the rate limit.
   uint64_t TakeSuppressedLogs() { return reject_log_.TakeSuppressed(); }
 
  private:
-  bool Accept(const Reading& r, const RecordOrigin& origin);
+  bool Accept(const Reading& r, TimeMicros arrival_us);
   void Reject(RejectReason why, const RecordOrigin& origin, std::string_view record);
+  void Emit(std::string_view rule, bool firing, uint32_t slot, TimeMicros time_us);
 
-  const bool alert_enabled_;
-  const HotRule rule_;
-  RecordParser parser_;
-  WindowTable windows_;
-  std::vector<AlertState> alert_;  // per slot
+  bool alert_enabled_;
+  HotRule rule_;
+  int64_t stale_after_us_;
+  std::unique_ptr<RecordParser> parser_;
+  std::unique_ptr<WindowTable> windows_;
+  std::vector<KeyState> keys_;  // per slot
   AlertSink* const sink_;
   PipelineCounters counters_;
   RateLimiter reject_log_;

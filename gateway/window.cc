@@ -114,6 +114,19 @@ std::vector<double> WindowTable::Values(uint32_t slot) const {
   return out;
 }
 
+void WindowTable::Restore(uint32_t slot, const std::vector<double>& values, uint64_t total,
+                          TimeMicros last_time) {
+  Slot& s = slots_[slot];
+  double* r = arena_.get() + static_cast<size_t>(slot) * size_;
+  const size_t skip = values.size() > size_ ? values.size() - size_ : 0;
+  s.count = static_cast<uint32_t>(values.size() - skip);
+  for (uint32_t i = 0; i < s.count; ++i) r[i] = values[skip + i];
+  s.head = s.count == size_ ? 0 : s.count;
+  s.total = total;
+  s.last_time = last_time;
+  Recompute(slot);
+}
+
 std::vector<uint32_t> WindowTable::SlotsByKey() const {
   std::vector<uint32_t> order(slots_.size());
   for (uint32_t i = 0; i < order.size(); ++i) order[i] = i;

@@ -67,6 +67,10 @@ class WindowTable {
   // The window's values, oldest first.
   std::vector<double> Values(uint32_t slot) const;
 
+  // Replaces the slot's window with `values` (oldest first; only the last
+  // size() are kept), as restored from a checkpoint or a resized table.
+  void Restore(uint32_t slot, const std::vector<double>& values, uint64_t total, TimeMicros last_time);
+
   // Slots sorted by key, bytewise.
   std::vector<uint32_t> SlotsByKey() const;
 

@@ -68,6 +68,7 @@ class RunControl : public StreamHooks {
 
   bool BeforeReading(uint64_t generated) override {
     if (g_stop_requested) return false;
+    next_reading_ = generated + 1;
     if (nanos_per_reading_ > 0) return Pace(generated);
     if (deadline_nanos_ != 0 && generated % 64 == 0 && MonotonicNanos() >= deadline_nanos_) {
       return false;
@@ -77,6 +78,10 @@ class RunControl : public StreamHooks {
 
   bool BeforeCycle(uint64_t cycle) override {
     if (g_stop_requested) return false;
+    // Paced: the previous cycle is flushed and its time has passed before the
+    // next one starts (and, with --rewrite-every, truncates the file), so a
+    // reader gets to see the previous cycle's last line.
+    if (nanos_per_reading_ > 0 && next_reading_ > 0 && !Pace(next_reading_)) return false;
     status_ = sink_->StartCycle(cycle);
     return status_.ok();
   }
@@ -110,6 +115,7 @@ class RunControl : public StreamHooks {
   const double nanos_per_reading_;
   RecordSink* sink_ = nullptr;
   Status status_;
+  uint64_t next_reading_ = 0;  // index of the reading after the last one paced
 };
 
 // One line of the truth file (documented in --help, TRUTH FILE):

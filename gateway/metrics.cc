@@ -1,0 +1,258 @@
+#include "gateway/metrics.h"
+
+#include <cassert>
+#include <charconv>
+#include <cmath>
+#include <cstdint>
+
+#include "gateway/json_format.h"
+#include "gateway/pipeline.h"
+
+namespace sensorgate {
+namespace {
+
+[[maybe_unused]] bool IsMetricName(std::string_view s, bool allow_colon) {
+  if (s.empty()) return false;
+  for (size_t i = 0; i < s.size(); ++i) {
+    const char c = s[i];
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' ||
+                    (allow_colon && c == ':') || (i > 0 && c >= '0' && c <= '9');
+    if (!ok) return false;
+  }
+  return true;
+}
+
+// Length of the valid UTF-8 sequence at s[i], or 0 if the bytes there are not one.
+size_t Utf8SequenceLength(std::string_view s, size_t i) {
+  const auto byte = [&](size_t k) { return static_cast<unsigned char>(s[k]); };
+  const unsigned char c = byte(i);
+  if (c < 0x80) return 1;
+  size_t n;
+  unsigned char lo = 0x80, hi = 0xBF;  // allowed range of the second byte
+  if (c >= 0xC2 && c <= 0xDF) {
+    n = 2;
+  } else if (c >= 0xE0 && c <= 0xEF) {
+    n = 3;
+    if (c == 0xE0) lo = 0xA0;  // overlong
+    if (c == 0xED) hi = 0x9F;  // surrogates
+  } else if (c >= 0xF0 && c <= 0xF4) {
+    n = 4;
+    if (c == 0xF0) lo = 0x90;  // overlong
+    if (c == 0xF4) hi = 0x8F;  // above U+10FFFF
+  } else {
+    return 0;
+  }
+  if (i + n > s.size()) return 0;
+  if (byte(i + 1) < lo || byte(i + 1) > hi) return 0;
+  for (size_t k = 2; k < n; ++k) {
+    if (byte(i + k) < 0x80 || byte(i + k) > 0xBF) return 0;
+  }
+  return n;
+}
+
+// Label value: \ " and line feed escaped, invalid UTF-8 replaced by U+FFFD.
+void AppendLabelValue(std::string* out, std::string_view v) {
+  for (size_t i = 0; i < v.size();) {
+    const char c = v[i];
+    if (c == '\\') {
+      out->append("\\\\");
+    } else if (c == '"') {
+      out->append("\\\"");
+    } else if (c == '\n') {
+      out->append("\\n");
+    } else {
+      const size_t n = Utf8SequenceLength(v, i);
+      if (n == 0) {
+        out->append("\xEF\xBF\xBD");
+        ++i;
+      } else {
+        out->append(v.data() + i, n);
+        i += n;
+      }
+      continue;
+    }
+    ++i;
+  }
+}
+
+// HELP text: \ and line feed escaped.
+void AppendHelpText(std::string* out, std::string_view help) {
+  for (char c : help) {
+    if (c == '\\') {
+      out->append("\\\\");
+    } else if (c == '\n') {
+      out->append("\\n");
+    } else {
+      out->push_back(c);
+    }
+  }
+}
+
+void AppendSampleValue(std::string* out, double v) {
+  if (std::isnan(v)) {
+    out->append("NaN");
+  } else if (std::isinf(v)) {
+    out->append(v > 0 ? "+Inf" : "-Inf");
+  } else {
+    char buf[32];
+    const auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
+    out->append(buf, end);
+  }
+}
+
+void AppendCounter(std::string* out, std::string_view name, std::string_view help, uint64_t v) {
+  AppendMetric(out, name, MetricType::kCounter, help, static_cast<double>(v));
+}
+
+}  // namespace
+
+void AppendMetricHeader(std::string* out, std::string_view name, MetricType type,
+                        std::string_view help) {
+  assert(IsMetricName(name, true));
+  assert(type != MetricType::kCounter ||
+         (name.size() > 6 && name.substr(name.size() - 6) == "_total"));
+  out->append("# HELP ");
+  out->append(name);
+  out->push_back(' ');
+  AppendHelpText(out, help);
+  out->append("\n# TYPE ");
+  out->append(name);
+  out->append(type == MetricType::kCounter ? " counter\n" : " gauge\n");
+}
+
+void AppendMetricSample(std::string* out, std::string_view name,
+                        std::initializer_list<MetricLabel> labels, double value) {
+  out->append(name);
+  if (labels.size() > 0) {
+    out->push_back('{');
+    bool first = true;
+    for (const MetricLabel& l : labels) {
+      assert(IsMetricName(l.name, false));
+      if (!first) out->push_back(',');
+      first = false;
+      out->append(l.name);
+      out->append("=\"");
+      AppendLabelValue(out, l.value);
+      out->push_back('"');
+    }
+    out->push_back('}');
+  }
+  out->push_back(' ');
+  AppendSampleValue(out, value);
+  out->push_back('\n');
+}
+
+void AppendMetric(std::string* out, std::string_view name, MetricType type, std::string_view help,
+                  double value) {
+  AppendMetricHeader(out, name, type, help);
+  AppendMetricSample(out, name, {}, value);
+}
+
+void AppendMetric(std::string* out, std::string_view name, MetricType type, std::string_view help,
+                  std::initializer_list<MetricLabel> labels, double value) {
+  AppendMetricHeader(out, name, type, help);
+  AppendMetricSample(out, name, labels, value);
+}
+
+void AppendPipelineMetrics(const Pipeline& p, std::string* out) {
+  const PipelineCounters& c = p.counters();
+  const WindowTable& w = p.windows();
+
+  AppendCounter(out, "sensorgate_records_read_total", "Records read (blank records not counted).",
+                c.records);
+  AppendCounter(out, "sensorgate_records_accepted_total", "Records that became a reading.",
+                c.accepted);
+
+  AppendMetricHeader(out, "sensorgate_records_rejected_total", MetricType::kCounter,
+                     "Records rejected, by reason.");
+  for (size_t r = 0; r < kRejectReasonCount; ++r) {
+    AppendMetricSample(out, "sensorgate_records_rejected_total",
+                       {{"reason", RejectReasonName(static_cast<RejectReason>(r))}},
+                       static_cast<double>(c.rejected[r]));
+  }
+
+  AppendMetricHeader(out, "sensorgate_alerts_total", MetricType::kCounter,
+                     "Alert events emitted, by rule and state.");
+  AppendMetricSample(out, "sensorgate_alerts_total", {{"rule", "hot"}, {"state", "firing"}},
+                     static_cast<double>(c.alerts_firing));
+  AppendMetricSample(out, "sensorgate_alerts_total", {{"rule", "hot"}, {"state", "resolved"}},
+                     static_cast<double>(c.alerts_resolved));
+  AppendMetricSample(out, "sensorgate_alerts_total", {{"rule", "stale"}, {"state", "firing"}},
+                     static_cast<double>(c.stale_firing));
+  AppendMetricSample(out, "sensorgate_alerts_total", {{"rule", "stale"}, {"state", "resolved"}},
+                     static_cast<double>(c.stale_resolved));
+
+  const std::vector<uint32_t> slots = w.SlotsByKey();
+  uint32_t hot = 0, stale = 0;
+  for (uint32_t s : slots) {
+    if (p.alert_phase(s) == AlertPhase::kFiring) ++hot;
+    if (p.key_state(s).stale) ++stale;
+  }
+  AppendMetricHeader(out, "sensorgate_alerts_firing", MetricType::kGauge,
+                     "Keys whose alert is firing now, by rule.");
+  AppendMetricSample(out, "sensorgate_alerts_firing", {{"rule", "hot"}}, hot);
+  AppendMetricSample(out, "sensorgate_alerts_firing", {{"rule", "stale"}}, stale);
+  AppendMetric(out, "sensorgate_keys", MetricType::kGauge, "Keys with a window.", w.key_count());
+
+  AppendMetricHeader(out, "sensorgate_window_average", MetricType::kGauge,
+                     "Mean of the readings in the key's window.");
+  for (uint32_t s : slots) {
+    if (w.count(s) == 0) continue;
+    AppendMetricSample(out, "sensorgate_window_average", {{"key", w.key(s)}}, w.average(s));
+  }
+  AppendMetricHeader(out, "sensorgate_window_readings", MetricType::kGauge,
+                     "Readings in the key's window.");
+  for (uint32_t s : slots) {
+    if (w.count(s) == 0) continue;
+    AppendMetricSample(out, "sensorgate_window_readings", {{"key", w.key(s)}}, w.count(s));
+  }
+  AppendMetricHeader(out, "sensorgate_window_last_timestamp_seconds", MetricType::kGauge,
+                     "Time of the key's last reading, in seconds since the Unix epoch.");
+  for (uint32_t s : slots) {
+    if (w.count(s) == 0) continue;
+    AppendMetricSample(out, "sensorgate_window_last_timestamp_seconds", {{"key", w.key(s)}},
+                       static_cast<double>(w.last_time(s)) / kMicrosPerSecond);
+  }
+}
+
+void AppendWindowsJson(const Pipeline& p, std::string* out) {
+  const WindowTable& w = p.windows();
+  out->push_back('[');
+  bool first = true;
+  for (uint32_t s : w.SlotsByKey()) {
+    if (w.count(s) == 0) continue;
+    if (!first) out->push_back(',');
+    first = false;
+    AppendWindowJson(out, w, s);
+  }
+  out->push_back(']');
+}
+
+void AppendFiringAlertsJson(const Pipeline& p, std::string* out) {
+  const WindowTable& w = p.windows();
+  out->push_back('[');
+  bool first = true;
+  const auto append = [&](const char* rule, uint32_t s) {
+    if (!first) out->push_back(',');
+    first = false;
+    out->append("{\"rule\":\"");
+    out->append(rule);
+    out->append("\",\"key\":");
+    AppendJsonString(out, w.key(s));
+    out->append(",\"avg\":");
+    AppendJsonNumber(out, w.average(s));
+    out->append(",\"count\":");
+    AppendJsonInt(out, w.count(s));
+    out->append(",\"time\":");
+    AppendJsonTime(out, w.last_time(s));
+    out->push_back('}');
+  };
+  for (uint32_t s : w.SlotsByKey()) {
+    if (w.count(s) == 0) continue;
+    if (p.alert_phase(s) == AlertPhase::kFiring) append("hot", s);
+    if (p.key_state(s).stale) append("stale", s);
+  }
+  out->push_back(']');
+}
+
+}  // namespace sensorgate

@@ -1,0 +1,369 @@
+// The daemon (`sensorgate --config FILE`) as systemd and an operator see it:
+// sd_notify messages on a real AF_UNIX datagram socket, SIGHUP with a good and
+// a bad configuration, stale alerts, /metrics checked by promtool, and the
+// checkpoint across SIGTERM and SIGKILL.
+#include <gtest/gtest.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "tests/integration/daemon_process.h"
+#include "tests/integration/run_command.h"
+
+namespace sensorgate {
+namespace {
+
+using testing_util::DaemonProcess;
+using testing_util::HttpGet;
+using testing_util::NowMs;
+using testing_util::RunCommand;
+using testing_util::TempDir;
+
+std::string Record(const std::string& key, double value, int second = 0) {
+  char buf[256];
+  std::snprintf(buf, sizeof buf,
+                "{\"sensor\":\"%s\",\"data_evento\":\"2023-03-15T12:00:%02d.000000Z\","
+                "\"padrao\":{\"leitura\":{\"temperatura\":%g}}}\n",
+                key.c_str(), second % 60, value);
+  return buf;
+}
+
+void Append(const std::string& path, const std::string& text) {
+  std::ofstream(path, std::ios::app | std::ios::binary) << text;
+}
+
+std::string BaseIni(const TempDir& dir, const std::string& extra = "", const std::string& file = "in.log") {
+  return "[gateway]\nname = test\nstate_dir = " + dir.path() + "/state\ncheckpoint_interval = 1s\n\n[file]\npath = " +
+         dir.path() + "/" + file + "\nfrom = beginning\n\n[http]\nlisten = 127.0.0.1:0\n\n" + extra;
+}
+
+// Polls GET path until pred(body) holds or the deadline passes; returns the last body.
+template <typename Pred>
+std::string AwaitHttp(int port, const std::string& path, Pred pred, int timeout_ms = 10000) {
+  const int64_t deadline = NowMs() + timeout_ms;
+  std::string body;
+  while (NowMs() < deadline) {
+    body = HttpGet(port, path).body;
+    if (pred(body)) return body;
+    usleep(20000);  // a poll interval between HTTP requests, not a wait for an event
+  }
+  return body;
+}
+
+class NotifySocket {
+ public:
+  explicit NotifySocket(const std::string& path) : path_(path) {
+    fd_ = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    sockaddr_un a{};
+    a.sun_family = AF_UNIX;
+    std::snprintf(a.sun_path, sizeof a.sun_path, "%s", path.c_str());
+    EXPECT_EQ(bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a), 0) << std::strerror(errno);
+  }
+  ~NotifySocket() {
+    close(fd_);
+    unlink(path_.c_str());
+  }
+  // Waits for a datagram holding `text`; returns every datagram seen meanwhile.
+  bool Await(const std::string& text, int timeout_ms, std::vector<std::string>* seen) {
+    const int64_t deadline = NowMs() + timeout_ms;
+    while (NowMs() < deadline) {
+      pollfd p{fd_, POLLIN, 0};
+      if (poll(&p, 1, static_cast<int>(deadline - NowMs())) <= 0) continue;
+      char buf[4096];
+      const ssize_t n = recv(fd_, buf, sizeof buf, 0);
+      if (n <= 0) continue;
+      seen->emplace_back(buf, static_cast<size_t>(n));
+      if (seen->back().find(text) != std::string::npos) return true;
+    }
+    return false;
+  }
+
+ private:
+  std::string path_;
+  int fd_;
+};
+
+TEST(Daemon, TellsSystemdReadyWatchdogReloadingStoppingAndStatus) {
+  TempDir dir;
+  Append(dir.path() + "/in.log", Record("a", 1));
+  const std::string ini = dir.Write("g.ini", BaseIni(dir));
+  NotifySocket sock(dir.path() + "/notify");
+  DaemonProcess d(SENSORGATE_BIN, ini,
+                  {"NOTIFY_SOCKET=" + dir.path() + "/notify", "WATCHDOG_USEC=400000"});
+  std::vector<std::string> seen;
+  ASSERT_TRUE(sock.Await("READY=1", 10000, &seen)) << d.log();
+  EXPECT_NE(seen.back().find("STATUS="), std::string::npos) << seen.back();
+  EXPECT_NE(seen.back().find("keys"), std::string::npos) << seen.back();
+  ASSERT_TRUE(sock.Await("WATCHDOG=1", 5000, &seen)) << d.log();
+  ASSERT_TRUE(sock.Await("WATCHDOG=1", 5000, &seen)) << d.log();  // again: it keeps pinging
+  d.Signal(SIGHUP);
+  ASSERT_TRUE(sock.Await("RELOADING=1", 5000, &seen)) << d.log();
+  ASSERT_TRUE(sock.Await("READY=1", 5000, &seen)) << d.log();
+  d.Signal(SIGTERM);
+  ASSERT_TRUE(sock.Await("STOPPING=1", 5000, &seen)) << d.log();
+  EXPECT_EQ(d.Wait(10000), 0) << d.log();
+}
+
+TEST(Daemon, ReloadSwapsAValidConfigurationAndKeepsWindows) {
+  TempDir dir;
+  const std::string in = dir.path() + "/in.log";
+  for (int v = 1; v <= 5; ++v) Append(in, Record("a", v));
+  const std::string ini = dir.Write("g.ini", BaseIni(dir, "[window]\nsize = 3\n"));
+  DaemonProcess d(SENSORGATE_BIN, ini);
+  const int port = d.HttpPort(10000);
+  ASSERT_GT(port, 0) << d.log();
+  std::string body = AwaitHttp(port, "/api/windows", [](const std::string& b) {
+    return b.find("\"total\":5") != std::string::npos;
+  });
+  EXPECT_NE(body.find("\"count\":3,\"total\":5,\"avg\":4,"), std::string::npos) << body;
+
+  dir.Write("g.ini", BaseIni(dir, "[window]\nsize = 5\n"));
+  d.Signal(SIGHUP);
+  ASSERT_NE(d.WaitForLog("reload: configuration applied", 10000), std::string::npos) << d.log();
+  Append(in, Record("a", 6) + Record("a", 7));
+  body = AwaitHttp(port, "/api/windows", [](const std::string& b) { return b.find("\"total\":7") != std::string::npos; });
+  // The three kept readings (3, 4, 5) and the two new ones: a window of five.
+  EXPECT_NE(body.find("\"count\":5,\"total\":7,\"avg\":5,\"min\":3,\"max\":7"), std::string::npos) << body;
+
+  const size_t mark = d.log().size();
+  dir.Write("g.ini", BaseIni(dir, "[window]\nsize = 0\n"));
+  d.Signal(SIGHUP);
+  ASSERT_NE(d.WaitForLog("reload refused", 10000, mark), std::string::npos) << d.log();
+  EXPECT_NE(d.log().find("[window] size = 0: must be an integer from 1 to 100000", mark), std::string::npos);
+  Append(in, Record("a", 8));
+  body = AwaitHttp(port, "/api/windows", [](const std::string& b) { return b.find("\"total\":8") != std::string::npos; });
+  EXPECT_NE(body.find("\"count\":5,\"total\":8,\"avg\":6,\"min\":4,\"max\":8"), std::string::npos) << body;
+  d.Signal(SIGTERM);
+  EXPECT_EQ(d.Wait(10000), 0) << d.log();
+}
+
+TEST(Daemon, FiresAStaleAlertAndResolvesItAtTheNextReading) {
+  TempDir dir;
+  const std::string in = dir.path() + "/in.log";
+  Append(in, Record("quiet", 20) + Record("busy", 20));
+  const std::string ini = dir.Write("g.ini", BaseIni(dir, "[alert]\nabove = 75\nstale_after = 1s\n"));
+  DaemonProcess d(SENSORGATE_BIN, ini);
+  const int64_t start = NowMs();
+  ASSERT_NE(d.WaitForLog("\"rule\":\"stale\",\"state\":\"firing\",\"key\":\"quiet\"", 10000), std::string::npos)
+      << d.log();
+  EXPECT_GE(NowMs() - start, 900);  // not before stale_after
+  const size_t mark = d.log().size();
+  Append(in, Record("quiet", 21));
+  ASSERT_NE(d.WaitForLog("\"rule\":\"stale\",\"state\":\"resolved\",\"key\":\"quiet\"", 10000, mark),
+            std::string::npos)
+      << d.log();
+  d.Signal(SIGTERM);
+  EXPECT_EQ(d.Wait(10000), 0);
+}
+
+TEST(Daemon, MetricsPassPromtool) {
+  const std::string promtool = "/usr/bin/promtool";
+  if (access(promtool.c_str(), X_OK) != 0) GTEST_SKIP() << "promtool is absent (Debian package prometheus)";
+  TempDir dir;
+  Append(dir.path() + "/in.log", Record("a", 1) + Record("b\\\"x", 2) + "{bad\n" + Record("a", 3));
+  const std::string ini = dir.Write("g.ini", BaseIni(dir, "[alert]\nabove = 1\nstale_after = 1s\n"));
+  DaemonProcess d(SENSORGATE_BIN, ini);
+  const int port = d.HttpPort(10000);
+  ASSERT_GT(port, 0) << d.log();
+  const std::string metrics = AwaitHttp(port, "/metrics", [](const std::string& b) {
+    return b.find("sensorgate_records_read_total 4") != std::string::npos;
+  });
+  ASSERT_NE(metrics.find("sensorgate_records_rejected_total{reason=\"parse_error\"} 1"), std::string::npos) << metrics;
+  const auto r = RunCommand({promtool, "check", "metrics"}, metrics);
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_EQ(r.out + r.err, "") << "promtool found problems";
+  EXPECT_EQ(HttpGet(port, "/healthz").status, 200);
+  d.Signal(SIGTERM);
+  EXPECT_EQ(d.Wait(10000), 0);
+}
+
+TEST(Daemon, ResumesFromTheCheckpointAfterSigtermAndSigkill) {
+  TempDir dir;
+  const std::string in = dir.path() + "/in.log";
+  const std::string ini = dir.Write("g.ini", BaseIni(dir, "[window]\nsize = 4\n"));
+  std::string all;
+  for (int i = 0; i < 10; ++i) all += Record(i % 2 ? "a" : "b", i);
+  Append(in, all);
+  {
+    DaemonProcess d(SENSORGATE_BIN, ini);
+    const int port = d.HttpPort(10000);
+    AwaitHttp(port, "/metrics", [](const std::string& b) { return b.find("sensorgate_records_read_total 10") != std::string::npos; });
+    d.Signal(SIGTERM);
+    ASSERT_EQ(d.Wait(10000), 0) << d.log();
+  }
+  // While stopped: more lines. A clean restart reads only those.
+  std::string more;
+  for (int i = 10; i < 16; ++i) more += Record(i % 2 ? "a" : "b", i);
+  Append(in, more);
+  all += more;
+  {
+    DaemonProcess d(SENSORGATE_BIN, ini);
+    const int port = d.HttpPort(10000);
+    AwaitHttp(port, "/metrics", [](const std::string& b) { return b.find("sensorgate_records_read_total 6\n") != std::string::npos; });
+    // SIGKILL after the next checkpoint: nothing is written at exit.
+    ASSERT_NE(d.WaitForLog("resumed from", 1000), std::string::npos) << d.log();
+    const std::string cp = dir.path() + "/state/checkpoint.json";
+    const int64_t deadline = NowMs() + 10000;
+    while (NowMs() < deadline && testing_util::ReadFile(cp).find("\"total\":8") == std::string::npos) usleep(50000);
+    d.Kill9();
+  }
+  std::string last;
+  for (int i = 16; i < 20; ++i) last += Record(i % 2 ? "a" : "b", i);
+  Append(in, last);
+  all += last;
+  const std::string replay_ini = dir.Write("r.ini", "[window]\nsize = 4\n");
+  const std::string all_file = dir.Write("all.log", all);
+  const auto want = RunCommand({SENSORGATE_BIN, "--config", replay_ini, "--replay", all_file});
+  ASSERT_EQ(want.exit_code, 0);
+  DaemonProcess d(SENSORGATE_BIN, ini);
+  const int port = d.HttpPort(10000);
+  const std::string windows = AwaitHttp(port, "/api/windows", [](const std::string& b) {
+    return b.find("\"total\":10") != std::string::npos && b.rfind("\"total\":10") != b.find("\"total\":10");
+  });
+  // /api/windows is the replay's window lines as a JSON array.
+  std::string expected = "[";
+  for (const auto& line : testing_util::Lines(want.out)) expected += (expected.size() > 1 ? "," : "") + line;
+  expected += "]";
+  EXPECT_EQ(windows, expected);
+  d.Signal(SIGTERM);
+  EXPECT_EQ(d.Wait(10000), 0);
+}
+
+}  // namespace
+}  // namespace sensorgate
+
+namespace sensorgate {
+namespace {
+
+// Starts argv in the background with stdout and stderr to /dev/null.
+pid_t Spawn(const std::vector<std::string>& argv) {
+  const pid_t pid = fork();
+  if (pid == 0) {
+    const int null = open("/dev/null", O_RDWR);
+    dup2(null, 0);
+    dup2(null, 1);
+    dup2(null, 2);
+    std::vector<char*> args;
+    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    execv(args[0], args.data());
+    _exit(127);
+  }
+  return pid;
+}
+
+uint64_t TotalOf(const std::string& windows_json) {
+  uint64_t total = 0;
+  for (size_t at = windows_json.find("\"total\":"); at != std::string::npos;
+       at = windows_json.find("\"total\":", at + 1)) {
+    total += std::strtoull(windows_json.c_str() + at + 8, nullptr, 10);
+  }
+  return total;
+}
+
+// Acceptance test of the daemon issue: sensorgate-sim writes into a log file
+// while the daemon follows it, rotating it by rename, then by copytruncate,
+// then truncating and rewriting it; the daemon is killed with SIGKILL at
+// random points (seeded, printed) and restarted. In the end /api/windows must
+// equal the window lines of --replay over the same records in order.
+TEST(DaemonFollow, WindowsEqualReplayAfterRotationsTruncationsAndKills) {
+  TempDir dir;
+  const std::string log = dir.path() + "/sensors.log";
+  const std::string alert = "[window]\nsize = 60\n\n[alert]\nabove = 75\nclear_below = 73\nmin_samples = 10\n";
+    // The glob matches the rotated names too, so a generation rotated twice
+  // while the daemon was down is still found (see gateway/file_follower.h).
+  const std::string ini = dir.Write("g.ini", BaseIni(dir, alert, "sensors.log*"));
+  const uint32_t seed = static_cast<uint32_t>(NowMs());
+  std::printf("kill schedule seed: %u\n", seed);
+  uint32_t rng = seed;
+  auto next = [&rng](uint32_t n) {
+    rng = rng * 1664525u + 1013904223u;
+    return (rng >> 8) % n;
+  };
+
+  struct Phase {
+    std::vector<std::string> common;  // what is generated
+    std::vector<std::string> layout;  // how it is written: rate, rotation, rewriting
+    bool kills;
+  };
+  // A generator that rewrites its file destroys what was not read before the
+  // truncation: like a real one (a cycle every few seconds), it leaves the
+  // reader time, here 20 ms between cycles and 25 cycles between rewrites.
+  const std::vector<Phase> phases = {
+      {{"--seed", "1", "--start-time", "2023-03-15T12:00:00Z", "--count", "12000", "--hot", "3"},
+       {"--rate", "8000", "--rotate-lines", "3000", "--rotate-keep", "50"}, true},
+      {{"--seed", "2", "--start-time", "2023-03-15T13:00:00Z", "--count", "12000"},
+       {"--rate", "8000", "--rotate-lines", "3000", "--rotate-keep", "50", "--copytruncate"}, true},
+      {{"--seed", "3", "--start-time", "2023-03-15T14:00:00Z", "--count", "3000"},
+       {"--rate", "1000", "--rewrite-every", "25"}, false},
+  };
+  const uint64_t records = 12000 + 12000 + 3000;
+  std::string expected_stream;
+  for (const Phase& p : phases) {
+    std::vector<std::string> args = {SENSORGATE_SIM_BIN, "--equipment", "20", "-o", "-"};
+    args.insert(args.end(), p.common.begin(), p.common.end());
+    const auto r = RunCommand(args);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    expected_stream += r.out;
+  }
+
+  auto daemon = std::make_unique<DaemonProcess>(SENSORGATE_BIN, ini);
+  ASSERT_GT(daemon->HttpPort(10000), 0) << daemon->log();
+  int kills = 0;
+  for (const Phase& p : phases) {
+    if (!p.kills) {
+      // A checkpoint's fsync stalls the loop for a few milliseconds; a
+      // rewriting generator gives the reader about one reading interval, so
+      // the rewrite phase runs without checkpoints (SIGHUP swaps the interval).
+      const size_t mark = daemon->log().size();
+      std::string quiet = BaseIni(dir, alert, "sensors.log*");
+      quiet.replace(quiet.find("checkpoint_interval = 1s"), 24, "checkpoint_interval = 1h");
+      dir.Write("g.ini", quiet);
+      daemon->Signal(SIGHUP);
+      ASSERT_NE(daemon->WaitForLog("configuration applied", 10000, mark), std::string::npos) << daemon->log();
+    }
+    std::vector<std::string> args = {SENSORGATE_SIM_BIN, "--equipment", "20", "-o", log};
+    args.insert(args.end(), p.common.begin(), p.common.end());
+    args.insert(args.end(), p.layout.begin(), p.layout.end());
+    const pid_t sim = Spawn(args);
+    int status = 0;
+    while (waitpid(sim, &status, WNOHANG) == 0) {
+      if (p.kills) {
+        // The kill points are random: the pause picks the moment, it awaits nothing.
+        usleep(100000 + next(300000));
+        daemon->Kill9();
+        ++kills;
+        daemon = std::make_unique<DaemonProcess>(SENSORGATE_BIN, ini);
+        ASSERT_GT(daemon->HttpPort(10000), 0) << daemon->log();
+      } else {
+        usleep(20000);
+      }
+    }
+    ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "sensorgate-sim failed";
+  }
+  std::printf("SIGKILLed and restarted the daemon %d times\n", kills);
+  EXPECT_GE(kills, 4);
+
+  const std::string stream_file = dir.Write("expected.log", expected_stream);
+  const std::string replay_ini = dir.Write("r.ini", alert);
+  const auto want = RunCommand({SENSORGATE_BIN, "--config", replay_ini, "--replay", stream_file});
+  ASSERT_EQ(want.exit_code, 0) << want.err;
+  std::string expected = "[";
+  for (const auto& line : testing_util::Lines(want.out)) {
+    if (line.find("\"event\":\"window\"") != std::string::npos) expected += (expected.size() > 1 ? "," : "") + line;
+  }
+  expected += "]";
+
+  const int port = daemon->HttpPort(10000);
+  const std::string windows = AwaitHttp(port, "/api/windows", [&](const std::string& b) { return TotalOf(b) >= records; }, 30000);
+  EXPECT_EQ(TotalOf(windows), records) << "readings lost or counted twice";
+  EXPECT_EQ(windows, expected);
+  daemon->Signal(SIGTERM);
+  EXPECT_EQ(daemon->Wait(10000), 0) << daemon->log();
+}
+
+}  // namespace
+}  // namespace sensorgate

@@ -1,0 +1,509 @@
+// HttpServer over loopback, driven by a small epoll loop as the daemon drives
+// it; clients are plain sockets on helper threads.
+#if SENSORGATE_WITH_HTTP
+
+#include "gateway/http_server.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <gtest/gtest.h>
+#include <ifaddrs.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cctype>
+#include <chrono>
+#include <cstring>
+#include <map>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "gateway/dashboard_html.h"
+
+namespace sensorgate {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+class FakeContent : public HttpContent {
+ public:
+  void WriteMetrics(std::string* out) override {
+    ++calls;
+    out->append(metrics);
+  }
+  void WriteWindows(std::string* out) override {
+    ++calls;
+    out->append(windows);
+  }
+  void WriteAlerts(std::string* out) override {
+    ++calls;
+    out->append(alerts);
+  }
+  bool Healthy(std::string* why) override {
+    ++calls;
+    *why = why_not;
+    return healthy;
+  }
+
+  std::string metrics = "# HELP sensorgate_up Up.\n# TYPE sensorgate_up gauge\nsensorgate_up 1\n";
+  std::string windows =
+      R"([{"event":"window","key":"sensor01","count":2,"total":9,"avg":71,"min":70,"max":72,"last":72,"time":"2023-03-15T12:15:38.000000Z"}])";
+  std::string alerts = R"([{"rule":"hot","key":"sensor01","avg":71,"count":2,"time":"2023-03-15T12:15:38.000000Z"}])";
+  bool healthy = true;
+  std::string why_not;
+  int calls = 0;
+};
+
+struct Response {
+  int status = 0;
+  std::map<std::string, std::string> headers;  // names in lower case
+  std::string body;
+  std::string error;  // the client's, if it failed
+
+  // The header's value, or "" if absent.
+  std::string Header(const std::string& name) const {
+    const auto it = headers.find(name);
+    return it == headers.end() ? std::string() : it->second;
+  }
+};
+
+Response ParseResponse(const std::string& raw) {
+  Response r;
+  const size_t end = raw.find("\r\n\r\n");
+  if (raw.compare(0, 9, "HTTP/1.1 ") != 0 || end == std::string::npos) {
+    r.error = "malformed response: " + raw;
+    return r;
+  }
+  r.status = std::stoi(raw.substr(9, 3));
+  size_t pos = raw.find("\r\n") + 2;
+  while (pos < end) {
+    const size_t eol = raw.find("\r\n", pos);
+    const std::string line = raw.substr(pos, eol - pos);
+    const size_t colon = line.find(':');
+    std::string name = line.substr(0, colon);
+    std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::tolower(c); });
+    r.headers[name] = line.substr(line.find_first_not_of(' ', colon + 1));
+    pos = eol + 2;
+  }
+  r.body = raw.substr(end + 4);
+  return r;
+}
+
+int ConnectTo(const std::string& ip, uint16_t port) {
+  sockaddr_storage ss{};
+  socklen_t len;
+  const bool v6 = ip.find(':') != std::string::npos;
+  if (v6) {
+    auto* a = reinterpret_cast<sockaddr_in6*>(&ss);
+    a->sin6_family = AF_INET6;
+    a->sin6_port = htons(port);
+    inet_pton(AF_INET6, ip.c_str(), &a->sin6_addr);
+    len = sizeof *a;
+  } else {
+    auto* a = reinterpret_cast<sockaddr_in*>(&ss);
+    a->sin_family = AF_INET;
+    a->sin_port = htons(port);
+    inet_pton(AF_INET, ip.c_str(), &a->sin_addr);
+    len = sizeof *a;
+  }
+  const int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return -1;
+  timeval tv{10, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+  if (connect(fd, reinterpret_cast<sockaddr*>(&ss), len) != 0) {
+    close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+// One request over a fresh connection; reads until the server closes it.
+Response Exchange(const std::string& ip, uint16_t port, const std::string& request) {
+  const int fd = ConnectTo(ip, port);
+  if (fd < 0) return Response{0, {}, {}, std::string("connect: ") + std::strerror(errno)};
+  if (send(fd, request.data(), request.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(request.size())) {
+    close(fd);
+    return Response{0, {}, {}, "send failed"};
+  }
+  std::string raw;
+  char buf[8192];
+  ssize_t n;
+  while ((n = recv(fd, buf, sizeof buf, 0)) > 0) raw.append(buf, static_cast<size_t>(n));
+  close(fd);
+  if (n < 0) return Response{0, {}, {}, std::string("recv: ") + std::strerror(errno)};
+  return ParseResponse(raw);
+}
+
+std::string Request(const std::string& method, const std::string& path) {
+  return method + " " + path + " HTTP/1.1\r\nHost: gateway\r\nConnection: close\r\n\r\n";
+}
+
+// The daemon's loop in miniature: waits on the server's epoll descriptor (and
+// on `done`) no longer than timeout_ms(), then calls Run(). Returns when
+// `done` has counted `clients` finished clients, or false after 10 s.
+bool Serve(HttpServer* server, int done, uint64_t clients) {
+  const int ep = epoll_create1(EPOLL_CLOEXEC);
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.fd = server->epoll_fd();
+  epoll_ctl(ep, EPOLL_CTL_ADD, server->epoll_fd(), &ev);
+  ev.data.fd = done;
+  epoll_ctl(ep, EPOLL_CTL_ADD, done, &ev);
+  const Clock::time_point deadline = Clock::now() + std::chrono::seconds(10);
+  uint64_t finished = 0;
+  while (finished < clients && Clock::now() < deadline) {
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count() + 1;
+    const int64_t t = server->timeout_ms();
+    const int wait = static_cast<int>(t < 0 ? left : std::min<int64_t>(t, left));
+    epoll_event events[4];
+    const int n = epoll_wait(ep, events, 4, wait);
+    for (int i = 0; i < n; ++i) {
+      if (events[i].data.fd == done) {
+        uint64_t count = 0;
+        if (read(done, &count, sizeof count) == sizeof count) finished += count;
+      }
+    }
+    server->Run();
+  }
+  close(ep);
+  return finished >= clients;
+}
+
+// Sends each request on its own connection and thread, all at once, while
+// the calling thread serves them.
+std::vector<Response> FetchAll(HttpServer* server, const std::vector<std::string>& requests,
+                               const std::string& ip = "127.0.0.1") {
+  std::vector<Response> responses(requests.size());
+  const int done = eventfd(0, EFD_CLOEXEC);
+  std::vector<std::thread> clients;
+  for (size_t i = 0; i < requests.size(); ++i) {
+    clients.emplace_back([&, i] {
+      responses[i] = Exchange(ip, server->port(), requests[i]);
+      const uint64_t one = 1;
+      EXPECT_EQ(write(done, &one, sizeof one), static_cast<ssize_t>(sizeof one));
+    });
+  }
+  EXPECT_TRUE(Serve(server, done, requests.size())) << "the server did not answer in 10 s";
+  for (std::thread& t : clients) t.join();
+  close(done);
+  return responses;
+}
+
+Response Fetch(HttpServer* server, const std::string& method, const std::string& path,
+               const std::string& ip = "127.0.0.1") {
+  return FetchAll(server, {Request(method, path)}, ip)[0];
+}
+
+class HttpServerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const Status s = server_.Start("127.0.0.1:0");
+    ASSERT_TRUE(s.ok()) << s.message();
+    ASSERT_NE(server_.port(), 0);
+    ASSERT_GE(server_.epoll_fd(), 0);
+  }
+  Response Get(const std::string& path) { return Fetch(&server_, "GET", path); }
+
+  FakeContent content_;
+  HttpServer server_{&content_};
+};
+
+TEST_F(HttpServerTest, ServesMetricsAsPrometheusText) {
+  const Response r = Get("/metrics");
+  ASSERT_EQ(r.error, "");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.Header("content-type"), "text/plain; version=0.0.4; charset=utf-8");
+  EXPECT_EQ(r.Header("cache-control"), "no-store");
+  EXPECT_EQ(r.body, content_.metrics);
+}
+
+TEST_F(HttpServerTest, ServesWindowsAndAlertsAsJson) {
+  const std::vector<Response> r =
+      FetchAll(&server_, {Request("GET", "/api/windows"), Request("GET", "/api/alerts")});
+  ASSERT_EQ(r[0].error, "");
+  EXPECT_EQ(r[0].status, 200);
+  EXPECT_EQ(r[0].Header("content-type"), "application/json");
+  EXPECT_EQ(r[0].Header("cache-control"), "no-store");
+  EXPECT_EQ(r[0].body, content_.windows);
+  ASSERT_EQ(r[1].error, "");
+  EXPECT_EQ(r[1].status, 200);
+  EXPECT_EQ(r[1].Header("content-type"), "application/json");
+  EXPECT_EQ(r[1].Header("cache-control"), "no-store");
+  EXPECT_EQ(r[1].body, content_.alerts);
+}
+
+TEST_F(HttpServerTest, HealthzIsOkOr503WithTheReason) {
+  Response r = Get("/healthz");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, "ok\n");
+  EXPECT_EQ(r.Header("content-type"), "text/plain; charset=utf-8");
+  EXPECT_EQ(r.Header("cache-control"), "no-store");
+  content_.healthy = false;
+  content_.why_not = "main loop stalled for 42 s";
+  r = Get("/healthz");
+  EXPECT_EQ(r.status, 503);
+  EXPECT_EQ(r.body, "main loop stalled for 42 s\n");
+  EXPECT_EQ(r.Header("cache-control"), "no-store");
+}
+
+TEST_F(HttpServerTest, IgnoresTheQueryString) {
+  const Response r = Get("/api/windows?since=0");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, content_.windows);
+}
+
+TEST_F(HttpServerTest, UnknownPathsAre404) {
+  for (const char* path : {"/nope", "/metrics/", "/api", "/api/windows/x", "/index.html"}) {
+    const Response r = Get(path);
+    ASSERT_EQ(r.error, "") << path;
+    EXPECT_EQ(r.status, 404) << path;
+    EXPECT_EQ(r.Header("cache-control"), "no-store") << path;
+  }
+  EXPECT_EQ(content_.calls, 0);
+}
+
+TEST_F(HttpServerTest, MethodsOtherThanGetAndHeadAre405) {
+  const std::vector<Response> r = FetchAll(
+      &server_,
+      {"POST /metrics HTTP/1.1\r\nHost: g\r\nConnection: close\r\nContent-Length: 3\r\n\r\nabc",
+       Request("DELETE", "/api/windows"), Request("PUT", "/"), Request("OPTIONS", "/nope")});
+  for (const Response& x : r) {
+    ASSERT_EQ(x.error, "");
+    EXPECT_EQ(x.status, 405);
+    EXPECT_EQ(x.Header("allow"), "GET, HEAD");
+    EXPECT_EQ(x.Header("cache-control"), "no-store");
+  }
+  EXPECT_EQ(content_.calls, 0);
+}
+
+TEST_F(HttpServerTest, HeadGivesTheHeadersWithoutTheBody) {
+  const Response r = Fetch(&server_, "HEAD", "/metrics");
+  ASSERT_EQ(r.error, "");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.Header("content-type"), "text/plain; version=0.0.4; charset=utf-8");
+  EXPECT_EQ(r.Header("content-length"), std::to_string(content_.metrics.size()));
+  EXPECT_EQ(r.body, "");
+}
+
+TEST_F(HttpServerTest, KeepsTheConnectionOpenBetweenRequests) {
+  // Two requests, one after the other, on one connection; a GET with a body
+  // (ignored) in between.
+  std::vector<Response> responses;
+  const int done = eventfd(0, EFD_CLOEXEC);
+  std::thread client([&] {
+    const int fd = ConnectTo("127.0.0.1", server_.port());
+    const std::vector<std::string> requests = {
+        "GET /healthz HTTP/1.1\r\nHost: g\r\n\r\n",
+        "GET /api/alerts HTTP/1.1\r\nHost: g\r\nContent-Length: 5\r\n\r\nhello",
+        Request("GET", "/metrics")};
+    std::string raw;
+    for (const std::string& request : requests) {
+      if (fd < 0 || send(fd, request.data(), request.size(), MSG_NOSIGNAL) < 0) break;
+      // Read until this response is complete (headers and Content-Length bytes).
+      for (;;) {
+        const size_t end = raw.find("\r\n\r\n");
+        if (end != std::string::npos) {
+          const Response head = ParseResponse(raw.substr(0, end + 4));
+          const size_t length = std::stoul("0" + head.Header("content-length"));
+          if (raw.size() >= end + 4 + length) {
+            responses.push_back(ParseResponse(raw.substr(0, end + 4 + length)));
+            raw.erase(0, end + 4 + length);
+            break;
+          }
+        }
+        char buf[4096];
+        const ssize_t n = recv(fd, buf, sizeof buf, 0);
+        if (n <= 0) break;
+        raw.append(buf, static_cast<size_t>(n));
+      }
+    }
+    if (fd >= 0) close(fd);
+    const uint64_t one = 1;
+    EXPECT_EQ(write(done, &one, sizeof one), static_cast<ssize_t>(sizeof one));
+  });
+  EXPECT_TRUE(Serve(&server_, done, 1));
+  client.join();
+  close(done);
+  ASSERT_EQ(responses.size(), 3u);
+  EXPECT_EQ(responses[0].status, 200);
+  EXPECT_EQ(responses[0].body, "ok\n");
+  EXPECT_EQ(responses[0].Header("connection"), "");  // not "close"
+  EXPECT_EQ(responses[1].status, 200);
+  EXPECT_EQ(responses[1].body, content_.alerts);
+  EXPECT_EQ(responses[2].status, 200);
+  EXPECT_EQ(responses[2].body, content_.metrics);
+}
+
+TEST_F(HttpServerTest, ServesSeveralClientsAtOnce) {
+  std::vector<std::string> requests;
+  for (int i = 0; i < 12; ++i) requests.push_back(Request("GET", i % 2 ? "/metrics" : "/healthz"));
+  const std::vector<Response> r = FetchAll(&server_, requests);
+  for (int i = 0; i < 12; ++i) {
+    EXPECT_EQ(r[i].status, 200) << r[i].error;
+    EXPECT_EQ(r[i].body, i % 2 ? content_.metrics : "ok\n");
+  }
+}
+
+TEST_F(HttpServerTest, ServesALargeBody) {
+  content_.metrics.clear();
+  for (int i = 0; i < 20000; ++i) content_.metrics += "sensorgate_window_average{key=\"k" + std::to_string(i) + "\"} 1\n";
+  const Response r = Get("/metrics");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, content_.metrics);
+}
+
+TEST_F(HttpServerTest, ListensOnTheGivenAddressOnly) {
+  // Every address of this machine but 127.0.0.1: another loopback address
+  // and those of the network interfaces.
+  std::vector<std::string> others = {"127.0.0.2"};
+  ifaddrs* list = nullptr;
+  if (getifaddrs(&list) == 0) {
+    for (ifaddrs* a = list; a != nullptr; a = a->ifa_next) {
+      if (a->ifa_addr == nullptr) continue;
+      char text[INET6_ADDRSTRLEN];
+      if (a->ifa_addr->sa_family == AF_INET) {
+        inet_ntop(AF_INET, &reinterpret_cast<sockaddr_in*>(a->ifa_addr)->sin_addr, text, sizeof text);
+      } else if (a->ifa_addr->sa_family == AF_INET6 &&
+                 !IN6_IS_ADDR_LINKLOCAL(&reinterpret_cast<sockaddr_in6*>(a->ifa_addr)->sin6_addr)) {
+        inet_ntop(AF_INET6, &reinterpret_cast<sockaddr_in6*>(a->ifa_addr)->sin6_addr, text, sizeof text);
+      } else {
+        continue;
+      }
+      if (std::string(text) != "127.0.0.1") others.push_back(text);
+    }
+    freeifaddrs(list);
+  }
+  if (others.empty()) GTEST_SKIP() << "this machine has no address but 127.0.0.1";
+  for (const std::string& ip : others) {
+    const int fd = ConnectTo(ip, server_.port());
+    EXPECT_LT(fd, 0) << "connected to " << ip << ":" << server_.port();
+    if (fd >= 0) close(fd);
+  }
+  EXPECT_EQ(Get("/healthz").status, 200);  // while 127.0.0.1 answers
+}
+
+TEST_F(HttpServerTest, RunNeverBlocks) {
+  // Nothing pending.
+  Clock::time_point start = Clock::now();
+  for (int i = 0; i < 100; ++i) server_.Run();
+  EXPECT_LT(Clock::now() - start, std::chrono::milliseconds(500));
+  // A client that connected and sent half a request, then went quiet.
+  const int fd = ConnectTo("127.0.0.1", server_.port());
+  ASSERT_GE(fd, 0);
+  const char half[] = "GET /metrics HTTP/1.1\r\nHost: g";
+  ASSERT_EQ(send(fd, half, sizeof half - 1, MSG_NOSIGNAL), static_cast<ssize_t>(sizeof half - 1));
+  pollfd p{server_.epoll_fd(), POLLIN, 0};
+  ASSERT_EQ(poll(&p, 1, 5000), 1);  // the connection is waiting to be accepted
+  start = Clock::now();
+  for (int i = 0; i < 100; ++i) server_.Run();
+  EXPECT_LT(Clock::now() - start, std::chrono::milliseconds(500));
+  EXPECT_EQ(content_.calls, 0);
+  close(fd);
+  server_.Run();
+}
+
+TEST(HttpServer, NotStartedIsInert) {
+  FakeContent content;
+  HttpServer server(&content);
+  EXPECT_EQ(server.epoll_fd(), -1);
+  EXPECT_EQ(server.timeout_ms(), -1);
+  EXPECT_EQ(server.port(), 0);
+  server.Run();
+}
+
+TEST(HttpServer, ListensOnIpv6Loopback) {
+  FakeContent content;
+  HttpServer server(&content);
+  const Status s = server.Start("[::1]:0");
+  if (!s.ok()) GTEST_SKIP() << "no IPv6 loopback here: " << s.message();
+  const Response r = Fetch(&server, "GET", "/healthz", "::1");
+  EXPECT_EQ(r.status, 200) << r.error;
+  EXPECT_LT(ConnectTo("127.0.0.1", server.port()), 0);
+}
+
+TEST(HttpServer, ResolvesAHostName) {
+  FakeContent content;
+  HttpServer server(&content);
+  const Status s = server.Start("localhost:0");
+  ASSERT_TRUE(s.ok()) << s.message();
+  EXPECT_NE(server.port(), 0);
+}
+
+TEST(HttpServer, RefusesMalformedListenAddresses) {
+  FakeContent content;
+  for (const char* listen : {"127.0.0.1", ":80", "::1:80", "[::1:80", "[]:80", "127.0.0.1:65536",
+                             "127.0.0.1:x", "127.0.0.1:", "[127.0.0.1]:80"}) {
+    HttpServer server(&content);
+    const Status s = server.Start(listen);
+    ASSERT_FALSE(s.ok()) << listen;
+    EXPECT_EQ(s.message().rfind(std::string("[http] listen = ") + listen + ": ", 0), 0u)
+        << s.message();
+    EXPECT_EQ(server.epoll_fd(), -1);
+  }
+}
+
+TEST(HttpServer, ReportsAPortInUse) {
+  FakeContent content;
+  HttpServer first(&content);
+  ASSERT_TRUE(first.Start("127.0.0.1:0").ok());
+  HttpServer second(&content);
+  const std::string listen = "127.0.0.1:" + std::to_string(first.port());
+  const Status s = second.Start(listen);
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.message().rfind("[http] listen = " + listen + ": ", 0), 0u) << s.message();
+  EXPECT_NE(s.message().find("in use"), std::string::npos) << s.message();
+}
+
+TEST(HttpServer, StartingTwiceIsAnError) {
+  FakeContent content;
+  HttpServer server(&content);
+  ASSERT_TRUE(server.Start("127.0.0.1:0").ok());
+  const uint16_t port = server.port();
+  EXPECT_FALSE(server.Start("127.0.0.1:0").ok());
+  EXPECT_EQ(server.port(), port);
+}
+
+TEST(HttpDashboard, IsServedAtTheRootAndPollsBothApis) {
+  FakeContent content;
+  HttpServer server(&content);
+  ASSERT_TRUE(server.Start("127.0.0.1:0").ok());
+  const Response r = Fetch(&server, "GET", "/");
+  ASSERT_EQ(r.error, "");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.Header("content-type"), "text/html; charset=utf-8");
+  EXPECT_EQ(r.Header("cache-control"), "no-store");
+  EXPECT_NE(r.Header("content-security-policy").find("connect-src 'self'"), std::string::npos);
+  EXPECT_EQ(r.body, kDashboardHtml);
+  EXPECT_EQ(r.body.rfind("<!DOCTYPE html>", 0), 0u);
+  EXPECT_NE(r.body.find("getJson(\"/api/windows\")"), std::string::npos);
+  EXPECT_NE(r.body.find("getJson(\"/api/alerts\")"), std::string::npos);
+  EXPECT_NE(r.body.find("POLL_MS = 2000"), std::string::npos);
+  EXPECT_NE(r.body.find("setTimeout(poll, POLL_MS)"), std::string::npos);
+}
+
+TEST(HttpDashboard, IsSmallAndSelfContained) {
+  const std::string page(kDashboardHtml);
+  EXPECT_LT(page.size(), 15u * 1024);
+  // No external assets: the only URL is the SVG namespace.
+  std::string rest = page;
+  const std::string svg_ns = "http://www.w3.org/2000/svg";
+  rest.erase(rest.find(svg_ns), svg_ns.size());
+  for (const char* needle : {"http://", "https://", "//cdn", "<link", "src=", "@import", "url("}) {
+    EXPECT_EQ(rest.find(needle), std::string::npos) << needle;
+  }
+  // Data from readings is set as text, never parsed as markup.
+  EXPECT_EQ(page.find("innerHTML"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace sensorgate
+
+#endif  // SENSORGATE_WITH_HTTP

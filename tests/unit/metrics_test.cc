@@ -1,0 +1,290 @@
+#include "gateway/metrics.h"
+
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "gateway/json_format.h"
+#include "gateway/pipeline.h"
+
+namespace sensorgate {
+namespace {
+
+constexpr char kPromtool[] = "/usr/bin/promtool";
+
+// A JSON record in the format of the sample data.
+std::string Record(const std::string& key_json, double celsius, const std::string& time) {
+  std::string r = "{\"sensor\":" + key_json + ",\"padrao\":{\"leitura\":{\"temperatura\":";
+  AppendJsonNumber(&r, celsius);
+  return r + "}},\"data_evento\":\"" + time + "\"}";
+}
+
+// Feeds one record from a buffer with the padding the pipeline requires.
+void Feed(Pipeline* p, const std::string& record, TimeMicros arrival_us = 0) {
+  std::string buf = record;
+  buf.append(kRecordPadding, 'x');
+  p->ProcessRecord(buf.data(), record.size(), arrival_us, RecordOrigin{"test", 1});
+}
+
+// Hot above 75 until below 73; stale after a minute without a reading.
+Config AlertConfigAbove75() {
+  ConfigResult r = LoadConfigText("[alert]\nabove = 75\nclear_below = 73\nstale_after = 1m\n",
+                                  "test.ini", ConfigMode::kReplay);
+  EXPECT_TRUE(r.ok());
+  return r.config;
+}
+
+std::string Metrics(const Pipeline& p) {
+  std::string out;
+  AppendPipelineMetrics(p, &out);
+  return out;
+}
+
+// True if `line` is one of the lines of text.
+bool Has(const std::string& text, const std::string& line) {
+  return ("\n" + text).find("\n" + line + "\n") != std::string::npos;
+}
+
+TEST(MetricsText, CountsRecordsAcceptedAndRejectedByReason) {
+  Pipeline p(DefaultConfig(), RecordFormat::kJson, nullptr);
+  Feed(&p, Record("\"a\"", 70, "2023-03-15T12:15:37.166944Z"));
+  Feed(&p, Record("\"a\"", 72, "2023-03-15T12:15:38Z"));
+  Feed(&p, Record("\"b\"", 80, "2023-03-15T12:15:39Z"));
+  Feed(&p, "{\"sensor\":");                                    // parse_error
+  Feed(&p, "{\"padrao\":{\"leitura\":{\"temperatura\":1}}}");  // key_missing
+  Feed(&p, "   ");                                             // blank: not a record
+  const std::string m = Metrics(p);
+  EXPECT_TRUE(Has(m, "# HELP sensorgate_records_read_total Records read (blank records not counted).")) << m;
+  EXPECT_TRUE(Has(m, "# TYPE sensorgate_records_read_total counter")) << m;
+  EXPECT_TRUE(Has(m, "sensorgate_records_read_total 5")) << m;
+  EXPECT_TRUE(Has(m, "# TYPE sensorgate_records_accepted_total counter")) << m;
+  EXPECT_TRUE(Has(m, "sensorgate_records_accepted_total 3")) << m;
+  EXPECT_TRUE(Has(m, "# TYPE sensorgate_records_rejected_total counter")) << m;
+  EXPECT_TRUE(Has(m, "sensorgate_records_rejected_total{reason=\"parse_error\"} 1")) << m;
+  EXPECT_TRUE(Has(m, "sensorgate_records_rejected_total{reason=\"key_missing\"} 1")) << m;
+  for (size_t r = 0; r < kRejectReasonCount; ++r) {
+    const std::string prefix = std::string("sensorgate_records_rejected_total{reason=\"") +
+                               RejectReasonName(static_cast<RejectReason>(r)) + "\"} ";
+    EXPECT_NE(m.find("\n" + prefix), std::string::npos) << prefix;
+  }
+  EXPECT_TRUE(Has(m, "sensorgate_keys 2")) << m;
+  EXPECT_TRUE(Has(m, "# TYPE sensorgate_keys gauge")) << m;
+  // Without an [alert] section nothing fires, but the families are there.
+  EXPECT_TRUE(Has(m, "sensorgate_alerts_total{rule=\"hot\",state=\"firing\"} 0")) << m;
+  EXPECT_TRUE(Has(m, "sensorgate_alerts_total{rule=\"hot\",state=\"resolved\"} 0")) << m;
+  EXPECT_TRUE(Has(m, "sensorgate_alerts_total{rule=\"stale\",state=\"firing\"} 0")) << m;
+  EXPECT_TRUE(Has(m, "sensorgate_alerts_total{rule=\"stale\",state=\"resolved\"} 0")) << m;
+  EXPECT_TRUE(Has(m, "sensorgate_alerts_firing{rule=\"hot\"} 0")) << m;
+  EXPECT_TRUE(Has(m, "sensorgate_alerts_firing{rule=\"stale\"} 0")) << m;
+}
+
+TEST(MetricsText, WritesEachKeysWindowSortedByKey) {
+  Pipeline p(DefaultConfig(), RecordFormat::kJson, nullptr);
+  Feed(&p, Record("\"b\"", 80, "2023-03-15T12:15:39Z"));
+  Feed(&p, Record("\"a\"", 70, "2023-03-15T12:15:37.166944Z"));
+  Feed(&p, Record("\"a\"", 72.5, "2023-03-15T12:15:36.5Z"));  // late: still the last reading
+  const std::string m = Metrics(p);
+  EXPECT_TRUE(Has(m, "# TYPE sensorgate_window_average gauge")) << m;
+  EXPECT_TRUE(Has(m, "sensorgate_window_average{key=\"a\"} 71.25")) << m;
+  EXPECT_TRUE(Has(m, "sensorgate_window_average{key=\"b\"} 80")) << m;
+  EXPECT_TRUE(Has(m, "# TYPE sensorgate_window_readings gauge")) << m;
+  EXPECT_TRUE(Has(m, "sensorgate_window_readings{key=\"a\"} 2")) << m;
+  EXPECT_TRUE(Has(m, "sensorgate_window_readings{key=\"b\"} 1")) << m;
+  EXPECT_TRUE(Has(m, "# TYPE sensorgate_window_last_timestamp_seconds gauge")) << m;
+  EXPECT_TRUE(Has(m, "sensorgate_window_last_timestamp_seconds{key=\"a\"} 1678882536.5")) << m;
+  EXPECT_TRUE(Has(m, "sensorgate_window_last_timestamp_seconds{key=\"b\"} 1678882539")) << m;
+  EXPECT_LT(m.find("sensorgate_window_average{key=\"a\"}"),
+            m.find("sensorgate_window_average{key=\"b\"}"));
+  // Each family's header comes once, before its samples.
+  EXPECT_EQ(m.find("# TYPE sensorgate_window_average gauge"),
+            m.rfind("# TYPE sensorgate_window_average gauge"));
+  EXPECT_LT(m.find("# TYPE sensorgate_window_average gauge"), m.find("sensorgate_window_average{"));
+}
+
+TEST(MetricsText, CountsAlertEventsAndKeysFiringNow) {
+  Pipeline p(AlertConfigAbove75(), RecordFormat::kJson, nullptr);
+  Feed(&p, Record("\"hot\"", 80, "2023-03-15T12:00:00Z"));
+  Feed(&p, Record("\"cool\"", 60, "2023-03-15T12:00:01Z"));
+  Feed(&p, Record("\"warm\"", 76, "2023-03-15T12:00:02Z"));
+  std::string m = Metrics(p);
+  EXPECT_TRUE(Has(m, "sensorgate_alerts_total{rule=\"hot\",state=\"firing\"} 2")) << m;
+  EXPECT_TRUE(Has(m, "sensorgate_alerts_total{rule=\"hot\",state=\"resolved\"} 0")) << m;
+  EXPECT_TRUE(Has(m, "sensorgate_alerts_firing{rule=\"hot\"} 2")) << m;
+  EXPECT_TRUE(Has(m, "# TYPE sensorgate_alerts_firing gauge")) << m;
+
+  Feed(&p, Record("\"warm\"", 60, "2023-03-15T12:00:03Z"));  // avg 68 < 73: resolves
+  m = Metrics(p);
+  EXPECT_TRUE(Has(m, "sensorgate_alerts_total{rule=\"hot\",state=\"firing\"} 2")) << m;
+  EXPECT_TRUE(Has(m, "sensorgate_alerts_total{rule=\"hot\",state=\"resolved\"} 1")) << m;
+  EXPECT_TRUE(Has(m, "sensorgate_alerts_firing{rule=\"hot\"} 1")) << m;
+}
+
+TEST(MetricsText, CountsStaleAlerts) {
+  constexpr TimeMicros kMinute = 60 * kMicrosPerSecond;
+  Pipeline p(AlertConfigAbove75(), RecordFormat::kJson, nullptr);
+  Feed(&p, Record("\"a\"", 60, "2023-03-15T12:00:00Z"), 1 * kMinute);
+  Feed(&p, Record("\"b\"", 60, "2023-03-15T12:00:00Z"), 2 * kMinute);
+  p.CheckStale(2 * kMinute + 1);  // a is stale
+  std::string m = Metrics(p);
+  EXPECT_TRUE(Has(m, "sensorgate_alerts_total{rule=\"stale\",state=\"firing\"} 1")) << m;
+  EXPECT_TRUE(Has(m, "sensorgate_alerts_firing{rule=\"stale\"} 1")) << m;
+  EXPECT_TRUE(Has(m, "sensorgate_alerts_firing{rule=\"hot\"} 0")) << m;
+  Feed(&p, Record("\"a\"", 60, "2023-03-15T12:00:00Z"), 3 * kMinute);  // resolves
+  m = Metrics(p);
+  EXPECT_TRUE(Has(m, "sensorgate_alerts_total{rule=\"stale\",state=\"resolved\"} 1")) << m;
+  EXPECT_TRUE(Has(m, "sensorgate_alerts_firing{rule=\"stale\"} 0")) << m;
+}
+
+TEST(MetricsText, EscapesOddKeysInLabelValues) {
+  Pipeline p(DefaultConfig(), RecordFormat::kJson, nullptr);
+  Feed(&p, Record(R"("say \"hi\"")", 1, "2023-03-15T12:00:00Z"));
+  Feed(&p, Record(R"("back\\slash")", 2, "2023-03-15T12:00:00Z"));
+  Feed(&p, Record("\"K\xC3\xBChlraum \xE2\x84\x83 \xF0\x9F\x94\xA5\"", 3, "2023-03-15T12:00:00Z"));
+  Feed(&p, Record("\"\\u00e9t\\u00e9\"", 4, "2023-03-15T12:00:00Z"));  // JSON escapes: "été"
+  const std::string m = Metrics(p);
+  EXPECT_TRUE(Has(m, R"(sensorgate_window_average{key="say \"hi\""} 1)")) << m;
+  EXPECT_TRUE(Has(m, R"(sensorgate_window_average{key="back\\slash"} 2)")) << m;
+  EXPECT_TRUE(Has(m, "sensorgate_window_average{key=\"K\xC3\xBChlraum \xE2\x84\x83 \xF0\x9F\x94\xA5\"} 3"))
+      << m;
+  EXPECT_TRUE(Has(m, "sensorgate_window_average{key=\"\xC3\xA9t\xC3\xA9\"} 4")) << m;
+}
+
+TEST(MetricsText, GenericWritersFormatFamiliesLabelsAndValues) {
+  std::string out;
+  AppendMetric(&out, "sensorgate_mails_sent_total", MetricType::kCounter, "Mails the server accepted.",
+               3);
+  EXPECT_EQ(out,
+            "# HELP sensorgate_mails_sent_total Mails the server accepted.\n"
+            "# TYPE sensorgate_mails_sent_total counter\n"
+            "sensorgate_mails_sent_total 3\n");
+  out.clear();
+  AppendMetric(&out, "sensorgate_up", MetricType::kGauge, "Back\\slash and\nnew line in help.",
+               {{"a", "x\ny"}, {"b", "q\"\\"}}, 0.25);
+  EXPECT_EQ(out,
+            "# HELP sensorgate_up Back\\\\slash and\\nnew line in help.\n"
+            "# TYPE sensorgate_up gauge\n"
+            "sensorgate_up{a=\"x\\ny\",b=\"q\\\"\\\\\"} 0.25\n");
+  out.clear();
+  AppendMetricSample(&out, "g", {}, std::numeric_limits<double>::quiet_NaN());
+  AppendMetricSample(&out, "g", {}, std::numeric_limits<double>::infinity());
+  AppendMetricSample(&out, "g", {}, -std::numeric_limits<double>::infinity());
+  AppendMetricSample(&out, "g", {}, 1e21);
+  AppendMetricSample(&out, "g", {}, 12345678901234.0);
+  EXPECT_EQ(out, "g NaN\ng +Inf\ng -Inf\ng 1e+21\ng 12345678901234\n");
+}
+
+TEST(MetricsText, ReplacesInvalidUtf8InLabelValues) {
+  std::string out;
+  AppendMetricSample(&out, "g", {{"k", "a\xFF" "b\xC3"}}, 1);
+  AppendMetricSample(&out, "g", {{"k", "\xED\xA0\x80"}}, 1);  // a UTF-16 surrogate
+  AppendMetricSample(&out, "g", {{"k", "\xC0\xAF"}}, 1);      // overlong '/'
+  EXPECT_EQ(out,
+            "g{k=\"a\xEF\xBF\xBD" "b\xEF\xBF\xBD\"} 1\n"
+            "g{k=\"\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD\"} 1\n"
+            "g{k=\"\xEF\xBF\xBD\xEF\xBF\xBD\"} 1\n");
+}
+
+// Runs `promtool check metrics` over text; returns its exit code and output.
+int Promtool(const std::string& text, std::string* output) {
+  char path[] = "/tmp/sensorgate_metrics_XXXXXX";
+  const int fd = mkstemp(path);
+  if (fd < 0) return -1;
+  close(fd);
+  std::ofstream(path, std::ios::binary) << text;
+  const std::string cmd = std::string(kPromtool) + " check metrics < " + path + " 2>&1";
+  FILE* pipe = popen(cmd.c_str(), "r");
+  if (pipe == nullptr) return -1;
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, pipe)) > 0) output->append(buf, n);
+  const int status = pclose(pipe);
+  unlink(path);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+TEST(MetricsPromtool, AcceptsTheExpositionWithoutProblems) {
+  if (access(kPromtool, X_OK) != 0) {
+    GTEST_SKIP() << kPromtool << " not found: install Debian's prometheus package to lint /metrics";
+  }
+  Pipeline p(AlertConfigAbove75(), RecordFormat::kJson, nullptr);
+  Feed(&p, Record("\"sensor16\"", 80, "2023-03-15T12:15:37.166944Z"));
+  Feed(&p, Record("\"sensor02\"", 70.1, "2023-03-15T12:15:38Z"));
+  Feed(&p, Record(R"("odd \"quoted\" back\\slash")", 1, "2023-03-15T12:15:39Z"));
+  Feed(&p, Record("\"K\xC3\xBChlraum \xF0\x9F\x94\xA5\"", 2, "2023-03-15T12:15:40Z"));
+  Feed(&p, "not json");
+  std::string text;
+  AppendPipelineMetrics(p, &text);
+  // Families as the daemon adds them.
+  AppendMetric(&text, "sensorgate_mails_sent_total", MetricType::kCounter, "Mails sent.", 0);
+  AppendMetric(&text, "sensorgate_kafka_spool_bytes", MetricType::kGauge, "Bytes in the spool.",
+               {{"topic", "sensor-aggregates"}}, 0);
+  std::string output;
+  const int code = Promtool(text, &output);
+  EXPECT_EQ(code, 0) << output << "\n" << text;
+  EXPECT_EQ(output, "") << text;
+}
+
+TEST(MetricsJson, WindowsAreTheReplayWindowLinesAsAnArray) {
+  Pipeline p(DefaultConfig(), RecordFormat::kJson, nullptr);
+  std::string out;
+  AppendWindowsJson(p, &out);
+  EXPECT_EQ(out, "[]");
+  Feed(&p, Record("\"b\"", 80, "2023-03-15T12:15:39Z"));
+  Feed(&p, Record("\"a\"", 70, "2023-03-15T12:15:37.166944Z"));
+  Feed(&p, Record("\"a\"", 72, "2023-03-15T12:15:38Z"));
+  out.clear();
+  AppendWindowsJson(p, &out);
+  EXPECT_EQ(out,
+            "[{\"event\":\"window\",\"key\":\"a\",\"count\":2,\"total\":2,\"avg\":71,\"min\":70,"
+            "\"max\":72,\"last\":72,\"time\":\"2023-03-15T12:15:38.000000Z\"},"
+            "{\"event\":\"window\",\"key\":\"b\",\"count\":1,\"total\":1,\"avg\":80,\"min\":80,"
+            "\"max\":80,\"last\":80,\"time\":\"2023-03-15T12:15:39.000000Z\"}]");
+  // Exactly the replay's lines, in its order.
+  std::string lines = "[";
+  for (uint32_t s : p.windows().SlotsByKey()) {
+    if (lines.size() > 1) lines += ",";
+    AppendWindowJson(&lines, p.windows(), s);
+  }
+  EXPECT_EQ(out, lines + "]");
+}
+
+TEST(MetricsJson, AlertsListOnlyAlertsFiringNow) {
+  constexpr TimeMicros kMinute = 60 * kMicrosPerSecond;
+  Pipeline p(AlertConfigAbove75(), RecordFormat::kJson, nullptr);
+  std::string out;
+  AppendFiringAlertsJson(p, &out);
+  EXPECT_EQ(out, "[]");
+  Feed(&p, Record("\"z\"", 80, "2023-03-15T12:00:00Z"), kMinute);
+  Feed(&p, Record("\"cool\"", 60, "2023-03-15T12:00:01Z"), 5 * kMinute);
+  Feed(&p, Record("\"a\\\"q\"", 90, "2023-03-15T12:00:02Z"), 5 * kMinute);
+  Feed(&p, Record("\"z\"", 74, "2023-03-15T12:00:03.25Z"), kMinute);  // avg 77: still firing
+  Feed(&p, Record("\"r\"", 76, "2023-03-15T12:00:04Z"), 5 * kMinute);
+  Feed(&p, Record("\"r\"", 60, "2023-03-15T12:00:05Z"), 5 * kMinute);  // resolved
+  out.clear();
+  AppendFiringAlertsJson(p, &out);
+  EXPECT_EQ(out,
+            "[{\"rule\":\"hot\",\"key\":\"a\\\"q\",\"avg\":90,\"count\":1,"
+            "\"time\":\"2023-03-15T12:00:02.000000Z\"},"
+            "{\"rule\":\"hot\",\"key\":\"z\",\"avg\":77,\"count\":2,"
+            "\"time\":\"2023-03-15T12:00:03.250000Z\"}]");
+  p.CheckStale(5 * kMinute);  // z has sent nothing for 4 minutes
+  out.clear();
+  AppendFiringAlertsJson(p, &out);
+  EXPECT_EQ(out,
+            "[{\"rule\":\"hot\",\"key\":\"a\\\"q\",\"avg\":90,\"count\":1,"
+            "\"time\":\"2023-03-15T12:00:02.000000Z\"},"
+            "{\"rule\":\"hot\",\"key\":\"z\",\"avg\":77,\"count\":2,"
+            "\"time\":\"2023-03-15T12:00:03.250000Z\"},"
+            "{\"rule\":\"stale\",\"key\":\"z\",\"avg\":77,\"count\":2,"
+            "\"time\":\"2023-03-15T12:00:03.250000Z\"}]");
+}
+
+}  // namespace
+}  // namespace sensorgate
