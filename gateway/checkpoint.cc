@@ -45,9 +45,21 @@ bool PhaseFrom(std::string_view s, AlertPhase* p) {
 
 Status WriteCheckpoint(const std::string& path, const Pipeline& pipeline,
                        const std::vector<FilePosition>& files, const CheckpointMeta& meta) {
-  const WindowTable& w = pipeline.windows();
+  const std::string tmp = path + ".tmp";
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+  if (fd < 0) return Errno("cannot create", tmp);
+  // Written in chunks: memory stays flat however many keys there are.
+  constexpr size_t kChunk = 64 * 1024;
   std::string out;
-  out.reserve(256 + files.size() * 160 + static_cast<size_t>(w.key_count()) * (w.size() * 8 + 160));
+  out.reserve(kChunk + 4096);
+  Status s;
+  auto flush = [&](bool force) {
+    if (s.ok() && (force || out.size() >= kChunk)) {
+      s = WriteAll(fd, out, tmp);
+      out.clear();
+    }
+  };
+  const WindowTable& w = pipeline.windows();
   out += "{\"sensorgate_checkpoint\":" + std::to_string(kVersion) + ",\"seq\":" + std::to_string(meta.seq) +
          ",\"written\":";
   AppendJsonTime(&out, WallClockMicros());
@@ -58,6 +70,7 @@ Status WriteCheckpoint(const std::string& path, const Pipeline& pipeline,
     out += ",\"dev\":" + std::to_string(f.device) + ",\"ino\":" + std::to_string(f.inode) +
            ",\"offset\":" + std::to_string(f.offset) + ",\"fingerprint\":" + std::to_string(f.fingerprint) +
            "}\n";
+    flush(false);
   }
   for (uint32_t slot = 0; slot < w.key_count(); ++slot) {
     const KeyState& k = pipeline.key_state(slot);
@@ -73,14 +86,11 @@ Status WriteCheckpoint(const std::string& path, const Pipeline& pipeline,
     out += "],\"total\":" + std::to_string(w.total(slot)) + ",\"time\":" + std::to_string(w.last_time(slot)) +
            ",\"hot\":\"" + PhaseName(k.hot.phase) + "\",\"since\":" + std::to_string(k.hot.since_us) +
            ",\"stale\":" + (k.stale ? "true" : "false") + ",\"seen\":" + std::to_string(k.last_seen_us) + "}\n";
+    flush(false);
   }
   out += "{\"end\":true,\"files\":" + std::to_string(files.size()) + ",\"keys\":" + std::to_string(w.key_count()) +
          "}\n";
-
-  const std::string tmp = path + ".tmp";
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
-  if (fd < 0) return Errno("cannot create", tmp);
-  Status s = WriteAll(fd, out, tmp);
+  flush(true);
   if (s.ok() && ::fsync(fd) != 0) s = Errno("cannot fsync", tmp);
   if (::close(fd) != 0 && s.ok()) s = Errno("cannot close", tmp);
   if (!s.ok()) {

@@ -2,6 +2,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <fnmatch.h>
 #include <glob.h>
 #include <sys/inotify.h>
 #include <unistd.h>
@@ -338,19 +339,39 @@ std::unique_ptr<FileFollower::Candidate> FileFollower::TakeCandidate(const Ident
   return nullptr;
 }
 
+std::string FileFollower::NameInGlobs(const std::string& path, const Identity& id) const {
+  const std::string now_at = FindInDirectory(Dirname(path), id.device, id.inode);
+  if (now_at.empty()) return "";
+  for (const std::string& pattern : config_.paths) {
+    if (::fnmatch(pattern.c_str(), now_at.c_str(), FNM_PATHNAME | FNM_PERIOD) == 0) return now_at;
+  }
+  return "";
+}
+
 void FileFollower::UpdateNames(const Scan& scan) {
   for (auto& f : files_) {
     const auto it = scan.find(f->id);
+    std::string name;
     if (it != scan.end()) {
       const std::vector<std::string>& names = it->second;
-      if (std::find(names.begin(), names.end(), f->path) == names.end()) {
-        Log(LogLevel::kInfo, "%s was rotated to %s", f->path.c_str(), names.front().c_str());
+      name = std::find(names.begin(), names.end(), f->path) != names.end() ? f->path
+                                                                           : names.front();
+    } else {
+      // glob() lists names, then stat()s them: a file renamed in between (as
+      // when x.log.1 .. x.log.N are shifted) can be missed.
+      name = NameInGlobs(f->path, f->id);
+    }
+    if (!name.empty()) {
+      if (name != f->path) {
+        // A rotated file shifted on (x.log.1 -> x.log.2) is no new rotation.
+        Log(f->renamed ? LogLevel::kDebug : LogLevel::kInfo, "%s was rotated to %s",
+            f->path.c_str(), name.c_str());
+        if (!f->renamed) ++stats_.rotations;
         f->old_path = f->path;
-        f->path = names.front();
+        f->path = name;
         f->renamed = true;
         f->final_done = false;
         f->changed_us = Now();
-        ++stats_.rotations;
       }
       f->in_glob = true;
       continue;
@@ -367,8 +388,8 @@ void FileFollower::UpdateNames(const Scan& scan) {
       f->old_path = f->path;
       f->path = now_at;
     }
+    if (!f->renamed) ++stats_.rotations;
     f->renamed = true;
-    ++stats_.rotations;
   }
 }
 
@@ -415,6 +436,13 @@ void FileFollower::ClassifyCandidates(FileList* generations) {
   for (auto it = candidates_.begin(); it != candidates_.end();) {
     Candidate& c = **it;
     struct stat st;
+    if (!c.seen) {
+      const std::string name = NameInGlobs(c.path, c.id);  // missed by a racing scan?
+      if (!name.empty()) {
+        c.seen = true;
+        c.path = name;
+      }
+    }
     // A copy that left the globs is forgotten; so is an empty file.
     if (::fstat(c.fd, &st) != 0 || (!c.seen && (c.has_copy_of || st.st_size == 0))) {
       it = candidates_.erase(it);

@@ -207,6 +207,8 @@ class FileFollower {
   void WatchDirectories(const Scan& scan);
   void DrainInotify();
   File* FindFile(const Identity& id) const;
+  // The name `id` has now in the directory of `path` if the globs match it, else "".
+  std::string NameInGlobs(const std::string& path, const Identity& id) const;
   void UpdateNames(const Scan& scan);
   void TakeCandidates(const Scan& scan);
   std::unique_ptr<Candidate> TakeCandidate(const Identity& id);

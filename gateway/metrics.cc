@@ -93,6 +93,11 @@ void AppendSampleValue(std::string* out, double v) {
     out->append("NaN");
   } else if (std::isinf(v)) {
     out->append(v > 0 ? "+Inf" : "-Inf");
+  } else if (v == std::floor(v) && std::fabs(v) < 9007199254740992.0) {
+    // Whole numbers (counts) as integers: "1000000", not "1e+06".
+    char buf[32];
+    const auto [end, ec] = std::to_chars(buf, buf + sizeof buf, static_cast<int64_t>(v));
+    out->append(buf, end);
   } else {
     char buf[32];
     const auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);

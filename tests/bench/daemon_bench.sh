@@ -6,6 +6,7 @@ set -euo pipefail
 src=$(cd "$(dirname "$0")/../.." && pwd)
 build=$(cd "${1:-$src/build}" && pwd)
 idle=${2:-60}
+skip_idle=${SKIP_IDLE:-0}
 gate=$build/gateway/sensorgate
 sim=$build/simulator/sensorgate-sim
 work=$(mktemp -d /tmp/sensorgate-daemonbench.XXXXXX)
@@ -64,10 +65,11 @@ pid=$!
 port=""
 for _ in $(seq 100); do port=$(sed -n 's/.*(port \([0-9]*\)).*/\1/p' "$work/big.err" | head -1); [[ -n $port ]] && break; sleep 0.1; done
 # Wait until all 1,000,000 records are read (via /metrics), then read VmHWM.
-for _ in $(seq 600); do
+# (every 0.5 s: each /metrics answer lists 30,000 per-key series)
+for _ in $(seq 1200); do
   n=$(exec 3<>/dev/tcp/127.0.0.1/$port && printf 'GET /metrics HTTP/1.0\r\n\r\n' >&3 && sed -n 's/^sensorgate_records_read_total //p' <&3)
   [[ $n == 1000000 ]] && break
-  sleep 0.1
+  sleep 0.5
 done
 s1=$(date +%s%N)
 hwm=$(awk '/VmHWM/ {print $2}' "/proc/$pid/status")
