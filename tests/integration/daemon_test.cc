@@ -159,6 +159,27 @@ TEST(Daemon, FiresAStaleAlertAndResolvesItAtTheNextReading) {
   EXPECT_EQ(d.Wait(10000), 0);
 }
 
+TEST(Daemon, LogsWithSyslogPrioritiesUnderJournaldAndRateLimitsBadRecords) {
+  TempDir dir;
+  std::string bad;
+  for (int i = 0; i < 100; ++i) bad += "{not json " + std::to_string(i) + "\n";
+  Append(dir.path() + "/in.log", Record("a", 1) + bad);
+  const std::string ini = dir.Write("g.ini", BaseIni(dir));
+  DaemonProcess d(SENSORGATE_BIN, ini, {"JOURNAL_STREAM=8:12345"});
+  ASSERT_NE(d.WaitForLog("<6>sensorgate", 10000), std::string::npos) << d.log();  // info: "started"
+  const int port = d.HttpPort(10000);
+  AwaitHttp(port, "/metrics", [](const std::string& b) { return b.find("sensorgate_records_read_total 101") != std::string::npos; });
+  d.Signal(SIGTERM);
+  ASSERT_EQ(d.Wait(10000), 0);
+  size_t warnings = 0;
+  for (const std::string& line : testing_util::Lines(d.log())) {
+    EXPECT_EQ(line[0], '<') << line;  // every line carries its priority
+    warnings += line.rfind("<4>", 0) == 0 && line.find("record rejected (parse_error)") != std::string::npos;
+  }
+  // 100 bad records at once: a burst of 10 is logged, the rest only counted.
+  EXPECT_EQ(warnings, 10u) << d.log();
+}
+
 TEST(Daemon, MetricsPassPromtool) {
   const std::string promtool = "/usr/bin/promtool";
   if (access(promtool.c_str(), X_OK) != 0) GTEST_SKIP() << "promtool is absent (Debian package prometheus)";
@@ -286,19 +307,18 @@ TEST(DaemonFollow, WindowsEqualReplayAfterRotationsTruncationsAndKills) {
 
   struct Phase {
     std::vector<std::string> common;  // what is generated
-    std::vector<std::string> layout;  // how it is written: rate, rotation, rewriting
-    bool kills;
+    std::vector<std::string> layout;  // how the simulator writes it; empty: rewrite rounds by the test
   };
-  // A generator that rewrites its file destroys what was not read before the
-  // truncation: like a real one (a cycle every few seconds), it leaves the
-  // reader time, here 20 ms between cycles and 25 cycles between rewrites.
+  // The third phase is a generator that truncates and rewrites its file every
+  // round of 500 readings. Such a generator destroys what was not read before
+  // the truncation; a real one leaves the reader a cycle of seconds, so here
+  // the test writes the rounds itself and awaits the daemon between them.
   const std::vector<Phase> phases = {
       {{"--seed", "1", "--start-time", "2023-03-15T12:00:00Z", "--count", "12000", "--hot", "3"},
-       {"--rate", "8000", "--rotate-lines", "3000", "--rotate-keep", "50"}, true},
+       {"--rate", "8000", "--rotate-lines", "3000", "--rotate-keep", "50"}},
       {{"--seed", "2", "--start-time", "2023-03-15T13:00:00Z", "--count", "12000"},
-       {"--rate", "8000", "--rotate-lines", "3000", "--rotate-keep", "50", "--copytruncate"}, true},
-      {{"--seed", "3", "--start-time", "2023-03-15T14:00:00Z", "--count", "3000"},
-       {"--rate", "1000", "--rewrite-every", "25"}, false},
+       {"--rate", "8000", "--rotate-lines", "3000", "--rotate-keep", "50", "--copytruncate"}},
+      {{"--seed", "3", "--start-time", "2023-03-15T14:00:00Z", "--count", "3000"}, {}},
   };
   const uint64_t records = 12000 + 12000 + 3000;
   std::string expected_stream;
@@ -313,36 +333,38 @@ TEST(DaemonFollow, WindowsEqualReplayAfterRotationsTruncationsAndKills) {
   auto daemon = std::make_unique<DaemonProcess>(SENSORGATE_BIN, ini);
   ASSERT_GT(daemon->HttpPort(10000), 0) << daemon->log();
   int kills = 0;
-  for (const Phase& p : phases) {
-    if (!p.kills) {
-      // A checkpoint's fsync stalls the loop for a few milliseconds; a
-      // rewriting generator gives the reader about one reading interval, so
-      // the rewrite phase runs without checkpoints (SIGHUP swaps the interval).
-      const size_t mark = daemon->log().size();
-      std::string quiet = BaseIni(dir, alert, "sensors.log*");
-      quiet.replace(quiet.find("checkpoint_interval = 1s"), 24, "checkpoint_interval = 1h");
-      dir.Write("g.ini", quiet);
-      daemon->Signal(SIGHUP);
-      ASSERT_NE(daemon->WaitForLog("configuration applied", 10000, mark), std::string::npos) << daemon->log();
-    }
-    std::vector<std::string> args = {SENSORGATE_SIM_BIN, "--equipment", "20", "-o", log};
+  uint64_t written = 0;
+  for (size_t i = 0; i < phases.size(); ++i) {
+    const Phase& p = phases[i];
+    std::vector<std::string> args = {SENSORGATE_SIM_BIN, "--equipment", "20", "-o", "-"};
     args.insert(args.end(), p.common.begin(), p.common.end());
-    args.insert(args.end(), p.layout.begin(), p.layout.end());
-    const pid_t sim = Spawn(args);
+    const std::vector<std::string> lines = testing_util::Lines(RunCommand(args).out);
+    if (p.layout.empty()) {
+      // Rewrite rounds: truncate, write a round, await the daemon, again.
+      for (size_t at = 0; at < lines.size(); at += 500) {
+        std::string round;
+        for (size_t j = at; j < std::min(lines.size(), at + 500); ++j) round += lines[j] + "\n";
+        std::ofstream(log, std::ios::trunc | std::ios::binary) << round;
+        written += std::min<size_t>(500, lines.size() - at);
+        AwaitHttp(daemon->HttpPort(10000), "/api/windows", [&](const std::string& b) { return TotalOf(b) >= written; });
+      }
+      continue;
+    }
+    std::vector<std::string> sim_args = {SENSORGATE_SIM_BIN, "--equipment", "20", "-o", log};
+    sim_args.insert(sim_args.end(), p.common.begin(), p.common.end());
+    sim_args.insert(sim_args.end(), p.layout.begin(), p.layout.end());
+    const pid_t sim = Spawn(sim_args);
     int status = 0;
     while (waitpid(sim, &status, WNOHANG) == 0) {
-      if (p.kills) {
-        // The kill points are random: the pause picks the moment, it awaits nothing.
-        usleep(100000 + next(300000));
-        daemon->Kill9();
-        ++kills;
-        daemon = std::make_unique<DaemonProcess>(SENSORGATE_BIN, ini);
-        ASSERT_GT(daemon->HttpPort(10000), 0) << daemon->log();
-      } else {
-        usleep(20000);
-      }
+      // The kill points are random: the pause picks the moment, it awaits nothing.
+      usleep(100000 + next(300000));
+      daemon->Kill9();
+      ++kills;
+      daemon = std::make_unique<DaemonProcess>(SENSORGATE_BIN, ini);
+      ASSERT_GT(daemon->HttpPort(10000), 0) << daemon->log();
     }
     ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "sensorgate-sim failed";
+    written += lines.size();
   }
   std::printf("SIGKILLed and restarted the daemon %d times\n", kills);
   EXPECT_GE(kills, 4);
@@ -357,8 +379,7 @@ TEST(DaemonFollow, WindowsEqualReplayAfterRotationsTruncationsAndKills) {
   }
   expected += "]";
 
-  const int port = daemon->HttpPort(10000);
-  const std::string windows = AwaitHttp(port, "/api/windows", [&](const std::string& b) { return TotalOf(b) >= records; }, 30000);
+  const std::string windows = AwaitHttp(daemon->HttpPort(10000), "/api/windows", [&](const std::string& b) { return TotalOf(b) >= records; }, 30000);
   EXPECT_EQ(TotalOf(windows), records) << "readings lost or counted twice";
   EXPECT_EQ(windows, expected);
   daemon->Signal(SIGTERM);

@@ -810,7 +810,6 @@ TEST_F(FileFollowerTest, RandomRotationsTruncationsAndRestartsLoseAndRepeatNothi
   for (const char* glob : {"w.log", "w.log*"}) {
     for (uint32_t seed = 1; seed <= 9; ++seed) {
       SCOPED_TRACE(std::string(glob) + " seed " + std::to_string(seed));
-      if (getenv("FF_SEED") && (std::to_string(seed) != getenv("FF_SEED") || std::string(glob) != getenv("FF_GLOB"))) continue;  // FFTRACE
       TempDir dir;
       config_.paths = {dir / glob};
       const bool wide = std::string(glob) == "w.log*";
@@ -834,24 +833,20 @@ TEST_F(FileFollowerTest, RandomRotationsTruncationsAndRestartsLoseAndRepeatNothi
       };
       auto poll = [&] {
         if (!f) return;
-        if (getenv("FF_TRACE")) fprintf(stderr, "POLL\n");  // FFTRACE
         f->Poll();
         rotations = 0;
         w.Seen();
       };
       for (int step = 0; step < 400; ++step) {
         const uint32_t op = w.Uniform(100);
-        if (getenv("FF_TRACE")) fprintf(stderr, "STEP %d op %u f=%d written=%zu got=%zu rot=%d\n", step, op, f ? 1 : 0, w.written().size(), [&]{size_t n=0; for (auto& e: sink_.events) n += e.kind=='L'; return n;}(), rotations);  // FFTRACE
         if (op < 45) {
           w.AppendLines();
         } else if (op < 60) {
           poll();
         } else if (op < 66 && may_rename()) {
-          if (getenv("FF_TRACE")) fprintf(stderr, "RENAME\n");  // FFTRACE
           w.RenameRotation();
           ++rotations;
         } else if (op < 72 && may_copy()) {
-          if (getenv("FF_TRACE")) fprintf(stderr, "COPYTRUNCATE\n");  // FFTRACE
           w.CopyTruncate([&] {
             if (w.Uniform(2) == 0) poll();
           });
@@ -863,13 +858,11 @@ TEST_F(FileFollowerTest, RandomRotationsTruncationsAndRestartsLoseAndRepeatNothi
           // finds it.
           w.CompletePartial();
           poll();
-          if (getenv("FF_TRACE")) fprintf(stderr, "REWRITE\n");  // FFTRACE
           w.Rewrite();
           ++rotations;
         } else if (op < 82) {
           // Killed right after a checkpoint of Positions(), restarted at once
           // or after a few more operations.
-          if (getenv("FF_TRACE")) fprintf(stderr, "RESTART\n");  // FFTRACE
           if (f) {
             const std::vector<FilePosition> pos = f->Positions();
             f.reset();
