@@ -17,6 +17,7 @@
 #include "gateway/line_reader.h"
 #include "gateway/log.h"
 #include "gateway/record_parser.h"
+#include "gateway/time_util.h"
 
 namespace sensorgate {
 namespace {
@@ -167,12 +168,14 @@ uint64_t FileFingerprint(std::string_view head) {
 
 // One followed file.
 struct FileFollower::File {
+  uint64_t seq = 0;  // order in which files were found (see ReadAll)
   std::string path;  // the name it was last seen under
   std::string old_path;  // the name before the last rename ("" if none)
   Identity id;
   int fd = -1;
   uint64_t offset = 0;    // end of the last whole line handed on
   std::string head;       // the file's first min(offset, kFingerprintBytes) bytes
+  std::string seen;       // its first bytes as last seen, read or not (up to 256)
   uint64_t line = 0;      // number of the last line consumed (see Prescan)
   bool needs_prescan = false;  // lines before `offset` not counted, header not read
   std::unique_ptr<LineReader> reader;  // created at the first read, at `base`
@@ -184,6 +187,7 @@ struct FileFollower::File {
   uint64_t header_id = 0;  // 0: none
   // Change detection: what fstat() said when the file was last read.
   off_t seen_size = -1;
+  off_t max_size = 0;  // the largest size seen: a file never shrinks unless truncated
   struct timespec seen_mtime {};
   int64_t changed_us = 0;  // when it last grew, changed or was rotated
   // Life cycle.
@@ -322,9 +326,14 @@ std::unique_ptr<FileFollower::File> FileFollower::NewFile(const std::string& pat
   f->fd = fd;
   f->offset = offset;
   f->head = ReadHead(fd, offset);
+  f->seen = ReadHead(fd, static_cast<uint64_t>(st.st_size));
   f->needs_prescan = offset > 0;
+  f->max_size = st.st_size;
   f->header_pending = config_.format == RecordFormat::kCsv && offset == 0;
-  f->changed_us = Now();
+  // Idle since its last write, as far as the clocks tell.
+  const int64_t age_us = WallClockMicros() - (static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000 +
+                                               st.st_mtim.tv_nsec / 1000);
+  f->changed_us = Now() - std::max<int64_t>(0, age_us);
   return f;
 }
 
@@ -339,13 +348,16 @@ std::unique_ptr<FileFollower::Candidate> FileFollower::TakeCandidate(const Ident
   return nullptr;
 }
 
+bool FileFollower::MatchesGlobs(const std::string& path) const {
+  for (const std::string& pattern : config_.paths) {
+    if (::fnmatch(pattern.c_str(), path.c_str(), FNM_PATHNAME | FNM_PERIOD) == 0) return true;
+  }
+  return false;
+}
+
 std::string FileFollower::NameInGlobs(const std::string& path, const Identity& id) const {
   const std::string now_at = FindInDirectory(Dirname(path), id.device, id.inode);
-  if (now_at.empty()) return "";
-  for (const std::string& pattern : config_.paths) {
-    if (::fnmatch(pattern.c_str(), now_at.c_str(), FNM_PATHNAME | FNM_PERIOD) == 0) return now_at;
-  }
-  return "";
+  return !now_at.empty() && MatchesGlobs(now_at) ? now_at : "";
 }
 
 void FileFollower::UpdateNames(const Scan& scan) {
@@ -356,7 +368,7 @@ void FileFollower::UpdateNames(const Scan& scan) {
       const std::vector<std::string>& names = it->second;
       name = std::find(names.begin(), names.end(), f->path) != names.end() ? f->path
                                                                            : names.front();
-    } else {
+    } else if (f->in_glob) {
       // glob() lists names, then stat()s them: a file renamed in between (as
       // when x.log.1 .. x.log.N are shifted) can be missed.
       name = NameInGlobs(f->path, f->id);
@@ -408,6 +420,7 @@ void FileFollower::TakeCandidates(const Scan& scan) {
     }
     if (known) continue;
     const int fd = ::open(path.c_str(), kOpenFlags);
+    if (fd < 0 && errno == ENOENT) continue;  // renamed since the scan: the next one sees it
     if (fd < 0) {
       if (std::find(open_failed_.begin(), open_failed_.end(), path) == open_failed_.end()) {
         Log(LogLevel::kWarning, "%s: cannot open: %s", path.c_str(), std::strerror(errno));
@@ -432,6 +445,14 @@ void FileFollower::TakeCandidates(const Scan& scan) {
   }
 }
 
+// Whether the file open as `fd`, `size` bytes long, starts with what was seen
+// of `f`: a copy of `f` made before a truncation not noticed yet.
+bool FileFollower::StartsWithSeen(int fd, uint64_t size, const File& f) {
+  const size_t n = static_cast<size_t>(std::min<uint64_t>(size, f.seen.size()));
+  char buf[kFingerprintBytes];
+  return n > 0 && PreadFully(fd, buf, n, 0) == n && std::memcmp(buf, f.seen.data(), n) == 0;
+}
+
 void FileFollower::ClassifyCandidates(FileList* generations) {
   for (auto it = candidates_.begin(); it != candidates_.end();) {
     Candidate& c = **it;
@@ -452,6 +473,16 @@ void FileFollower::ClassifyCandidates(FileList* generations) {
       ++it;
       continue;
     }
+    // Once taken for a copy, it stays one until the original is truncated
+    // (it is then recovered from) or gone: the truncation may come between
+    // two looks at the original, which would then no longer match.
+    if (c.has_copy_of &&
+        (FindFile(c.copy_of) != nullptr ||
+         std::any_of(candidates_.begin(), candidates_.end(),
+                     [&c](const std::unique_ptr<Candidate>& m) { return m->id == c.copy_of; }))) {
+      ++it;
+      continue;
+    }
     // A copy in progress (or made and not yet followed by the truncation) of
     // a followed file or of another new one, named after it.
     const uint64_t size = static_cast<uint64_t>(st.st_size);
@@ -462,7 +493,7 @@ void FileFollower::ClassifyCandidates(FileList* generations) {
       for (const auto& f : *list) {
         if (original == nullptr && !f->deleted &&
             (NamedAfter(c.path, f->path) || NamedAfter(c.path, f->old_path)) &&
-            HoldsStartOf(c.fd, size, f->fd)) {
+            (HoldsStartOf(c.fd, size, f->fd) || StartsWithSeen(c.fd, size, *f))) {
           original = &f->path;
           original_id = f->id;
         }
@@ -500,15 +531,18 @@ void FileFollower::ClassifyCandidates(FileList* generations) {
   }
 }
 
-// Searches the directory of `truncated` for copies of what was read of it:
-// files whose names begin with its name ("x.log.1", "x.log-20240101") and
-// whose first min(offset, 256) bytes hash to `fingerprint`. The newest (by
-// mtime, then size) at least `offset` long comes first in the result, to be
-// read from `offset`. Then, followed at their end, as everything in them was
-// handed on already: candidates taken for copies of `truncated`, and
-// candidates that match and are not longer than `offset`.
+// Searches the directory of `truncated` for copies of it: files whose names
+// begin with its name ("x.log.1", "x.log-20240101") and that start with
+// `seen`, its first bytes as last seen (as far as the copy goes, at least
+// min(offset, 256) of them), or, with `seen` empty (after a restart), whose
+// first min(offset, 256) bytes hash to `fingerprint`. The newest (by mtime,
+// then size) at least `offset` long comes first in the result, to be read
+// from `offset`. Then, followed at their end, as everything in them was
+// handed on already: other matches the globs match not longer than `offset`,
+// and candidates taken for copies of `truncated`.
 FileFollower::FileList FileFollower::RecoverFromCopy(const File& truncated, uint64_t offset,
-                                                     uint64_t fingerprint) {
+                                                     uint64_t fingerprint,
+                                                     const std::string& seen) {
   FileList out;
   const std::string dir = Dirname(truncated.path);
   // Copies are named after the file as it was when copied: its name now or,
@@ -523,7 +557,8 @@ FileFollower::FileList FileFollower::RecoverFromCopy(const File& truncated, uint
     struct stat st;
   };
   std::vector<Found> found;
-  if (offset > 0 && fingerprint != 0) {
+  const uint64_t k = std::min<uint64_t>(offset, kFingerprintBytes);
+  if ((offset > 0 && fingerprint != 0) || seen.size() >= std::max<uint64_t>(k, 1)) {
     std::vector<std::string> names;
     if (DIR* d = ::opendir(dir.empty() ? "." : dir.c_str())) {
       while (struct dirent* e = ::readdir(d)) {
@@ -537,7 +572,6 @@ FileFollower::FileList FileFollower::RecoverFromCopy(const File& truncated, uint
       ::closedir(d);
     }
     std::sort(names.begin(), names.end());
-    const uint64_t k = std::min<uint64_t>(offset, kFingerprintBytes);
     for (const std::string& name : names) {
       const std::string path = JoinPath(dir, name);
       struct stat st;
@@ -550,7 +584,17 @@ FileFollower::FileList FileFollower::RecoverFromCopy(const File& truncated, uint
       const int fd = ::open(path.c_str(), kOpenFlags);
       if (fd < 0) continue;
       struct stat fst;
-      if (::fstat(fd, &fst) != 0 || FileFingerprint(ReadHead(fd, k)) != fingerprint) {
+      bool match = ::fstat(fd, &fst) == 0;
+      if (match && !seen.empty()) {
+        // What was seen of its start, as far as the copy goes (at least what
+        // was read of it).
+        const std::string start = ReadHead(fd, static_cast<uint64_t>(fst.st_size));
+        const size_t n = std::min(start.size(), seen.size());
+        match = n >= k && n > 0 && start.compare(0, n, seen, 0, n) == 0;
+      } else if (match) {
+        match = FileFingerprint(ReadHead(fd, k)) == fingerprint;
+      }
+      if (!match) {
         ::close(fd);
         continue;
       }
@@ -576,7 +620,7 @@ FileFollower::FileList FileFollower::RecoverFromCopy(const File& truncated, uint
         static_cast<ull>(best->st.st_size));
     auto f = NewFile(best->path, best->fd, best->st, offset);
     best->fd = -1;
-    f->in_glob = scan_.count(f->id) != 0;
+    f->in_glob = MatchesGlobs(f->path);  // it may be newer than the last scan
     f->complete = true;
     f->recovering = true;
     if (!truncated.needs_prescan) {
@@ -588,7 +632,7 @@ FileFollower::FileList FileFollower::RecoverFromCopy(const File& truncated, uint
       f->header_id = truncated.header_id;
     }
     out.push_back(std::move(f));
-  } else if (offset > 0) {
+  } else if (offset > 0 || !seen.empty()) {
     Log(LogLevel::kInfo,
         "%s: no copy of it found; lines written after offset %llu before the truncation, if "
         "any, are lost",
@@ -597,14 +641,13 @@ FileFollower::FileList FileFollower::RecoverFromCopy(const File& truncated, uint
   for (Found& x : found) {
     if (x.fd < 0) continue;
     const Identity id{static_cast<uint64_t>(x.st.st_dev), static_cast<uint64_t>(x.st.st_ino)};
-    if (static_cast<uint64_t>(x.st.st_size) <= offset) {
-      if (std::unique_ptr<Candidate> c = TakeCandidate(id)) {
-        auto f = NewFile(x.path, x.fd, x.st, static_cast<uint64_t>(x.st.st_size));
-        x.fd = -1;
-        f->complete = true;
-        out.push_back(std::move(f));
-        continue;
-      }
+    if (static_cast<uint64_t>(x.st.st_size) <= offset && MatchesGlobs(x.path)) {
+      TakeCandidate(id);
+      auto f = NewFile(x.path, x.fd, x.st, static_cast<uint64_t>(x.st.st_size));
+      x.fd = -1;
+      f->complete = true;
+      out.push_back(std::move(f));
+      continue;
     }
     ::close(x.fd);
   }
@@ -681,7 +724,7 @@ void FileFollower::Restore(const FilePosition& p) {
           path.c_str());
       ++stats_.rotations;
     }
-    files_.push_back(std::move(f));
+    Follow(std::move(f));
     return;
   }
   // Truncated or rewritten while stopped (copytruncate, maybe followed by a
@@ -694,8 +737,8 @@ void FileFollower::Restore(const FilePosition& p) {
       "taken for a new file",
       path.c_str(), f->renamed ? ", followed as " : "", f->renamed ? p.path.c_str() : "",
       static_cast<ull>(st.st_size), static_cast<ull>(p.offset));
-  FileList copies = RecoverFromCopy(*f, p.offset, p.fingerprint);
-  for (auto& c : copies) files_.push_back(std::move(c));
+  FileList copies = RecoverFromCopy(*f, p.offset, p.fingerprint, "");
+  for (auto& c : copies) Follow(std::move(c));
   if (!in_glob) return;
   // What is there now is judged as a new file (it may be a copy of another).
   auto c = std::make_unique<Candidate>();
@@ -714,9 +757,9 @@ Status FileFollower::Start(const std::vector<FilePosition>& restored) {
     Log(LogLevel::kWarning, "inotify unavailable (%s): polling the followed files every second",
         std::strerror(errno));
   }
-  scan_ = ScanGlobs();
-  WatchDirectories(scan_);
-  TakeCandidates(scan_);
+  const Scan scan = ScanGlobs();
+  WatchDirectories(scan);
+  TakeCandidates(scan);
   FileList generations;
   for (const FilePosition& p : restored) Restore(p);
   if (restored.empty()) {
@@ -741,11 +784,28 @@ Status FileFollower::Start(const std::vector<FilePosition>& restored) {
   return Status::Ok();
 }
 
+void FileFollower::Follow(std::unique_ptr<File> f) {
+  f->seq = ++next_seq_;
+  files_.push_back(std::move(f));
+}
+
 void FileFollower::AppendGenerations(FileList* generations) {
-  for (auto& f : *generations) {
+  // Files found in one Poll: oldest first, so that when their mtimes tie
+  // (a clock tick is coarse), the order they were found in decides.
+  std::vector<std::pair<GenerationKey, size_t>> order;
+  for (size_t i = 0; i < generations->size(); ++i) {
+    const File& f = *(*generations)[i];
+    struct stat st;
+    if (::fstat(f.fd, &st) != 0) std::memset(&st, 0, sizeof st);
+    order.emplace_back(GenerationKey(f.path, st), i);
+  }
+  std::sort(order.begin(), order.end(),
+            [](const auto& a, const auto& b) { return a.first < b.first; });
+  for (const auto& o : order) {
+    std::unique_ptr<File>& f = (*generations)[o.second];
     Log(LogLevel::kInfo, "following %s from offset %llu", f->path.c_str(),
         static_cast<ull>(f->offset));
-    files_.push_back(std::move(f));
+    Follow(std::move(f));
   }
   generations->clear();
 }
@@ -756,11 +816,18 @@ bool FileFollower::Truncated(File* f, const struct stat& st) {
     const off_t pos = ::lseek(f->fd, 0, SEEK_CUR);
     if (pos >= 0) read_pos = static_cast<uint64_t>(pos);
   }
-  if (static_cast<uint64_t>(st.st_size) < read_pos) return true;
-  if (f->offset == 0 || f->head.empty()) return false;
+  if (static_cast<uint64_t>(st.st_size) < read_pos || st.st_size < f->max_size) return true;
+  // Its first bytes, read or only seen, must still be there.
+  const std::string& known = f->seen.size() >= f->head.size() ? f->seen : f->head;
   char buf[kFingerprintBytes];
-  const size_t n = f->head.size();
-  return PreadFully(f->fd, buf, n, 0) != n || std::memcmp(buf, f->head.data(), n) != 0;
+  const size_t n = known.size();
+  if (n > 0 && (PreadFully(f->fd, buf, n, 0) != n || std::memcmp(buf, known.data(), n) != 0)) {
+    return true;
+  }
+  if (f->seen.size() < kFingerprintBytes && static_cast<uint64_t>(st.st_size) > f->seen.size()) {
+    f->seen = ReadHead(f->fd, static_cast<uint64_t>(st.st_size));
+  }
+  return false;
 }
 
 void FileFollower::Prescan(File* f) {
@@ -809,6 +876,7 @@ size_t FileFollower::ReadLines(File* f, bool final_partial) {
   }
   const bool csv = config_.format == RecordFormat::kCsv;
   size_t handed = 0;
+  bool verified = false;
   std::string_view line;
   while (true) {
     const LineReader::Result r = f->reader->Next(&line, final_partial);
@@ -819,6 +887,20 @@ size_t FileFollower::ReadLines(File* f, bool final_partial) {
         f->error_logged = true;
       }
       break;
+    }
+    if (!verified) {
+      // The data is read now: if the file's first bytes changed since it was
+      // last checked, it was truncated in between and what was read may be
+      // of its next generation. Nothing is handed on; the next Poll sees it.
+      verified = true;
+      const std::string& known = f->seen.size() >= f->head.size() ? f->seen : f->head;
+      char buf[kFingerprintBytes];
+      const size_t n = known.size();
+      if (n > 0 && (PreadFully(f->fd, buf, n, 0) != n || std::memcmp(buf, known.data(), n) != 0)) {
+        f->reader.reset();
+        f->seen_size = -1;
+        break;
+      }
     }
     const uint64_t end = f->base + f->reader->consumed();
     const uint64_t delta = end - f->offset;
@@ -869,7 +951,7 @@ bool FileFollower::Changed(const File& f, const struct stat& st) const {
          dirty_.count(f.path) != 0;
 }
 
-void FileFollower::CheckTruncations() {
+bool FileFollower::CheckTruncations() {
   FileList truncated;
   for (auto it = files_.begin(); it != files_.end();) {
     File* f = it->get();
@@ -884,11 +966,12 @@ void FileFollower::CheckTruncations() {
     truncated.push_back(std::move(*it));
     it = files_.erase(it);
   }
+  if (truncated.empty()) return false;
   // Only then look for copies: a file truncated and rewritten in place may be
   // the copy of another (copytruncate keeping a single copy, x.log.1).
   for (const auto& t : truncated) {
-    FileList copies = RecoverFromCopy(*t, t->offset, t->Fingerprint());
-    for (auto& c : copies) files_.push_back(std::move(c));
+    FileList copies = RecoverFromCopy(*t, t->offset, t->Fingerprint(), t->seen);
+    for (auto& c : copies) Follow(std::move(c));
   }
   // What the truncated files hold now is judged as a new file.
   for (auto& t : truncated) {
@@ -901,13 +984,15 @@ void FileFollower::CheckTruncations() {
     t->fd = -1;
     candidates_.push_back(std::move(c));
   }
+  return true;
 }
 
 size_t FileFollower::ReadAll() {
   // Oldest first: an old generation's last lines were written before a newer
-  // file got its first ones (see GenerationKey).
+  // file got its first ones. By mtime, then (a clock tick is coarse) by the
+  // order the files were found in: a rotated file before its successor, a
+  // copy before the file truncated after it.
   struct Entry {
-    GenerationKey key;
     File* file;
     struct stat st;
     int error;  // of fstat(), 0 if it worked
@@ -918,10 +1003,15 @@ size_t FileFollower::ReadAll() {
     struct stat st;
     const int error = ::fstat(f->fd, &st) == 0 ? 0 : errno;
     if (error != 0) std::memset(&st, 0, sizeof st);
-    order.push_back(Entry{GenerationKey(f->path, st), f.get(), st, error});
+    order.push_back(Entry{f.get(), st, error});
   }
-  std::sort(order.begin(), order.end(),
-            [](const Entry& a, const Entry& b) { return a.key < b.key; });
+  std::sort(order.begin(), order.end(), [](const Entry& a, const Entry& b) {
+    const struct timespec& x = a.st.st_mtim;
+    const struct timespec& y = b.st.st_mtim;
+    if (x.tv_sec != y.tv_sec) return x.tv_sec < y.tv_sec;
+    if (x.tv_nsec != y.tv_nsec) return x.tv_nsec < y.tv_nsec;
+    return a.file->seq < b.file->seq;
+  });
   size_t handed = 0;
   std::vector<const File*> closed;
   for (const Entry& e : order) {
@@ -948,9 +1038,12 @@ bool FileFollower::ReadOne(File* f, const struct stat& st, size_t* handed) {
     f->changed_us = now;
     f->final_done = false;
     const off_t pos = f->reader ? ::lseek(f->fd, 0, SEEK_CUR) : static_cast<off_t>(f->offset);
-    if (st.st_size < pos) return true;  // truncated since the check: the next Poll sees it
+    if (st.st_size < pos || st.st_size < f->max_size) {
+      return true;  // truncated since the check: the next Poll sees it
+    }
     f->seen_size = st.st_size;
     f->seen_mtime = st.st_mtim;
+    f->max_size = std::max(f->max_size, st.st_size);
     *handed += ReadLines(f, f->complete);
   }
   if (st.st_nlink == 0 && !f->deleted) {
@@ -979,12 +1072,17 @@ bool FileFollower::ReadOne(File* f, const struct stat& st, size_t* handed) {
 
 size_t FileFollower::Poll() {
   DrainInotify();
-  scan_ = ScanGlobs();
-  WatchDirectories(scan_);
-  UpdateNames(scan_);
-  TakeCandidates(scan_);  // new files are opened before the old ones are drained
+  const Scan scan = ScanGlobs();
+  WatchDirectories(scan);
+  UpdateNames(scan);
+  TakeCandidates(scan);  // new files are opened before the old ones are drained
   FileList generations;
-  CheckTruncations();
+  if (CheckTruncations()) {
+    // Copies made before the truncation may be newer than the scan.
+    const Scan rescan = ScanGlobs();
+    UpdateNames(rescan);
+    TakeCandidates(rescan);
+  }
   ClassifyCandidates(&generations);
   AppendGenerations(&generations);
   const size_t handed = ReadAll();

@@ -10,46 +10,56 @@
 // Positions() resumes right after the last line delivered.
 //
 // Each Poll() rescans the globs, then reads every file with new data, oldest
-// first: by mtime, ties broken by name, "x.log.2" before "x.log.1" before
-// "x.log". So a rotated file is drained before its successor is read, and a
-// copy before the file truncated after it was made.
+// first: by mtime, ties (a clock tick is coarse) broken by the order the
+// files were found in, and files found together by name, "x.log.2" before
+// "x.log.1" before "x.log". So a rotated file is drained before its
+// successor is read, and a copy before the file truncated after it was made.
 //  - Growth: every whole line now available; a last line without its newline
 //    waits for it.
 //  - Rename: a file renamed out of the globs is closed once it has been idle
-//    for `rotate_wait_us`, its final line without newline (if any) handed on
-//    then. A renamed file still matched stays followed; its final partial
-//    line is handed on once, after the same wait.
+//    (not written, nor renamed) for `rotate_wait_us`, its final line without
+//    newline (if any) handed on then. A renamed file still matched stays
+//    followed; its final partial line is handed on once, after the same wait.
 //  - Deletion: a file with no name left is drained, final partial line
 //    included, and closed.
-//  - Truncation (the size fell below what was read, or the first
-//    min(offset, 256) bytes changed): the file's directory is searched for
-//    its copy (copytruncate): a file named after it ("x.log.1",
-//    "x.log-20240101", also after its name before a rename) whose first
-//    min(offset, 256) bytes match and which is at least `offset` long, the
-//    newest if several. Its lines after `offset` are handed on (counted in
-//    recovered_lines), then the truncated file is read again from 0. With
-//    no copy (a generator rewriting its file) it is just read from 0.
+//  - Truncation: the size fell below the largest seen, or the first bytes
+//    seen of the file (up to 256, read or not) changed. Its directory is then
+//    searched for its copy (copytruncate): a file named after it ("x.log.1",
+//    "x.log-20240101", also after its name before a rename) that starts with
+//    those bytes (after a restart: whose first min(offset, 256) bytes have
+//    the fingerprint) and is at least `offset` long, the newest if several.
+//    Its lines after `offset` are handed on (counted in recovered_lines);
+//    then the file is judged again as a new one, so read from 0 unless it
+//    is itself a copy (a single x.log.1 copied over in place). With no copy
+//    (a generator rewriting its file) it is just read from 0. The globs are
+//    scanned again after a truncation, for copies newer than the scan.
+//    Before handing on the lines of a read, the file's first bytes are
+//    checked once more: a truncation between the check and the read leaves
+//    the lines for the next Poll.
 //  - New files are read from 0. A new file named after a followed (or new)
-//    one, e.g. "x.log.1" for "x.log", holding its first min(size, 256) bytes
-//    and not longer, is taken for a copy in progress (copytruncate to a name
+//    one, e.g. "x.log.1" for "x.log", that starts with its first bytes (as
+//    they are, or as last seen) is taken for a copy (copytruncate to a name
 //    the globs match): not read; once the original is truncated it is where
-//    lines are recovered from, then it is followed at its end. A followed
-//    file truncated or rewritten is judged again the same way (a single
-//    copy x.log.1 rewritten in place). An empty new file is judged once it
-//    has content (Positions() lists it at offset 0).
+//    lines are recovered from, then followed at its end. An empty new file
+//    is judged once it has content (Positions() lists it at offset 0). A
+//    glob scan racing renames may miss a file: before a file counts as gone
+//    from the globs, its directory is searched for it.
 //
 // Limits, by design:
 //  - A truncate-and-rewrite that has grown past the old offset with the same
-//    first min(offset, 256) bytes cannot be told from growth: reading goes on
-//    from the old offset.
+//    first bytes cannot be told from growth: reading goes on from the old
+//    offset.
 //  - Lines written after the last read and before a truncation are lost when
 //    no copy of them is left (a generator rewriting its file), as with any
-//    tail; so are those of a file copytruncated before any line of it was
-//    read (no fingerprint to recognise the copy by).
-//  - A generation rotated out of the globs before a Poll saw it (two
-//    rotations of `x.log` with glob `*.log` between Polls or while the
-//    gateway is stopped) is not read: make the globs match rotated names
-//    (`x.log*`) when that can happen.
+//    tail.
+//  - A generation rotated out of the globs (renamed or copied) before a Poll
+//    saw it, e.g. two rotations of `x.log` with glob `*.log` between Polls or
+//    while the gateway is stopped, is not read: make the globs match rotated
+//    names (`x.log*`) when that can happen. With such globs, at most as many
+//    rotations as rotated files are kept may pass unseen.
+//  - Order across files is by mtime and discovery: when a whole generation
+//    is copied away and the next one written between two looks at the
+//    directory, it may come after lines of the next one (none is lost).
 //  - A new file named after a followed one and starting with the same 256
 //    bytes is taken for a copy and never read unless that file is truncated.
 //  - A file closed after rotation is forgotten: renamed back into the globs,
@@ -207,6 +217,7 @@ class FileFollower {
   void WatchDirectories(const Scan& scan);
   void DrainInotify();
   File* FindFile(const Identity& id) const;
+  bool MatchesGlobs(const std::string& path) const;
   // The name `id` has now in the directory of `path` if the globs match it, else "".
   std::string NameInGlobs(const std::string& path, const Identity& id) const;
   void UpdateNames(const Scan& scan);
@@ -215,15 +226,19 @@ class FileFollower {
   void Restore(const FilePosition& position);
   std::unique_ptr<File> NewFile(const std::string& path, int fd, const struct stat& st,
                                 uint64_t offset);
-  FileList RecoverFromCopy(const File& truncated, uint64_t offset, uint64_t fingerprint);
+  FileList RecoverFromCopy(const File& truncated, uint64_t offset, uint64_t fingerprint,
+                           const std::string& seen);
   bool Truncated(File* f, const struct stat& st);
   bool Changed(const File& f, const struct stat& st) const;
-  void CheckTruncations();
+  // Takes truncated files out of files_ (their copies in); true if any.
+  bool CheckTruncations();
   size_t ReadAll();
   bool ReadOne(File* f, const struct stat& st, size_t* handed);
   size_t ReadLines(File* f, bool final_partial);
   void Prescan(File* f);
+  static bool StartsWithSeen(int fd, uint64_t size, const File& f);
   void ClassifyCandidates(FileList* generations);
+  void Follow(std::unique_ptr<File> f);
   void AppendGenerations(FileList* generations);
 
   const FileConfig config_;
@@ -231,11 +246,11 @@ class FileFollower {
   const FileFollowerOptions options_;
   bool started_ = false;
   int inotify_fd_ = -1;
-  Scan scan_;                           // the last glob scan
   std::map<std::string, int> watches_;  // directory -> watch descriptor
   std::set<std::string> dirty_;         // paths inotify reported modified since the last Poll
   FileList files_;                      // followed
   std::vector<std::unique_ptr<Candidate>> candidates_;  // matched, not read (yet)
+  uint64_t next_seq_ = 0;
   uint64_t next_header_id_ = 0;
   uint64_t header_sent_ = 0;  // header_id of the last header handed to OnHeader
   std::vector<std::string> open_failed_;  // paths whose open failure was logged

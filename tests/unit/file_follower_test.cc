@@ -808,7 +808,7 @@ class RandomWriter {
 
 TEST_F(FileFollowerTest, RandomRotationsTruncationsAndRestartsLoseAndRepeatNothing) {
   for (const char* glob : {"w.log", "w.log*"}) {
-    for (uint32_t seed = 1; seed <= 9; ++seed) {
+    for (uint32_t seed = 1; seed <= 12; ++seed) {
       SCOPED_TRACE(std::string(glob) + " seed " + std::to_string(seed));
       TempDir dir;
       config_.paths = {dir / glob};
