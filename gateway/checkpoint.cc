@@ -61,7 +61,8 @@ Status WriteCheckpoint(const std::string& path, const Pipeline& pipeline,
   };
   const WindowTable& w = pipeline.windows();
   out += "{\"sensorgate_checkpoint\":" + std::to_string(kVersion) + ",\"seq\":" + std::to_string(meta.seq) +
-         ",\"written\":";
+         ",\"mqtt_generation\":" + std::to_string(meta.mqtt_generation) +
+         ",\"mqtt_offset\":" + std::to_string(meta.mqtt_offset) + ",\"written\":";
   AppendJsonTime(&out, WallClockMicros());
   out += "}\n";
   for (const FilePosition& f : files) {
@@ -135,6 +136,9 @@ Status ReadCheckpoint(const std::string& path, Pipeline* pipeline, std::vector<F
       int64_t version;
       if (e["sensorgate_checkpoint"].get(version) || version != kVersion) return bad("not a version 1 checkpoint");
       if (e["seq"].get(meta->seq)) return bad("no seq");
+      // Absent in checkpoints written before the MQTT source existed.
+      if (e["mqtt_generation"].get(meta->mqtt_generation)) meta->mqtt_generation = 0;
+      if (e["mqtt_offset"].get(meta->mqtt_offset)) meta->mqtt_offset = 0;
       header = true;
       continue;
     }

@@ -26,6 +26,9 @@ namespace sensorgate {
 
 struct CheckpointMeta {
   uint64_t seq = 0;  // the next record sequence number of this gateway
+  // How far the MQTT journal has been read (mqtt_journal.h); 0, 0: not yet.
+  uint64_t mqtt_generation = 0;
+  uint64_t mqtt_offset = 0;
 };
 
 // Writes the checkpoint of `pipeline` and `files` to `path` atomically.

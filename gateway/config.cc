@@ -740,6 +740,10 @@ struct Loader {
     }
     if (topic_key && !c.mqtt.enabled) {
       Error(LineOf("reading", "key"), Where("reading", "key") + ": @topic keys need an [mqtt] section");
+    } else if (topic_key && c.file.enabled) {
+      Error(LineOf("reading", "key"), Where("reading", "key") +
+                                          ": @topic keys cannot be used with [file] (a file line has no topic); "
+                                          "use a JSON path or CSV column, or run one gateway per source");
     }
     if (c.mqtt.enabled && Good("mqtt", "cert_file") && Good("mqtt", "key_file") &&
         c.mqtt.cert_file.empty() != c.mqtt.key_file.empty()) {
@@ -763,6 +767,11 @@ struct Loader {
 };
 
 }  // namespace
+
+int TopicKeyLevel(std::string_view key) {
+  int level = -1;
+  return IsTopicKey(key, &level) ? level : -1;
+}
 
 ConfigResult LoadConfigText(std::string_view text, const std::string& name, ConfigMode mode) {
   Loader l;

@@ -137,6 +137,9 @@ ConfigResult LoadConfigFile(const std::string& path, ConfigMode mode);
 // Same, from text already in memory; `name` stands for the file in messages.
 ConfigResult LoadConfigText(std::string_view text, const std::string& name, ConfigMode mode);
 
+// The level N of an "@topic.N" key (0 to 63), or -1 when `key` is not one.
+int TopicKeyLevel(std::string_view key);
+
 // The table behind the loader, for documentation and tests.
 enum class KeyType { kString, kPath, kSecretFile, kInt, kNumber, kDuration, kSize, kBool,
                      kEnum, kList };

@@ -24,6 +24,9 @@
 #if SENSORGATE_WITH_HTTP
 #include "gateway/http_server.h"
 #endif
+#if SENSORGATE_WITH_MQTT
+#include "gateway/mqtt_source.h"
+#endif
 #if SENSORGATE_WITH_SYSTEMD
 #include <systemd/sd-daemon.h>
 #endif
@@ -35,6 +38,8 @@ constexpr int64_t kMs = 1000;
 constexpr int64_t kFollowerPollUs = 1000 * kMs;  // polling fallback beside inotify
 constexpr int64_t kStaleCheckUs = 1000 * kMs;
 constexpr int64_t kStatusUs = 5000 * kMs;
+constexpr size_t kMqttBudget = 4096;  // messages per turn of the loop
+constexpr auto kMqttStopTimeout = std::chrono::milliseconds(2000);
 
 // sd_notify(3), when built with libsystemd; a no-op otherwise.
 void Notify(const std::string& state) {
@@ -53,12 +58,19 @@ int64_t WatchdogUs() {
   return 0;
 }
 
+bool SameMqttConfig(const MqttConfig& a, const MqttConfig& b) {
+  return a.enabled == b.enabled && a.uri == b.uri && a.topics == b.topics && a.qos == b.qos &&
+         a.client_id == b.client_id && a.clean_session == b.clean_session && a.username == b.username &&
+         a.password_file == b.password_file && a.ca_file == b.ca_file && a.cert_file == b.cert_file &&
+         a.key_file == b.key_file;
+}
+
 bool SameFileConfig(const FileConfig& a, const FileConfig& b) {
   return a.enabled == b.enabled && a.paths == b.paths && a.format == b.format &&
          a.from_beginning == b.from_beginning;
 }
 
-class Daemon : public LineSink, public AlertSink
+class Daemon : public LineSink, public AlertSink, public MqttJournal::Reader
 #if SENSORGATE_WITH_HTTP
     ,
                public HttpContent
@@ -93,6 +105,16 @@ class Daemon : public LineSink, public AlertSink
   }
   void OnTooLong(const RecordOrigin& origin) override { pipeline_->RejectTooLong(origin); }
 
+  // MqttJournal::Reader: MQTT messages, read back from the journal in order.
+  void OnJournaled(std::string_view topic, const char* payload, size_t len, TimeMicros arrival_us,
+                   bool too_long) override {
+    if (too_long) {
+      pipeline_->RejectTooLong(RecordOrigin{topic, 0});
+    } else {
+      pipeline_->ProcessMessage(topic, payload, len, arrival_us);
+    }
+  }
+
   // AlertSink: every alert event goes to the log, as the replay writes it.
   void OnAlert(const AlertEvent& e) override {
     std::string line;
@@ -118,6 +140,9 @@ class Daemon : public LineSink, public AlertSink
   bool OpenStateDir();
   bool StartSources(const std::vector<FilePosition>& positions);
   bool StartHttp();
+  bool StartMqtt();
+  void StopMqtt();
+  void PollMqtt();
   void Watch(int fd);
   void Unwatch(int fd);
   void HandleSignals();
@@ -132,6 +157,10 @@ class Daemon : public LineSink, public AlertSink
   Config config_;
   std::unique_ptr<Pipeline> pipeline_;
   std::unique_ptr<FileFollower> follower_;
+#if SENSORGATE_WITH_MQTT
+  std::unique_ptr<MqttSource> mqtt_;
+#endif
+  bool mqtt_more_ = false;  // the journal holds messages not read yet
 #if SENSORGATE_WITH_HTTP
   std::unique_ptr<HttpServer> http_;
 #endif
@@ -220,8 +249,62 @@ bool Daemon::StartHttp() {
   return true;
 }
 
+bool Daemon::StartMqtt() {
+#if SENSORGATE_WITH_MQTT
+  if (!config_.mqtt.enabled) return true;
+  if (!mqtt_) {
+    mqtt_ = std::make_unique<MqttSource>(config_.gateway.state_dir, this);
+    const Status s = mqtt_->Open(MqttPosition{meta_.mqtt_generation, meta_.mqtt_offset});
+    if (!s.ok()) {
+      Log(LogLevel::kError, "[mqtt]: %s", s.message().c_str());
+      mqtt_.reset();
+      return false;
+    }
+    Watch(mqtt_->event_fd());
+  }
+  const Status s = mqtt_->Start(config_.mqtt);
+  if (!s.ok()) {
+    Log(LogLevel::kError, "%s", s.message().c_str());
+    return false;
+  }
+  mqtt_more_ = true;  // read what the journal kept from before
+#else
+  if (config_.mqtt.enabled) {
+    Log(LogLevel::kError, "[mqtt] is configured but this build has no MQTT support (SENSORGATE_WITH_MQTT)");
+    return false;
+  }
+#endif
+  return true;
+}
+
+// Disconnects from the broker and reads everything it had sent.
+void Daemon::StopMqtt() {
+#if SENSORGATE_WITH_MQTT
+  if (!mqtt_) return;
+  mqtt_->Stop(kMqttStopTimeout);
+  while (mqtt_->Poll(SIZE_MAX)) {
+  }
+  mqtt_more_ = false;
+#endif
+}
+
+void Daemon::PollMqtt() {
+#if SENSORGATE_WITH_MQTT
+  if (mqtt_) mqtt_more_ = mqtt_->Poll(kMqttBudget);
+#endif
+}
+
 void Daemon::Checkpoint() {
   const std::vector<FilePosition> positions = Positions();
+#if SENSORGATE_WITH_MQTT
+  if (mqtt_) {
+    // The journal is made durable before the checkpoint that points into it.
+    mqtt_->journal().Sync();
+    const MqttPosition p = mqtt_->journal().position();
+    meta_.mqtt_generation = p.generation;
+    meta_.mqtt_offset = p.offset;
+  }
+#endif
   checkpoint_status_ = WriteCheckpoint(checkpoint_path_, *pipeline_, positions, meta_);
   if (!checkpoint_status_.ok()) {
     Log(LogLevel::kError, "checkpoint: %s", checkpoint_status_.message().c_str());
@@ -229,6 +312,9 @@ void Daemon::Checkpoint() {
   }
   checkpointed_records_ = pipeline_->counters().records;
   last_checkpoint_wall_us_ = WallClockMicros();
+#if SENSORGATE_WITH_MQTT
+  if (mqtt_) mqtt_->journal().Checkpointed(MqttPosition{meta_.mqtt_generation, meta_.mqtt_offset});
+#endif
 }
 
 std::string Daemon::StatusLine() {
@@ -245,7 +331,11 @@ std::string Daemon::StatusLine() {
   std::snprintf(buf, sizeof buf, "%.0f records/s, %u keys, %u alerts firing, %zu files, %llu rejected",
                 rate, w.key_count(), firing, follower_ ? follower_->file_count() : size_t{0},
                 static_cast<unsigned long long>(pipeline_->counters().rejected_total()));
-  return buf;
+  std::string line = buf;
+#if SENSORGATE_WITH_MQTT
+  if (mqtt_) line += ", " + mqtt_->StateText();
+#endif
+  return line;
 }
 
 void Daemon::HandleSignals() {
@@ -276,6 +366,7 @@ void Daemon::Reload() {
   pipeline_->Reconfigure(c, c.file.format);
   const bool files_changed = !SameFileConfig(c.file, config_.file);
   const bool http_changed = c.http.enabled != config_.http.enabled || c.http.listen != config_.http.listen;
+  const bool mqtt_changed = !SameMqttConfig(c.mqtt, config_.mqtt);
   const std::vector<FilePosition> positions = Positions();
   config_ = std::move(c);
   if (files_changed) {
@@ -284,6 +375,17 @@ void Daemon::Reload() {
     csv_headers_.clear();
     current_csv_source_.clear();
     if (!StartSources(positions)) Log(LogLevel::kError, "reload: [file] could not be started");
+  }
+  if (mqtt_changed) {
+    // Everything the old subscription received is read before the change.
+    StopMqtt();
+#if SENSORGATE_WITH_MQTT
+    if (!config_.mqtt.enabled && mqtt_) {
+      Unwatch(mqtt_->event_fd());
+      mqtt_.reset();
+    }
+#endif
+    if (!StartMqtt()) Log(LogLevel::kError, "reload: [mqtt] could not be started");
   }
 #if SENSORGATE_WITH_HTTP
   if (http_changed) {
@@ -322,6 +424,41 @@ void Daemon::WriteMetrics(std::string* out) {
                  "Lines read from a copytruncate copy that a plain tail would have lost.",
                  static_cast<double>(s.recovered_lines));
   }
+#if SENSORGATE_WITH_MQTT
+  if (mqtt_) {
+    const MqttSource::Counters& m = mqtt_->counters();
+    const MqttJournal::Stats& j = mqtt_->journal().stats();
+    AppendMetric(out, "sensorgate_mqtt_connected", MetricType::kGauge,
+                 "1 while connected to the MQTT broker and subscribed.", mqtt_->connected() ? 1 : 0);
+    AppendMetric(out, "sensorgate_mqtt_messages_total", MetricType::kCounter, "MQTT messages received.",
+                 static_cast<double>(m.messages.load()));
+    AppendMetric(out, "sensorgate_mqtt_redelivered_total", MetricType::kCounter,
+                 "MQTT messages the broker sent again (DUP flag): possible duplicates.",
+                 static_cast<double>(m.redelivered.load()));
+    AppendMetric(out, "sensorgate_mqtt_connects_total", MetricType::kCounter, "Connections made to the broker.",
+                 static_cast<double>(m.connects));
+    AppendMetric(out, "sensorgate_mqtt_connection_losses_total", MetricType::kCounter,
+                 "Connections to the broker lost.", static_cast<double>(m.connection_losses));
+    AppendMetric(out, "sensorgate_mqtt_connect_failures_total", MetricType::kCounter,
+                 "Connection attempts that failed.", static_cast<double>(m.connect_failures));
+    AppendMetric(out, "sensorgate_mqtt_subscribe_failures_total", MetricType::kCounter,
+                 "Subscriptions refused or failed.", static_cast<double>(m.subscribe_failures));
+    AppendMetric(out, "sensorgate_mqtt_journal_backlog_bytes", MetricType::kGauge,
+                 "Bytes of MQTT messages journaled and not yet processed.",
+                 static_cast<double>(mqtt_->journal().backlog_bytes()));
+    AppendMetric(out, "sensorgate_mqtt_journal_replayed_total", MetricType::kCounter,
+                 "MQTT messages read again from the journal after a restart.", static_cast<double>(j.replayed));
+    AppendMetric(out, "sensorgate_mqtt_journal_write_errors_total", MetricType::kCounter,
+                 "MQTT messages the journal could not write (kept in memory instead).",
+                 static_cast<double>(j.write_errors.load()));
+    AppendMetric(out, "sensorgate_mqtt_journal_lost_total", MetricType::kCounter,
+                 "MQTT messages lost: the journal could not write them and memory was full.",
+                 static_cast<double>(j.lost.load()));
+    AppendMetric(out, "sensorgate_mqtt_journal_torn_total", MetricType::kCounter,
+                 "Torn or damaged journal frames skipped (a crash in the middle of a write).",
+                 static_cast<double>(j.torn));
+  }
+#endif
   AppendMetric(out, "sensorgate_checkpoint_timestamp_seconds", MetricType::kGauge,
                "Wall-clock time of the last checkpoint written.",
                static_cast<double>(last_checkpoint_wall_us_) / 1e6);
@@ -365,8 +502,10 @@ int Daemon::Run() {
     return 1;
   }
   Watch(signal_fd_);
-  if (!StartSources(positions) || !StartHttp()) return 1;
+  if (!StartSources(positions) || !StartHttp() || !StartMqtt()) return 1;
   if (follower_) follower_->Poll();
+  // Messages journaled before a crash are processed before the first checkpoint.
+  while (mqtt_more_) PollMqtt();
   Checkpoint();
 
   const int64_t watchdog_us = WatchdogUs();
@@ -376,13 +515,18 @@ int Daemon::Run() {
   int64_t next_watchdog = watchdog_us > 0 ? now : INT64_MAX;
   status_us_ = now;
   Notify("READY=1\nSTATUS=" + StatusLine());
-  Log(LogLevel::kInfo, "sensorgate %s started: %zu files followed%s", config_.gateway.name.c_str(),
-      follower_ ? follower_->file_count() : size_t{0}, watchdog_us > 0 ? ", watchdog on" : "");
+  Log(LogLevel::kInfo, "sensorgate %s started: %zu files followed%s%s", config_.gateway.name.c_str(),
+      follower_ ? follower_->file_count() : size_t{0}, config_.mqtt.enabled ? ", mqtt on" : "",
+      watchdog_us > 0 ? ", watchdog on" : "");
 
   epoll_event events[16];
   while (!stop_) {
     now = MonotonicMicros();
     int64_t wake = std::min({next_poll, next_checkpoint, next_stale, next_status, next_watchdog});
+    if (mqtt_more_) wake = now;
+#if SENSORGATE_WITH_MQTT
+    if (mqtt_) wake = std::min(wake, mqtt_->next_attempt_us());
+#endif
 #if SENSORGATE_WITH_HTTP
     if (http_ && http_->timeout_ms() >= 0) wake = std::min(wake, now + http_->timeout_ms() * kMs);
 #endif
@@ -400,6 +544,11 @@ int Daemon::Run() {
       } else if (follower_ && fd == follower_->inotify_fd()) {
         follower_->Poll();
       }
+#if SENSORGATE_WITH_MQTT
+      else if (mqtt_ && fd == mqtt_->event_fd()) {
+        mqtt_more_ = true;
+      }
+#endif
 #if SENSORGATE_WITH_HTTP
       else if (http_ && fd == http_->epoll_fd()) {
         http_ready = true;
@@ -411,6 +560,9 @@ int Daemon::Run() {
       reload_ = false;
       Reload();
     }
+#if SENSORGATE_WITH_MQTT
+    if (mqtt_ && (mqtt_more_ || MonotonicMicros() >= mqtt_->next_attempt_us())) PollMqtt();
+#endif
     now = MonotonicMicros();
     if (now >= next_poll) {
       if (follower_) follower_->Poll();
@@ -441,6 +593,7 @@ int Daemon::Run() {
   }
 
   Notify("STOPPING=1");
+  StopMqtt();
   Log(LogLevel::kInfo, "stopping: writing the checkpoint");
   Checkpoint();
   const PipelineCounters& c = pipeline_->counters();

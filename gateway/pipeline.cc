@@ -48,6 +48,64 @@ Pipeline::Pipeline(const Config& config, RecordFormat format, AlertSink* sink)
       sink_(sink),
       reject_log_(10, 1) {
   keys_.reserve(config.window.max_keys);
+  SetMqtt(config);
+}
+
+void Pipeline::SetMqtt(const Config& config) {
+  topic_level_ = TopicKeyLevel(config.reading.key);
+  number_payload_ = config.mqtt.enabled && config.mqtt.payload == PayloadFormat::kNumber;
+  mqtt_parser_.reset();
+  if (config.mqtt.enabled && !number_payload_) {
+    mqtt_parser_ = std::make_unique<RecordParser>(config.reading, RecordFormat::kJson);
+  }
+}
+
+namespace {
+
+// Level `level` (0-based) of an MQTT topic; empty when the topic is shorter.
+std::string_view TopicLevel(std::string_view topic, int level) {
+  size_t start = 0;
+  for (int i = 0; i < level; ++i) {
+    const size_t slash = topic.find('/', start);
+    if (slash == std::string_view::npos) return {};
+    start = slash + 1;
+  }
+  const size_t end = topic.find('/', start);
+  return topic.substr(start, end == std::string_view::npos ? end : end - start);
+}
+
+}  // namespace
+
+bool Pipeline::ProcessMessage(std::string_view topic, const char* payload, size_t len, TimeMicros arrival_us) {
+  ++counters_.records;
+  const RecordOrigin origin{topic, 0};
+  Reading r;
+  RejectReason why;
+  bool ok;
+  if (topic_level_ >= 0 && TopicLevel(topic, topic_level_).empty()) {
+    // The topic has no such level (or it is empty): there is no key.
+    ok = false;
+    why = RejectReason::kKeyMissing;
+  } else if (number_payload_) {
+    ok = parser_->ParseNumber(TopicLevel(topic, topic_level_), std::string_view(payload, len), arrival_us, &r,
+                              &why);
+  } else if (mqtt_parser_ == nullptr) {
+    ok = false;
+    why = RejectReason::kParseError;  // no [mqtt] section: not expected
+  } else if (topic_level_ >= 0) {
+    ok = mqtt_parser_->ParseWithKey(TopicLevel(topic, topic_level_), payload, len, arrival_us, &r, &why);
+  } else {
+    ok = mqtt_parser_->Parse(payload, len, arrival_us, &r, &why);
+  }
+  if (!ok) {
+    Reject(why, origin, std::string_view(payload, len));
+    return false;
+  }
+  if (!Accept(r, arrival_us)) {
+    Reject(RejectReason::kTooManyKeys, origin, std::string_view(payload, len));
+    return false;
+  }
+  return true;
 }
 
 bool Pipeline::ProcessRecord(const char* data, size_t len, TimeMicros arrival_us,
@@ -118,6 +176,7 @@ void Pipeline::Reconfigure(const Config& config, RecordFormat format) {
     for (KeyState& k : keys_) k.hot = AlertState();
   }
   parser_ = std::make_unique<RecordParser>(config.reading, format);
+  SetMqtt(config);
   if (config.window.size != windows_->size() || config.window.max_keys != windows_->max_keys()) {
     auto old = std::move(windows_);
     std::vector<KeyState> old_keys = std::move(keys_);
@@ -156,8 +215,9 @@ void Pipeline::RejectTooLong(const RecordOrigin& origin) {
 void Pipeline::Reject(RejectReason why, const RecordOrigin& origin, std::string_view record) {
   ++counters_.rejected[static_cast<size_t>(why)];
   if (!LogEnabled(LogLevel::kWarning) || !reject_log_.Allow(MonotonicMicros())) return;
+  // Files have lines; an MQTT message is named by its topic.
   const std::string where = origin.line ? std::string(origin.source) + ":" + std::to_string(origin.line)
-                                        : std::string(origin.source);
+                                        : "mqtt topic " + std::string(origin.source);
   if (record.empty()) {
     Log(LogLevel::kWarning, "%s: record rejected (%s)", where.c_str(), RejectReasonName(why));
   } else {

@@ -66,7 +66,7 @@ struct KeyState {
 // Where a record came from, for log lines.
 struct RecordOrigin {
   std::string_view source;  // file name or topic
-  uint64_t line = 0;        // 0: not a file
+  uint64_t line = 0;        // 0: an MQTT message, source is its topic
 };
 
 class Pipeline {
@@ -80,6 +80,12 @@ class Pipeline {
   // REQUIRES: kRecordPadding readable bytes after data + len.
   // Returns true if the record became a reading.
   bool ProcessRecord(const char* data, size_t len, TimeMicros arrival_us, const RecordOrigin& origin);
+  // Processes one MQTT message: the payload is JSON, or a bare number with
+  // [mqtt] payload = number; with [reading] key = @topic.N the key is that
+  // level of `topic`. An empty payload is a record (rejected), not a blank line.
+  // REQUIRES: kRecordPadding readable bytes after payload + len.
+  bool ProcessMessage(std::string_view topic, const char* payload, size_t len, TimeMicros arrival_us);
+
   // Counts a record too long to be read (the line reader skipped it).
   void RejectTooLong(const RecordOrigin& origin);
   // CSV: a new file's header line. Logs and returns the error if a column is missing.
@@ -107,6 +113,7 @@ class Pipeline {
   uint64_t TakeSuppressedLogs() { return reject_log_.TakeSuppressed(); }
 
  private:
+  void SetMqtt(const Config& config);
   bool Accept(const Reading& r, TimeMicros arrival_us);
   void Reject(RejectReason why, const RecordOrigin& origin, std::string_view record);
   void Emit(std::string_view rule, bool firing, uint32_t slot, TimeMicros time_us);
@@ -115,6 +122,9 @@ class Pipeline {
   HotRule rule_;
   int64_t stale_after_us_;
   std::unique_ptr<RecordParser> parser_;
+  std::unique_ptr<RecordParser> mqtt_parser_;  // JSON, for [mqtt] (files may be CSV)
+  int topic_level_ = -1;                       // [reading] key = @topic.N: N
+  bool number_payload_ = false;                // [mqtt] payload = number
   std::unique_ptr<WindowTable> windows_;
   std::vector<KeyState> keys_;  // per slot
   AlertSink* const sink_;

@@ -43,8 +43,12 @@ std::string_view TrimBlanks(std::string_view s) {
 }  // namespace
 
 RecordParser::RecordParser(const ReadingConfig& config, RecordFormat format)
-    : config_(config), format_(format), has_time_(!config.time.empty()), parser_(kMaxRecordBytes) {
-  AddPath(config_.key, kKey);
+    : config_(config),
+      format_(format),
+      has_time_(!config.time.empty()),
+      key_from_topic_(TopicKeyLevel(config.key) >= 0),
+      parser_(kMaxRecordBytes) {
+  if (!key_from_topic_) AddPath(config_.key, kKey);
   AddPath(config_.value, kValue);
   if (has_time_) AddPath(config_.time, kTime);
   // Size simdjson's buffers once, for the largest record we accept.
@@ -321,6 +325,22 @@ bool RecordParser::Parse(const char* data, size_t len, TimeMicros arrival_us, Re
     *why = RejectReason::kParseError;
     return false;
   }
+  return Finish(found, arrival_us, out, why);
+}
+
+bool RecordParser::ParseWithKey(std::string_view key, const char* data, size_t len, TimeMicros arrival_us,
+                                Reading* out, RejectReason* why) {
+  if (len > kMaxRecordBytes) {
+    *why = RejectReason::kTooLong;
+    return false;
+  }
+  Found found{};
+  if (!ParseJson(data, len, &found)) {
+    *why = RejectReason::kParseError;
+    return false;
+  }
+  found.kind[kKey] = Found::kString;
+  found.text[kKey] = key;
   return Finish(found, arrival_us, out, why);
 }
 

@@ -82,6 +82,12 @@ class RecordParser {
   // REQUIRES: kRecordPadding readable bytes after data + len.
   bool Parse(const char* data, size_t len, TimeMicros arrival_us, Reading* out, RejectReason* why);
 
+  // A JSON record whose key comes from elsewhere (the MQTT topic, with
+  // [reading] key = @topic.N): the configured key path is not looked for.
+  // REQUIRES: kRecordPadding readable bytes after data + len.
+  bool ParseWithKey(std::string_view key, const char* data, size_t len, TimeMicros arrival_us,
+                    Reading* out, RejectReason* why);
+
   // A bare-number payload (MQTT payload = number) with a key from elsewhere.
   bool ParseNumber(std::string_view key, std::string_view text, TimeMicros arrival_us, Reading* out,
                    RejectReason* why);
@@ -112,6 +118,7 @@ class RecordParser {
   const ReadingConfig config_;
   const RecordFormat format_;
   const bool has_time_;
+  const bool key_from_topic_;  // [reading] key = @topic.N: no key path in the record
   PathNode root_;
   simdjson::ondemand::parser parser_;
   bool has_escape_ = false;  // the current JSON record holds a backslash

@@ -1,0 +1,311 @@
+#include "gateway/mqtt_source.h"
+
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <utility>
+
+#include "gateway/log.h"
+#include "gateway/time_util.h"
+#include "mqtt/async_client.h"
+
+namespace sensorgate {
+namespace {
+
+constexpr int64_t kMinBackoffUs = 250 * 1000;
+constexpr int64_t kMaxBackoffUs = 30 * 1000 * 1000;
+constexpr auto kConnectTimeout = std::chrono::seconds(10);
+constexpr auto kKeepAlive = std::chrono::seconds(30);
+
+std::string Join(const std::vector<std::string>& list) {
+  std::string out;
+  for (const auto& s : list) out += (out.empty() ? "" : ", ") + s;
+  return out;
+}
+
+// MQTT 3.1.1 CONNACK refusals and Paho's own codes, in words.
+std::string ReturnCodeText(int rc) {
+  switch (rc) {
+    case 1: return "the broker refused the protocol version";
+    case 2: return "the broker refused the client id";
+    case 3: return "the broker is unavailable";
+    case 4: return "the broker refused the user name or password";
+    case 5: return "the broker refused: not authorized";
+    case MQTTASYNC_DISCONNECTED: return "disconnected";
+    case MQTTASYNC_SSL_NOT_SUPPORTED: return "this Paho build has no TLS";
+    case MQTTASYNC_BAD_PROTOCOL: return "bad protocol in the URI";
+    default: return "error " + std::to_string(rc);
+  }
+}
+
+}  // namespace
+
+// Paho action listener that posts an event for the client of one epoch.
+class MqttSource::Listener : public mqtt::iaction_listener {
+ public:
+  Listener(MqttSource* source, uint64_t epoch, Event::Kind on_success, Event::Kind on_failure)
+      : source_(source), epoch_(epoch), success_(on_success), failure_(on_failure) {}
+  void on_success(const mqtt::token&) override { source_->Push(Event{success_, epoch_, {}}); }
+  void on_failure(const mqtt::token& tok) override {
+    source_->Push(Event{failure_, epoch_, ReturnCodeText(tok.get_return_code())});
+  }
+
+ private:
+  MqttSource* const source_;
+  const uint64_t epoch_;
+  const Event::Kind success_, failure_;
+};
+
+MqttSource::MqttSource(const std::string& state_dir, MqttJournal::Reader* reader)
+    : journal_(state_dir), rng_(std::random_device{}()) {
+  reader_ = reader;
+  event_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+}
+
+MqttSource::~MqttSource() {
+  Stop(std::chrono::milliseconds(1000));
+  client_.reset();
+  if (event_fd_ >= 0) close(event_fd_);
+}
+
+Status MqttSource::Open(const MqttPosition& from) {
+  if (event_fd_ < 0) return Status::Error(std::string("cannot create an eventfd: ") + std::strerror(errno));
+  return journal_.Open(from);
+}
+
+void MqttSource::Wake() {
+  if (!signalled_.exchange(true)) {
+    const uint64_t one = 1;
+    (void)!write(event_fd_, &one, sizeof one);
+  }
+}
+
+void MqttSource::Push(Event e) {
+  {
+    std::lock_guard<std::mutex> lock(events_mu_);
+    events_.push_back(std::move(e));
+  }
+  Wake();
+}
+
+Status MqttSource::Start(const MqttConfig& config) {
+  if (client_) {
+    Stop(std::chrono::milliseconds(2000));
+    client_.reset();
+  }
+  config_ = config;
+  password_.clear();
+  if (!config_.password_file.empty()) {
+    std::ifstream in(config_.password_file);
+    if (!in) {
+      return Status::Error("[mqtt] password_file = " + config_.password_file + ": cannot read: " +
+                           std::strerror(errno));
+    }
+    std::getline(in, password_);
+    while (!password_.empty() && (password_.back() == '\r' || password_.back() == '\n')) password_.pop_back();
+  }
+  const uint64_t epoch = ++epoch_;
+  try {
+    client_ = std::make_unique<mqtt::async_client>(config_.uri, config_.client_id);
+    // Paho's thread: journal first, then wake the pipeline.
+    client_->set_message_callback([this](mqtt::const_message_ptr m) {
+      counters_.messages.fetch_add(1, std::memory_order_relaxed);
+      if (m->is_duplicate()) counters_.redelivered.fetch_add(1, std::memory_order_relaxed);
+      journal_.Append(m->get_topic(), std::string_view(m->get_payload_ref().data(), m->get_payload_ref().size()), WallClockMicros());
+      Wake();
+    });
+    client_->set_connection_lost_handler(
+        [this, epoch](const std::string& cause) { Push(Event{Event::kLost, epoch, cause}); });
+    auto builder = mqtt::connect_options_builder()
+                       .clean_session(config_.clean_session)
+                       .keep_alive_interval(kKeepAlive)
+                       .connect_timeout(kConnectTimeout)
+                       .automatic_reconnect(false);
+    if (!config_.username.empty()) builder.user_name(config_.username);
+    if (!password_.empty()) builder.password(password_);
+    if (config_.uri.rfind("ssl://", 0) == 0) {
+      auto ssl = mqtt::ssl_options_builder()
+                     .enable_server_cert_auth(true)
+                     .verify(true)
+                     .error_handler([this, epoch](const std::string& text) {
+                       Push(Event{Event::kTlsError, epoch, text});
+                     });
+      if (!config_.ca_file.empty()) ssl.trust_store(config_.ca_file);
+      if (!config_.cert_file.empty()) ssl.key_store(config_.cert_file);
+      if (!config_.key_file.empty()) ssl.private_key(config_.key_file);
+      builder.ssl(ssl.finalize());
+    }
+    connect_options_ = std::make_unique<mqtt::connect_options>(builder.finalize());
+  } catch (const std::exception& e) {
+    client_.reset();
+    return Status::Error("[mqtt] uri = " + config_.uri + ": " + e.what());
+  }
+  connect_listener_ = std::make_unique<Listener>(this, epoch, Event::kConnected, Event::kConnectFailed);
+  subscribe_listener_ = std::make_unique<Listener>(this, epoch, Event::kSubscribed, Event::kSubscribeFailed);
+  backoff_us_ = 0;
+  tls_error_.clear();
+  Connect();
+  return Status::Ok();
+}
+
+void MqttSource::Connect() {
+  state_ = State::kConnecting;
+  tls_error_.clear();
+  try {
+    connect_token_ = client_->connect(*connect_options_, nullptr, *connect_listener_);
+  } catch (const std::exception& e) {
+    ++counters_.connect_failures;
+    ScheduleRetry(e.what());
+  }
+}
+
+void MqttSource::Subscribe() {
+  state_ = State::kSubscribing;
+  try {
+    const std::vector<int> qos(config_.topics.size(), config_.qos);
+    subscribe_token_ =
+        client_->subscribe(mqtt::string_collection::create(config_.topics), qos, nullptr, *subscribe_listener_);
+  } catch (const std::exception& e) {
+    ++counters_.subscribe_failures;
+    ScheduleRetry(std::string("cannot subscribe: ") + e.what());
+  }
+}
+
+void MqttSource::Stop(std::chrono::milliseconds timeout) {
+  if (!client_ || state_ == State::kIdle) return;
+  ++epoch_;  // events of this client are stale from now on
+  state_ = State::kIdle;
+  try {
+    if (client_->is_connected()) client_->disconnect(timeout)->wait_for(timeout);
+  } catch (const std::exception& e) {
+    Log(LogLevel::kWarning, "mqtt: disconnect from %s: %s", config_.uri.c_str(), e.what());
+  }
+}
+
+void MqttSource::ScheduleRetry(const std::string& why) {
+  last_error_ = why;
+  backoff_us_ = backoff_us_ == 0 ? kMinBackoffUs : std::min(kMaxBackoffUs, backoff_us_ * 2);
+  std::uniform_real_distribution<double> jitter(0.5, 1.5);
+  const auto delay = static_cast<int64_t>(static_cast<double>(backoff_us_) * jitter(rng_));
+  retry_at_us_ = MonotonicMicros() + delay;
+  state_ = State::kWaiting;
+  Log(LogLevel::kWarning, "mqtt: %s: %s; next attempt in %.1f s", config_.uri.c_str(), why.c_str(),
+      static_cast<double>(delay) / 1e6);
+}
+
+std::string MqttSource::TokenError(const std::string& fallback) {
+  std::string text;
+  try {
+    if (connect_token_) connect_token_->try_wait();
+  } catch (const std::exception& e) {
+    text = e.what();
+  }
+  if (text.empty()) text = fallback;
+  if (!tls_error_.empty()) text += " (TLS: " + tls_error_ + ")";
+  return text;
+}
+
+void MqttSource::HandleEvent(const Event& e) {
+  if (e.kind == Event::kTlsError) {
+    if (e.epoch == epoch_) tls_error_ = e.text;
+    Log(LogLevel::kError, "mqtt: %s: TLS: %s", config_.uri.c_str(), e.text.c_str());
+    return;
+  }
+  if (e.epoch != epoch_) return;  // about a client we replaced or stopped
+  switch (e.kind) {
+    case Event::kConnected: {
+      ++counters_.connects;
+      bool session = false;
+      try {
+        session = connect_token_ && connect_token_->get_connect_response().is_session_present();
+      } catch (const std::exception&) {
+      }
+      Log(LogLevel::kInfo, "mqtt: connected to %s as %s (%s)", config_.uri.c_str(), config_.client_id.c_str(),
+          config_.clean_session ? "clean session"
+                                : session ? "the broker kept our session" : "new persistent session");
+      Subscribe();
+      break;
+    }
+    case Event::kConnectFailed:
+      ++counters_.connect_failures;
+      ScheduleRetry("cannot connect: " + TokenError(e.text));
+      break;
+    case Event::kLost:
+      if (state_ == State::kWaiting || state_ == State::kIdle) break;
+      ++counters_.connection_losses;
+      ScheduleRetry("connection lost" + (e.text.empty() ? std::string() : " (" + e.text + ")"));
+      break;
+    case Event::kSubscribed: {
+      std::string refused;
+      try {
+        const auto codes = subscribe_token_->get_subscribe_response().get_reason_codes();
+        for (size_t i = 0; i < codes.size() && i < config_.topics.size(); ++i) {
+          if (static_cast<int>(codes[i]) >= 0x80) refused += (refused.empty() ? "" : ", ") + config_.topics[i];
+        }
+      } catch (const std::exception&) {
+      }
+      if (!refused.empty()) {
+        ++counters_.subscribe_failures;
+        ScheduleRetry("the broker refused the subscription to " + refused);
+        break;
+      }
+      state_ = State::kSubscribed;
+      backoff_us_ = 0;
+      last_error_.clear();
+      Log(LogLevel::kInfo, "mqtt: subscribed to %s at QoS %d", Join(config_.topics).c_str(), config_.qos);
+      break;
+    }
+    case Event::kSubscribeFailed:
+      ++counters_.subscribe_failures;
+      ScheduleRetry("cannot subscribe: " + e.text);
+      break;
+    case Event::kTlsError:
+      break;
+  }
+}
+
+bool MqttSource::Poll(size_t budget) {
+  // Consume the wake-up first, then allow the next one: a message appended
+  // after this point either is seen below or writes the eventfd again.
+  uint64_t drained;
+  (void)!read(event_fd_, &drained, sizeof drained);
+  signalled_.store(false);
+  std::deque<Event> events;
+  {
+    std::lock_guard<std::mutex> lock(events_mu_);
+    events.swap(events_);
+  }
+  for (const Event& e : events) HandleEvent(e);
+  if (state_ == State::kWaiting && MonotonicMicros() >= retry_at_us_) {
+    bool connected = false;
+    try {
+      connected = client_->is_connected();
+    } catch (const std::exception&) {
+    }
+    if (connected) Subscribe();
+    else Connect();
+  }
+  return journal_.Read(reader_, budget);
+}
+
+std::string MqttSource::StateText() const {
+  switch (state_) {
+    case State::kIdle: return "mqtt stopped";
+    case State::kConnecting: return "mqtt connecting to " + config_.uri;
+    case State::kSubscribing: return "mqtt subscribing on " + config_.uri;
+    case State::kSubscribed: return "mqtt connected to " + config_.uri;
+    case State::kWaiting: {
+      const int64_t left = std::max<int64_t>(0, retry_at_us_ - MonotonicMicros());
+      char buf[64];
+      std::snprintf(buf, sizeof buf, ", next attempt in %.0f s", static_cast<double>(left) / 1e6);
+      return "mqtt disconnected (" + last_error_ + ")" + buf;
+    }
+  }
+  return "mqtt";
+}
+
+}  // namespace sensorgate
