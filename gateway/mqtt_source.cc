@@ -34,7 +34,7 @@ std::string ReturnCodeText(int rc) {
     case 2: return "the broker refused the client id";
     case 3: return "the broker is unavailable";
     case 4: return "the broker refused the user name or password";
-    case 5: return "the broker refused: not authorized";
+    case 5: return "the broker refused: not authorized (user name, password or client certificate)";
     case MQTTASYNC_DISCONNECTED: return "disconnected";
     case MQTTASYNC_SSL_NOT_SUPPORTED: return "this Paho build has no TLS";
     case MQTTASYNC_BAD_PROTOCOL: return "bad protocol in the URI";
@@ -42,7 +42,36 @@ std::string ReturnCodeText(int rc) {
   }
 }
 
+// Paho C's error trace, the only place that names TLS failures (such as
+// "certificate verify failed"); it goes to the source that runs now.
+std::mutex g_trace_mu;
+MqttSource* g_trace_source = nullptr;
+
 }  // namespace
+
+void MqttSource::TraceCallback(enum MQTTASYNC_TRACE_LEVELS level, char* message) {
+  if (message == nullptr) return;
+  // OpenSSL's alerts during the handshake, as Paho traces them:
+  //   "SSL alert write:fatal:unknown CA"   we refused the broker's certificate
+  //   "SSL alert read:fatal:..."           the broker refused us
+  // and OpenSSL's own "error:XXXXXXXX:lib::reason" lines at error level.
+  const std::string_view text(message);
+  std::string what;
+  size_t at;
+  if ((at = text.find("SSL alert write:fatal:")) != std::string_view::npos) {
+    what = "the broker's certificate was refused (" + std::string(text.substr(at + 22)) +
+           "): certificate verify failed";
+  } else if ((at = text.find("SSL alert read:fatal:")) != std::string_view::npos) {
+    what = "the broker refused the TLS handshake (" + std::string(text.substr(at + 21)) + ")";
+  } else if (level >= MQTTASYNC_TRACE_ERROR && (at = text.find("error:")) != std::string_view::npos) {
+    what = std::string(text.substr(at));
+  } else {
+    return;
+  }
+  while (!what.empty() && (what.back() == '\n' || what.back() == ' ')) what.pop_back();
+  std::lock_guard<std::mutex> lock(g_trace_mu);
+  if (g_trace_source != nullptr) g_trace_source->Push(Event{Event::kTlsError, 0, what});
+}
 
 // Paho action listener that posts an event for the client of one epoch.
 class MqttSource::Listener : public mqtt::iaction_listener {
@@ -64,11 +93,19 @@ MqttSource::MqttSource(const std::string& state_dir, MqttJournal::Reader* reader
     : journal_(state_dir), rng_(std::random_device{}()) {
   reader_ = reader;
   event_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  std::lock_guard<std::mutex> lock(g_trace_mu);
+  g_trace_source = this;
+  MQTTAsync_setTraceCallback(&MqttSource::TraceCallback);
+  MQTTAsync_setTraceLevel(MQTTASYNC_TRACE_ERROR);
 }
 
 MqttSource::~MqttSource() {
   Stop(std::chrono::milliseconds(1000));
   client_.reset();
+  {
+    std::lock_guard<std::mutex> lock(g_trace_mu);
+    if (g_trace_source == this) g_trace_source = nullptr;
+  }
   if (event_fd_ >= 0) close(event_fd_);
 }
 
@@ -124,19 +161,18 @@ Status MqttSource::Start(const MqttConfig& config) {
                        .clean_session(config_.clean_session)
                        .keep_alive_interval(kKeepAlive)
                        .connect_timeout(kConnectTimeout)
+                       .mqtt_version(MQTTVERSION_3_1_1)  // no second try with 3.1 after a failure
                        .automatic_reconnect(false);
     if (!config_.username.empty()) builder.user_name(config_.username);
     if (!password_.empty()) builder.password(password_);
     if (config_.uri.rfind("ssl://", 0) == 0) {
-      auto ssl = mqtt::ssl_options_builder()
-                     .enable_server_cert_auth(true)
-                     .verify(true)
-                     .error_handler([this, epoch](const std::string& text) {
-                       Push(Event{Event::kTlsError, epoch, text});
-                     });
+      auto ssl = mqtt::ssl_options_builder().enable_server_cert_auth(true).verify(true);
       if (!config_.ca_file.empty()) ssl.trust_store(config_.ca_file);
       if (!config_.cert_file.empty()) ssl.key_store(config_.cert_file);
       if (!config_.key_file.empty()) ssl.private_key(config_.key_file);
+      // No ssl error_handler: Paho C++ 1.2.0 calls it through a dangling
+      // pointer (a crash at the first TLS error). OpenSSL's reasons come from
+      // Paho C's error trace instead (TraceCallback).
       builder.ssl(ssl.finalize());
     }
     connect_options_ = std::make_unique<mqtt::connect_options>(builder.finalize());
@@ -155,6 +191,9 @@ Status MqttSource::Start(const MqttConfig& config) {
 void MqttSource::Connect() {
   state_ = State::kConnecting;
   tls_error_.clear();
+  // The TLS alerts are traced at protocol level, as is every packet: that
+  // level only while connecting to an ssl:// broker.
+  if (config_.uri.rfind("ssl://", 0) == 0) MQTTAsync_setTraceLevel(MQTTASYNC_TRACE_PROTOCOL);
   try {
     connect_token_ = client_->connect(*connect_options_, nullptr, *connect_listener_);
   } catch (const std::exception& e) {
@@ -201,23 +240,31 @@ std::string MqttSource::TokenError(const std::string& fallback) {
   std::string text;
   try {
     if (connect_token_) connect_token_->try_wait();
+  } catch (const mqtt::exception& e) {
+    // A CONNACK refusal (1 to 5) in words; otherwise the library's text.
+    const int rc = e.get_return_code();
+    text = rc >= 1 && rc <= 5 ? ReturnCodeText(rc) + " (CONNACK " + std::to_string(rc) + ")" : e.what();
   } catch (const std::exception& e) {
     text = e.what();
   }
   if (text.empty()) text = fallback;
-  if (!tls_error_.empty()) text += " (TLS: " + tls_error_ + ")";
+  if (!tls_error_.empty()) {
+    text += " (TLS: " + tls_error_ + "; checked against " +
+            (config_.ca_file.empty() ? std::string("the system's CAs") : "[mqtt] ca_file = " + config_.ca_file) +
+            ")";
+  }
   return text;
 }
 
 void MqttSource::HandleEvent(const Event& e) {
   if (e.kind == Event::kTlsError) {
-    if (e.epoch == epoch_) tls_error_ = e.text;
-    Log(LogLevel::kError, "mqtt: %s: TLS: %s", config_.uri.c_str(), e.text.c_str());
+    tls_error_ = e.text;  // told with the connection failure that follows
     return;
   }
   if (e.epoch != epoch_) return;  // about a client we replaced or stopped
   switch (e.kind) {
     case Event::kConnected: {
+      MQTTAsync_setTraceLevel(MQTTASYNC_TRACE_ERROR);
       ++counters_.connects;
       bool session = false;
       try {

@@ -34,6 +34,8 @@
 #include <random>
 #include <string>
 
+#include <MQTTAsync.h>
+
 #include "gateway/config.h"
 #include "gateway/mqtt_journal.h"
 #include "gateway/status.h"
@@ -103,6 +105,7 @@ class MqttSource {
     std::string text;
   };
   class Listener;
+  static void TraceCallback(enum MQTTASYNC_TRACE_LEVELS level, char* message);
 
   void Wake();  // any thread: makes event_fd() readable
   void Push(Event e);
