@@ -1,0 +1,256 @@
+// MqttJournal: order, restart from a checkpointed position, torn frames,
+// rotation and removal, oversized payloads, a concurrent writer; and the
+// pipeline's handling of MQTT messages (@topic.N keys, number payloads).
+#include "gateway/mqtt_journal.h"
+
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "gateway/config.h"
+#include "gateway/pipeline.h"
+#include "gateway/record_parser.h"
+
+namespace sensorgate {
+namespace {
+
+class Dir {
+ public:
+  Dir() {
+    char tmpl[] = "/tmp/sensorgate_journal_XXXXXX";
+    path_ = mkdtemp(tmpl);
+  }
+  ~Dir() { std::system(("rm -rf '" + path_ + "'").c_str()); }
+  const std::string& path() const { return path_; }
+  int Count(const std::string& prefix) const {
+    const std::string cmd = "ls '" + path_ + "' | grep -c '^" + prefix + "'";
+    FILE* p = popen(cmd.c_str(), "r");
+    int n = 0;
+    if (fscanf(p, "%d", &n) != 1) n = -1;
+    pclose(p);
+    return n;
+  }
+
+ private:
+  std::string path_;
+};
+
+struct Message {
+  std::string topic;
+  std::string payload;
+  TimeMicros arrival;
+  bool too_long;
+  bool padded;  // kRecordPadding readable bytes follow the payload (checked by touching them)
+};
+
+class Collect : public MqttJournal::Reader {
+ public:
+  void OnJournaled(std::string_view topic, const char* payload, size_t len, TimeMicros arrival_us,
+                   bool too_long) override {
+    volatile char sink = 0;
+    for (size_t i = 0; i < kRecordPadding; ++i) sink = static_cast<char>(sink ^ payload[len + i]);
+    (void)sink;
+    got.push_back({std::string(topic), std::string(payload, len), arrival_us, too_long, true});
+  }
+  std::vector<Message> got;
+};
+
+void ReadAll(MqttJournal* j, Collect* c) {
+  while (j->Read(c, 7)) {
+  }
+}
+
+TEST(MqttJournal, ReadsBackWhatWasAppendedInOrder) {
+  Dir dir;
+  MqttJournal j(dir.path());
+  ASSERT_TRUE(j.Open({}).ok());
+  for (int i = 0; i < 100; ++i) j.Append("plant/k" + std::to_string(i % 3), "{\"v\":" + std::to_string(i) + "}", i);
+  Collect c;
+  ReadAll(&j, &c);
+  ASSERT_EQ(c.got.size(), 100u);
+  for (int i = 0; i < 100; ++i) {
+    EXPECT_EQ(c.got[i].topic, "plant/k" + std::to_string(i % 3));
+    EXPECT_EQ(c.got[i].payload, "{\"v\":" + std::to_string(i) + "}");
+    EXPECT_EQ(c.got[i].arrival, i);
+    EXPECT_FALSE(c.got[i].too_long);
+  }
+  EXPECT_EQ(j.backlog_bytes(), 0u);
+  EXPECT_FALSE(j.Read(&c, 10));  // nothing more
+}
+
+TEST(MqttJournal, AfterACrashReadsAgainWhatFollowsTheCheckpointedPosition) {
+  Dir dir;
+  MqttPosition saved;
+  {
+    MqttJournal j(dir.path());
+    ASSERT_TRUE(j.Open({}).ok());
+    for (int i = 0; i < 10; ++i) j.Append("t", std::to_string(i), i);
+    Collect c;
+    j.Read(&c, 4);
+    ASSERT_EQ(c.got.size(), 4u);
+    saved = j.position();  // the checkpoint is taken here
+    j.Read(&c, 100);       // processed, but no checkpoint after it: lost with the crash
+    ASSERT_EQ(c.got.size(), 10u);
+  }
+  MqttJournal again(dir.path());
+  ASSERT_TRUE(again.Open(saved).ok());
+  again.Append("t", "new", 99);  // arrives after the restart
+  Collect c;
+  ReadAll(&again, &c);
+  ASSERT_EQ(c.got.size(), 7u);
+  for (int i = 0; i < 6; ++i) EXPECT_EQ(c.got[i].payload, std::to_string(i + 4));
+  EXPECT_EQ(c.got[6].payload, "new");
+  EXPECT_EQ(again.stats().replayed, 6u);
+  // A checkpoint past the old generation removes its file.
+  EXPECT_EQ(dir.Count("mqtt-journal."), 2);
+  again.Checkpointed(again.position());
+  EXPECT_EQ(dir.Count("mqtt-journal."), 1);
+}
+
+TEST(MqttJournal, SkipsATornFrameAtTheEndOfAFile) {
+  Dir dir;
+  {
+    MqttJournal j(dir.path());
+    ASSERT_TRUE(j.Open({}).ok());
+    for (int i = 0; i < 3; ++i) j.Append("t", "payload-" + std::to_string(i), i);
+  }
+  // A crash in the middle of the third write: its last bytes never landed.
+  const std::string file = dir.path() + "/mqtt-journal.00000001";
+  struct stat st;
+  ASSERT_EQ(stat(file.c_str(), &st), 0);
+  ASSERT_EQ(truncate(file.c_str(), st.st_size - 3), 0);
+  MqttJournal j(dir.path());
+  ASSERT_TRUE(j.Open({}).ok());
+  j.Append("t", "after", 10);
+  Collect c;
+  ReadAll(&j, &c);
+  ASSERT_EQ(c.got.size(), 3u);
+  EXPECT_EQ(c.got[0].payload, "payload-0");
+  EXPECT_EQ(c.got[1].payload, "payload-1");
+  EXPECT_EQ(c.got[2].payload, "after");
+  EXPECT_EQ(j.stats().torn, 1u);
+}
+
+TEST(MqttJournal, RotatesAndRemovesGenerationsOnlyAfterACheckpointPassesThem) {
+  Dir dir;
+  MqttJournal j(dir.path());
+  ASSERT_TRUE(j.Open({}).ok());
+  const std::string big(60000, 'x');
+  const int n = static_cast<int>(MqttJournal::kRotateBytes / big.size()) * 2 + 5;  // over two generations
+  Collect c;
+  for (int i = 0; i < n; ++i) {
+    j.Append("t", std::to_string(i) + big, i);
+    if (i % 50 == 0) j.Read(&c, 20);  // a reader that lags behind
+  }
+  EXPECT_EQ(dir.Count("mqtt-journal."), 3);
+  ReadAll(&j, &c);
+  ASSERT_EQ(c.got.size(), static_cast<size_t>(n));
+  for (int i = 0; i < n; ++i) ASSERT_EQ(c.got[i].payload, std::to_string(i) + big) << i;
+  EXPECT_EQ(dir.Count("mqtt-journal."), 3);  // not before a checkpoint
+  j.Checkpointed(j.position());
+  EXPECT_EQ(dir.Count("mqtt-journal."), 1);
+}
+
+TEST(MqttJournal, KeepsOnlyTheFactOfAnOversizedPayload) {
+  Dir dir;
+  MqttJournal j(dir.path());
+  ASSERT_TRUE(j.Open({}).ok());
+  j.Append("t", std::string(kMaxRecordBytes + 1, 'y'), 1);
+  j.Append("t", std::string(kMaxRecordBytes, 'z'), 2);
+  Collect c;
+  ReadAll(&j, &c);
+  ASSERT_EQ(c.got.size(), 2u);
+  EXPECT_TRUE(c.got[0].too_long);
+  EXPECT_EQ(c.got[0].payload, "");
+  EXPECT_FALSE(c.got[1].too_long);
+  EXPECT_EQ(c.got[1].payload.size(), kMaxRecordBytes);
+}
+
+TEST(MqttJournal, AConcurrentWriterLosesNothingAndKeepsOrder) {
+  Dir dir;
+  MqttJournal j(dir.path());
+  ASSERT_TRUE(j.Open({}).ok());
+  constexpr int kN = 200000;
+  std::thread writer([&] {
+    for (int i = 0; i < kN; ++i) j.Append("plant/x", std::to_string(i), i);
+  });
+  Collect c;
+  while (c.got.size() < static_cast<size_t>(kN)) {
+    if (!j.Read(&c, 1000)) std::this_thread::yield();
+  }
+  writer.join();
+  EXPECT_FALSE(j.Read(&c, 1000));
+  ASSERT_EQ(c.got.size(), static_cast<size_t>(kN));
+  for (int i = 0; i < kN; ++i) ASSERT_EQ(c.got[i].payload, std::to_string(i)) << i;
+}
+
+// The pipeline's side of MQTT messages.
+Config MqttConfig(const std::string& extra) {
+  ConfigResult r = LoadConfigText(
+      "[gateway]\nstate_dir = /tmp/x\n[mqtt]\nuri = tcp://127.0.0.1:1883\ntopics = plant/#\n" + extra,
+      "t.ini", ConfigMode::kDaemon);
+  EXPECT_TRUE(r.ok()) << (r.errors.empty() ? "" : r.errors[0]);
+  return r.config;
+}
+
+bool Send(Pipeline& p, const std::string& topic, const std::string& payload) {
+  std::vector<char> buf(payload.begin(), payload.end());
+  buf.resize(payload.size() + kRecordPadding, '9');  // padding content must not matter
+  return p.ProcessMessage(topic, buf.data(), payload.size(), 1700000000LL * 1000000);
+}
+
+TEST(PipelineMqtt, TakesTheKeyFromATopicLevelWithJsonPayloads) {
+  const Config c = MqttConfig("[reading]\nkey = @topic.1\nvalue = t\ntime =\n");
+  Pipeline p(c, c.file.format, nullptr);
+  EXPECT_TRUE(Send(p, "plant/press-1/temperature", "{\"t\":70.5,\"sensor\":\"ignored\"}"));
+  EXPECT_TRUE(Send(p, "plant/press-1", "{\"t\":71.5}"));
+  EXPECT_FALSE(Send(p, "plant", "{\"t\":71.5}"));                // no level 1
+  EXPECT_FALSE(Send(p, "plant//temperature", "{\"t\":71.5}"));   // an empty level
+  EXPECT_FALSE(Send(p, "plant/press-2/temperature", "{\"t\":"));  // broken JSON
+  EXPECT_FALSE(Send(p, "plant/press-2/temperature", ""));        // empty: a record, rejected
+  ASSERT_EQ(p.windows().key_count(), 1u);
+  EXPECT_EQ(p.windows().key(0), "press-1");
+  EXPECT_EQ(p.windows().count(0), 2u);
+  EXPECT_DOUBLE_EQ(p.windows().average(0), 71.0);
+  const auto& r = p.counters().rejected;
+  EXPECT_EQ(r[static_cast<size_t>(RejectReason::kKeyMissing)], 2u);
+  EXPECT_EQ(r[static_cast<size_t>(RejectReason::kParseError)], 2u);
+  EXPECT_EQ(p.counters().records, 6u);
+}
+
+TEST(PipelineMqtt, ReadsBareNumbersWithTheArrivalTime) {
+  const Config c = MqttConfig("payload = number\n[reading]\nkey = @topic.2\n");
+  Pipeline p(c, c.file.format, nullptr);
+  EXPECT_TRUE(Send(p, "a/b/k9", "42.25"));
+  EXPECT_FALSE(Send(p, "a/b/k9", "42,25"));
+  EXPECT_FALSE(Send(p, "a/b/k9", "nan"));
+  ASSERT_EQ(p.windows().key_count(), 1u);
+  EXPECT_EQ(p.windows().last_time(0), 1700000000LL * 1000000);
+  EXPECT_DOUBLE_EQ(p.windows().average(0), 42.25);
+}
+
+TEST(PipelineMqtt, JsonPayloadsWhileFilesAreCsv) {
+  const Config c =
+      MqttConfig("[file]\npath = /tmp/*.csv\nformat = csv\n[reading]\nkey = sensor\nvalue = temp\ntime =\n");
+  Pipeline p(c, c.file.format, nullptr);
+  EXPECT_TRUE(Send(p, "plant/x", "{\"sensor\":\"s1\",\"temp\":20}"));
+  EXPECT_EQ(p.windows().key_count(), 1u);
+}
+
+TEST(ConfigMqtt, TopicKeysWithFilesAreRefused) {
+  const ConfigResult r = LoadConfigText(
+      "[gateway]\nstate_dir = /tmp/x\n[file]\npath = /tmp/*.log\n[mqtt]\nuri = tcp://127.0.0.1:1883\ntopics = a/#\n"
+      "[reading]\nkey = @topic.1\n",
+      "t.ini", ConfigMode::kDaemon);
+  ASSERT_EQ(r.errors.size(), 1u);
+  EXPECT_EQ(r.errors[0].rfind("t.ini:9: [reading] key = @topic.1: @topic keys cannot be used with [file]", 0), 0u)
+      << r.errors[0];
+}
+
+}  // namespace
+}  // namespace sensorgate
