@@ -363,10 +363,15 @@ void Daemon::Reload() {
     c.gateway.state_dir = config_.gateway.state_dir;
   }
   SetLogLevel(c.gateway.log_level);
+  bool mqtt_changed = !SameMqttConfig(c.mqtt, config_.mqtt);
+#if SENSORGATE_WITH_MQTT
+  if (mqtt_ && !mqtt_changed && mqtt_->PasswordChanged()) mqtt_changed = true;
+#endif
+  // What the old subscription received is processed under the old rules.
+  if (mqtt_changed) StopMqtt();
   pipeline_->Reconfigure(c, c.file.format);
   const bool files_changed = !SameFileConfig(c.file, config_.file);
   const bool http_changed = c.http.enabled != config_.http.enabled || c.http.listen != config_.http.listen;
-  const bool mqtt_changed = !SameMqttConfig(c.mqtt, config_.mqtt);
   const std::vector<FilePosition> positions = Positions();
   config_ = std::move(c);
   if (files_changed) {
@@ -377,8 +382,6 @@ void Daemon::Reload() {
     if (!StartSources(positions)) Log(LogLevel::kError, "reload: [file] could not be started");
   }
   if (mqtt_changed) {
-    // Everything the old subscription received is read before the change.
-    StopMqtt();
 #if SENSORGATE_WITH_MQTT
     if (!config_.mqtt.enabled && mqtt_) {
       Unwatch(mqtt_->event_fd());

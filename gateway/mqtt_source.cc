@@ -3,7 +3,9 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -90,7 +92,7 @@ class MqttSource::Listener : public mqtt::iaction_listener {
 };
 
 MqttSource::MqttSource(const std::string& state_dir, MqttJournal::Reader* reader)
-    : journal_(state_dir), rng_(std::random_device{}()) {
+    : journal_(state_dir), state_dir_(state_dir), rng_(std::random_device{}()) {
   reader_ = reader;
   event_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   std::lock_guard<std::mutex> lock(g_trace_mu);
@@ -129,6 +131,25 @@ void MqttSource::Push(Event e) {
   Wake();
 }
 
+namespace {
+
+// The first line of a password file, without its line end.
+bool ReadPassword(const std::string& path, std::string* out) {
+  out->clear();
+  std::ifstream in(path);
+  if (!in) return false;
+  std::getline(in, *out);
+  while (!out->empty() && (out->back() == '\r' || out->back() == '\n')) out->pop_back();
+  return true;
+}
+
+}  // namespace
+
+bool MqttSource::PasswordChanged() const {
+  std::string now;
+  return !config_.password_file.empty() && ReadPassword(config_.password_file, &now) && now != password_;
+}
+
 Status MqttSource::Start(const MqttConfig& config) {
   if (client_) {
     Stop(std::chrono::milliseconds(2000));
@@ -136,14 +157,9 @@ Status MqttSource::Start(const MqttConfig& config) {
   }
   config_ = config;
   password_.clear();
-  if (!config_.password_file.empty()) {
-    std::ifstream in(config_.password_file);
-    if (!in) {
-      return Status::Error("[mqtt] password_file = " + config_.password_file + ": cannot read: " +
-                           std::strerror(errno));
-    }
-    std::getline(in, password_);
-    while (!password_.empty() && (password_.back() == '\r' || password_.back() == '\n')) password_.pop_back();
+  if (!config_.password_file.empty() && !ReadPassword(config_.password_file, &password_)) {
+    return Status::Error("[mqtt] password_file = " + config_.password_file + ": cannot read: " +
+                         std::strerror(errno));
   }
   const uint64_t epoch = ++epoch_;
   try {
@@ -204,6 +220,7 @@ void MqttSource::Connect() {
 
 void MqttSource::Subscribe() {
   state_ = State::kSubscribing;
+  ForgetOldFilters();
   try {
     const std::vector<int> qos(config_.topics.size(), config_.qos);
     subscribe_token_ =
@@ -304,6 +321,7 @@ void MqttSource::HandleEvent(const Event& e) {
       backoff_us_ = 0;
       last_error_.clear();
       Log(LogLevel::kInfo, "mqtt: subscribed to %s at QoS %d", Join(config_.topics).c_str(), config_.qos);
+      SaveFilters();
       break;
     }
     case Event::kSubscribeFailed:
@@ -313,6 +331,44 @@ void MqttSource::HandleEvent(const Event& e) {
     case Event::kTlsError:
       break;
   }
+}
+
+// A persistent session keeps every filter ever subscribed: filters of this
+// client id that are no longer configured are unsubscribed, or their
+// messages would keep coming after a change of [mqtt] topics. Sent before the
+// SUBSCRIBE, so the broker has handled it when the subscription is confirmed.
+void MqttSource::ForgetOldFilters() {
+  std::vector<std::string> stale;
+  std::ifstream in(state_dir_ + "/mqtt-filters");
+  std::string id, uri, line;
+  if (std::getline(in, id) && std::getline(in, uri) && id == config_.client_id && uri == config_.uri &&
+      !config_.clean_session) {
+    while (std::getline(in, line)) {
+      if (!line.empty() && std::find(config_.topics.begin(), config_.topics.end(), line) == config_.topics.end()) {
+        stale.push_back(line);
+      }
+    }
+  }
+  if (stale.empty()) return;
+  try {
+    client_->unsubscribe(mqtt::string_collection::create(stale));
+    Log(LogLevel::kInfo, "mqtt: unsubscribing from %s (no longer in [mqtt] topics)", Join(stale).c_str());
+  } catch (const std::exception& e) {
+    Log(LogLevel::kWarning, "mqtt: cannot unsubscribe from %s: %s", Join(stale).c_str(), e.what());
+  }
+}
+
+// Remembers the filters of this session (state_dir/mqtt-filters).
+void MqttSource::SaveFilters() {
+  const std::string path = state_dir_ + "/mqtt-filters";
+  std::string text = config_.client_id + "\n" + config_.uri + "\n";
+  for (const auto& t : config_.topics) text += t + "\n";
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    out << text;
+  }
+  std::rename(tmp.c_str(), path.c_str());
 }
 
 bool MqttSource::Poll(size_t budget) {

@@ -73,6 +73,9 @@ class MqttSource {
   // for this configuration.
   Status Start(const MqttConfig& config);
 
+  // True when password_file now holds another password than the one in use.
+  bool PasswordChanged() const;
+
   // Disconnects, waiting at most `timeout`. Whatever was received is in the
   // journal; Poll() still reads it.
   void Stop(std::chrono::milliseconds timeout);
@@ -111,12 +114,15 @@ class MqttSource {
   void Push(Event e);
   void Connect();
   void Subscribe();
+  void ForgetOldFilters();
+  void SaveFilters();
   void ScheduleRetry(const std::string& why);
   void HandleEvent(const Event& e);
   // The connection failure as the library words it, else `fallback`.
   std::string TokenError(const std::string& fallback);
 
   MqttJournal journal_;
+  const std::string state_dir_;
   MqttJournal::Reader* reader_ = nullptr;
   int event_fd_ = -1;
   std::atomic<bool> signalled_{false};

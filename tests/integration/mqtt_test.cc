@@ -475,5 +475,51 @@ TEST(Mqtt, TopicKeysAndNumberPayloads) {
   EXPECT_EQ(d.Wait(10000), 0) << d.log();
 }
 
+TEST(Mqtt, ReloadSubscribesToTheNewFiltersAndMetricsPassPromtool) {
+  SKIP_WITHOUT_MOSQUITTO();
+  TempDir dir;
+  const std::string bdir = BrokerDir(dir);
+  MosquittoBroker broker(bdir);
+  ASSERT_TRUE(broker.Start()) << broker.error();
+  auto ini_for = [&](const std::string& filter) {
+    return GatewayIni(dir, "state", "uri = " + broker.uri() + "\ntopics = " + filter + "\nclient_id = gw-reload\n");
+  };
+  const std::string ini = dir.Write("g.ini", ini_for("plant/a/#"));
+  DaemonProcess d(SENSORGATE_BIN, ini);
+  const int port = d.HttpPort(10000);
+  ASSERT_GT(port, 0) << d.log();
+  ASSERT_NE(d.WaitForLog("mqtt: subscribed to plant/a/#", 10000), std::string::npos) << d.log();
+  auto publish = [&](const std::string& topic, const std::string& key) {
+    PublishLines(broker, topic,
+                 {"{\"sensor\":\"" + key +
+                  "\",\"data_evento\":\"2026-01-01T00:00:00Z\",\"padrao\":{\"leitura\":{\"temperatura\":20}}}"});
+  };
+  publish("plant/a/t", "a1");
+  ASSERT_EQ(AwaitMetric(port, "sensorgate_records_read_total", 1, 20000), 1) << d.log();
+
+  const size_t mark = d.log().size();
+  dir.Write("g.ini", ini_for("plant/b/#"));
+  d.Signal(SIGHUP);
+  ASSERT_NE(d.WaitForLog("mqtt: subscribed to plant/b/#", 10000, mark), std::string::npos) << d.log();
+  publish("plant/a/t", "a2");  // no longer subscribed (a clean session would not even keep it)
+  publish("plant/b/t", "b1");
+  const std::string windows = AwaitHttp(
+      port, "/api/windows", [](const std::string& b) { return b.find("\"key\":\"b1\"") != std::string::npos; },
+      20000);
+  EXPECT_NE(windows.find("\"key\":\"b1\""), std::string::npos) << d.log();
+  EXPECT_EQ(windows.find("\"key\":\"a2\""), std::string::npos) << windows;
+  EXPECT_EQ(MetricNow(port, "sensorgate_records_read_total"), 2);
+  EXPECT_EQ(MetricNow(port, "sensorgate_mqtt_connects_total"), 2);
+  EXPECT_EQ(MetricNow(port, "sensorgate_mqtt_connected"), 1);
+
+  const std::string promtool = "/usr/bin/promtool";
+  if (access(promtool.c_str(), X_OK) == 0) {
+    const auto r = RunCommand({promtool, "check", "metrics"}, HttpGet(port, "/metrics").body);
+    EXPECT_EQ(r.out + r.err, "") << "promtool found problems";
+  }
+  d.Signal(SIGTERM);
+  EXPECT_EQ(d.Wait(10000), 0) << d.log();
+}
+
 }  // namespace
 }  // namespace sensorgate
