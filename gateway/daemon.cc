@@ -254,7 +254,7 @@ bool Daemon::StartMqtt() {
   if (!config_.mqtt.enabled) return true;
   if (!mqtt_) {
     mqtt_ = std::make_unique<MqttSource>(config_.gateway.state_dir, this);
-    const Status s = mqtt_->Open(MqttPosition{meta_.mqtt_generation, meta_.mqtt_offset});
+    const Status s = mqtt_->Open(MqttPosition{meta_.mqtt_generation, meta_.mqtt_offset}, config_.mqtt);
     if (!s.ok()) {
       Log(LogLevel::kError, "[mqtt]: %s", s.message().c_str());
       mqtt_.reset();
@@ -285,6 +285,9 @@ void Daemon::StopMqtt() {
   while (mqtt_->Poll(SIZE_MAX)) {
   }
   mqtt_more_ = false;
+  // What was received, by packet id: a redelivery after the restart is
+  // recognized as one.
+  mqtt_->journal().SaveRecent();
 #endif
 }
 
@@ -438,6 +441,9 @@ void Daemon::WriteMetrics(std::string* out) {
     AppendMetric(out, "sensorgate_mqtt_redelivered_total", MetricType::kCounter,
                  "MQTT messages the broker sent again (DUP flag): possible duplicates.",
                  static_cast<double>(m.redelivered.load()));
+    AppendMetric(out, "sensorgate_mqtt_duplicates_dropped_total", MetricType::kCounter,
+                 "Redelivered MQTT messages dropped: already received (same packet id and content).",
+                 static_cast<double>(j.duplicates.load()));
     AppendMetric(out, "sensorgate_mqtt_connects_total", MetricType::kCounter, "Connections made to the broker.",
                  static_cast<double>(m.connects));
     AppendMetric(out, "sensorgate_mqtt_connection_losses_total", MetricType::kCounter,

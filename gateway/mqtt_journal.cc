@@ -17,6 +17,10 @@ namespace {
 
 constexpr uint32_t kMagic = 0x314A4753;  // "SGJ1" in the file (little endian)
 constexpr uint32_t kFlagTooLong = 1;
+constexpr uint32_t kFlagDup = 2;
+constexpr int kPacketIdShift = 16;  // flags bits 16-31: the MQTT packet id
+constexpr char kRecentFile[] = "mqtt-recent";
+constexpr char kRecentMagic[] = "sensorgate-mqtt-recent 1\n";
 constexpr uint32_t kMaxTopicBytes = 65535;
 constexpr size_t kReadChunk = 1024 * 1024;  // > the largest frame
 constexpr size_t kMaxMemoryBytes = 64 * 1024 * 1024;
@@ -53,12 +57,27 @@ void SyncDir(const std::string& dir) {
 // A frame header that can be trusted: magic, sane lengths, known flags.
 bool ValidHeader(const Header& h) {
   return h.magic == kMagic && h.topic_len <= kMaxTopicBytes && h.payload_len <= kMaxRecordBytes &&
-         (h.flags & ~kFlagTooLong) == 0 && !((h.flags & kFlagTooLong) && h.payload_len != 0);
+         (h.flags & 0xFFFCu) == 0 && !((h.flags & kFlagTooLong) && h.payload_len != 0);
+}
+
+// FNV-1a, 64 bits, over the topic, a separator and the payload; never 0.
+uint64_t MessageHash(std::string_view topic, std::string_view payload) {
+  uint64_t h = 1469598103934665603ull;
+  auto mix = [&h](std::string_view bytes) {
+    for (unsigned char c : bytes) {
+      h ^= c;
+      h *= 1099511628211ull;
+    }
+  };
+  mix(topic);
+  mix(std::string_view("\0", 1));
+  mix(payload);
+  return h == 0 ? 1 : h;
 }
 
 }  // namespace
 
-MqttJournal::MqttJournal(std::string dir) : dir_(std::move(dir)) {
+MqttJournal::MqttJournal(std::string dir) : dir_(std::move(dir)), recent_(65536, 0) {
   buf_.resize(kReadChunk + kRecordPadding);
   frame_.reserve(kHeaderBytes + 1024);
 }
@@ -74,7 +93,75 @@ std::string MqttJournal::FileName(uint64_t gen) const {
   return dir_ + "/" + name;
 }
 
-Status MqttJournal::Open(const MqttPosition& from) {
+void MqttJournal::ResetRecent(const std::string& session) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (session == session_) return;
+  std::fill(recent_.begin(), recent_.end(), 0);
+  session_ = session;
+}
+
+void MqttJournal::SaveRecent() {
+  std::string text;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    text = std::string(kRecentMagic) + session_ + "\n";
+    text.append(reinterpret_cast<const char*>(recent_.data()), recent_.size() * sizeof(uint64_t));
+  }
+  const std::string path = dir_ + "/" + kRecentFile, tmp = path + ".tmp";
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+  if (fd < 0) return;
+  const bool ok = WriteAll(fd, text) && ::fsync(fd) == 0;
+  ::close(fd);
+  if (ok) ::rename(tmp.c_str(), path.c_str());
+}
+
+void MqttJournal::LoadRecent() {
+  const std::string path = dir_ + "/" + kRecentFile;
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return;
+  std::string text;
+  char buf[65536];
+  ssize_t n;
+  while ((n = ::read(fd, buf, sizeof buf)) > 0) text.append(buf, static_cast<size_t>(n));
+  ::close(fd);
+  const std::string head = std::string(kRecentMagic) + session_ + "\n";
+  if (text.size() != head.size() + recent_.size() * sizeof(uint64_t) || text.compare(0, head.size(), head) != 0) {
+    return;  // another session, or not ours: start empty
+  }
+  std::memcpy(recent_.data(), text.data() + head.size(), recent_.size() * sizeof(uint64_t));
+}
+
+// Brings the redelivery table up to date with the frames of one generation.
+void MqttJournal::ScanForRecent(uint64_t gen) {
+  const int fd = ::open(FileName(gen).c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return;
+  uint64_t offset = 0;
+  for (;;) {
+    const ssize_t got = ::pread(fd, buf_.data(), kReadChunk, static_cast<off_t>(offset));
+    if (got <= 0) break;
+    size_t pos = 0;
+    const size_t have = static_cast<size_t>(got);
+    while (pos + sizeof(Header) <= have) {
+      Header h;
+      std::memcpy(&h, buf_.data() + pos, sizeof h);
+      if (!ValidHeader(h)) break;
+      const size_t size = sizeof h + h.topic_len + h.payload_len;
+      if (pos + size > have) break;
+      const uint32_t id = h.flags >> kPacketIdShift;
+      if (id != 0 && !(h.flags & kFlagTooLong)) {
+        const char* topic = buf_.data() + pos + sizeof h;
+        recent_[id] = MessageHash(std::string_view(topic, h.topic_len),
+                                  std::string_view(topic + h.topic_len, h.payload_len));
+      }
+      pos += size;
+    }
+    if (pos == 0) break;
+    offset += pos;
+  }
+  ::close(fd);
+}
+
+Status MqttJournal::Open(const MqttPosition& from, const std::string& session) {
   std::vector<uint64_t> gens;
   DIR* d = ::opendir(dir_.c_str());
   if (d == nullptr) return Status::Error(dir_ + ": cannot list: " + std::strerror(errno));
@@ -89,6 +176,8 @@ Status MqttJournal::Open(const MqttPosition& from) {
   std::sort(gens.begin(), gens.end());
 
   std::lock_guard<std::mutex> lock(mu_);
+  session_ = session;
+  LoadRecent();
   sealed_.clear();
   uint64_t highest = from.generation;
   for (uint64_t gen : gens) {
@@ -115,6 +204,7 @@ Status MqttJournal::Open(const MqttPosition& from) {
           FileName(from.generation).c_str(), static_cast<unsigned long long>(from.offset));
     }
   }
+  for (const Sealed& g : sealed_) ScanForRecent(g.gen);
   write_gen_ = highest + 1;
   replay_until_gen_ = write_gen_;
   written_ = 0;
@@ -141,13 +231,23 @@ void MqttJournal::RotateLocked() {
   if (write_fd_ >= 0) SyncDir(dir_);
 }
 
-void MqttJournal::Append(std::string_view topic, std::string_view payload, TimeMicros arrival_us) {
+bool MqttJournal::Append(std::string_view topic, std::string_view payload, TimeMicros arrival_us,
+                         uint16_t packet_id, bool dup) {
   if (topic.size() > kMaxTopicBytes) topic = topic.substr(0, kMaxTopicBytes);  // MQTT allows 65535
+  const uint64_t hash = packet_id != 0 ? MessageHash(topic, payload) : 0;
   const bool too_long = payload.size() > kMaxRecordBytes;
   if (too_long) payload = {};
-  Header h{kMagic, static_cast<uint32_t>(topic.size()), static_cast<uint32_t>(payload.size()),
-           too_long ? kFlagTooLong : 0u, arrival_us};
+  const uint32_t flags = (too_long ? kFlagTooLong : 0u) | (dup ? kFlagDup : 0u) |
+                         (too_long ? 0u : static_cast<uint32_t>(packet_id) << kPacketIdShift);
+  Header h{kMagic, static_cast<uint32_t>(topic.size()), static_cast<uint32_t>(payload.size()), flags, arrival_us};
   std::lock_guard<std::mutex> lock(mu_);
+  if (packet_id != 0) {
+    if (dup && recent_[packet_id] == hash) {
+      stats_.duplicates.fetch_add(1, std::memory_order_relaxed);
+      return false;  // a redelivery of the message we received last with this id
+    }
+    recent_[packet_id] = hash;
+  }
   frame_.assign(reinterpret_cast<const char*>(&h), sizeof h);
   frame_.append(topic);
   frame_.append(payload);
@@ -157,7 +257,7 @@ void MqttJournal::Append(std::string_view topic, std::string_view payload, TimeM
     if (!write_broken_) {
       if (WriteAll(write_fd_, frame_)) {
         written_ += frame_.size();
-        return;
+        return true;
       }
       write_broken_ = true;
     }
@@ -168,6 +268,7 @@ void MqttJournal::Append(std::string_view topic, std::string_view payload, TimeM
   for (const std::string& f : memory_) held += f.size();
   if (held + frame_.size() <= kMaxMemoryBytes || memory_.size() < 16) memory_.push_back(frame_);
   else stats_.lost.fetch_add(1, std::memory_order_relaxed);
+  return true;
 }
 
 bool MqttJournal::OpenReadFile(uint64_t gen) {

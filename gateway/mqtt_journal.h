@@ -22,6 +22,15 @@
 // checkpoint's position is past it. A torn frame at the end of a file (a crash
 // in the middle of a write) is skipped with a warning.
 //
+// Redeliveries: QoS 1 allows the broker to send a message again (flagged
+// DUP) when it did not get our acknowledgement, for instance when the
+// gateway disconnected before Paho's PUBACK went out. The journal remembers,
+// per packet id (1 to 65535), a 64-bit hash of the last message received
+// with that id; a DUP message whose id and hash match is one we already have,
+// and is dropped (counted). The table lives in memory (512 KiB), is rebuilt at
+// Open() from the journal files and from state_dir/mqtt-recent, which
+// SaveRecent() writes at a clean stop.
+//
 // If a write fails (disk full), the message is kept in memory instead, and
 // so are all that follow until the reader has taken them: order is kept and
 // nothing is lost while the gateway runs; such messages are not crash-safe.
@@ -69,6 +78,7 @@ class MqttJournal {
 
   struct Stats {
     std::atomic<uint64_t> appended{0};       // messages appended (file or memory)
+    std::atomic<uint64_t> duplicates{0};     // redeliveries dropped: already received
     std::atomic<uint64_t> write_errors{0};   // appends that fell back to memory
     std::atomic<uint64_t> lost{0};           // dropped: disk refused and memory full
     uint64_t read = 0;                       // messages handed to the reader
@@ -83,11 +93,21 @@ class MqttJournal {
 
   // Finds the journal files, removes those before `from`, and opens a new
   // generation for writing. Messages after `from` are read back by Read().
-  Status Open(const MqttPosition& from);
+  // `session` names the MQTT session (client id and broker) whose packet ids
+  // the redelivery table holds; a saved table of another session is ignored.
+  Status Open(const MqttPosition& from, const std::string& session = "");
 
   // Appends one message (any thread). Payloads over kMaxRecordBytes are
-  // recorded as too long, without their bytes.
-  void Append(std::string_view topic, std::string_view payload, TimeMicros arrival_us);
+  // recorded as too long, without their bytes. `packet_id` is the MQTT packet
+  // id (0 for QoS 0), `dup` the DUP flag. Returns false when the message is a
+  // redelivery of one already received (not appended).
+  bool Append(std::string_view topic, std::string_view payload, TimeMicros arrival_us, uint16_t packet_id = 0,
+              bool dup = false);
+
+  // Forgets the redelivery table (a new MQTT session).
+  void ResetRecent(const std::string& session);
+  // Writes the redelivery table to state_dir/mqtt-recent (at a clean stop).
+  void SaveRecent();
 
   // Reads up to `budget` messages into `reader`. Returns true if more are
   // waiting (call again soon).
@@ -114,6 +134,8 @@ class MqttJournal {
     uint64_t size;
   };
   void RotateLocked();           // REQUIRES: mu_ held
+  void LoadRecent();             // at Open()
+  void ScanForRecent(uint64_t gen);
   bool OpenReadFile(uint64_t gen);
 
   const std::string dir_;
@@ -126,6 +148,8 @@ class MqttJournal {
   std::deque<Sealed> sealed_;     // finished generations not yet removed, in order
   std::deque<std::string> memory_;  // frames that could not be written
   std::string frame_;             // scratch, reused
+  std::vector<uint64_t> recent_;  // per packet id: hash of the last message (0: none)
+  std::string session_;
   // Reader side (pipeline thread only).
   uint64_t read_gen_ = 0;
   uint64_t read_offset_ = 0;

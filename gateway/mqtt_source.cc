@@ -9,6 +9,7 @@
 #include <cstring>
 #include <fstream>
 #include <sstream>
+#include <stdexcept>
 #include <utility>
 
 #include "gateway/log.h"
@@ -43,6 +44,21 @@ std::string ReturnCodeText(int rc) {
     default: return "error " + std::to_string(rc);
   }
 }
+
+// Paho C++ keeps the Paho C handle of an async_client private and offers no
+// accessor. An explicit instantiation may name a private member (C++17
+// [temp.explicit]/14), which lets the handle be read without touching the
+// library: the tag's friend function returns the member pointer.
+struct PahoHandleTag {
+  using type = MQTTAsync mqtt::async_client::*;
+  friend type PahoHandle();
+};
+template <PahoHandleTag::type Member>
+struct PahoHandleAccess {
+  friend PahoHandleTag::type PahoHandle() { return Member; }
+};
+template struct PahoHandleAccess<&mqtt::async_client::cli_>;
+PahoHandleTag::type PahoHandle();
 
 // Paho C's error trace, the only place that names TLS failures (such as
 // "certificate verify failed"); it goes to the source that runs now.
@@ -111,9 +127,11 @@ MqttSource::~MqttSource() {
   if (event_fd_ >= 0) close(event_fd_);
 }
 
-Status MqttSource::Open(const MqttPosition& from) {
+std::string MqttSource::Session(const MqttConfig& config) { return config.client_id + " " + config.uri; }
+
+Status MqttSource::Open(const MqttPosition& from, const MqttConfig& config) {
   if (event_fd_ < 0) return Status::Error(std::string("cannot create an eventfd: ") + std::strerror(errno));
-  return journal_.Open(from);
+  return journal_.Open(from, Session(config));
 }
 
 void MqttSource::Wake() {
@@ -145,6 +163,26 @@ bool ReadPassword(const std::string& path, std::string* out) {
 
 }  // namespace
 
+// Paho's receive thread, for every message: journal it, then wake the
+// pipeline. Returns 1: the message is taken (and freed here).
+int MqttSource::MessageArrived(void* context, char* topic, int topic_len, MQTTAsync_message* m) {
+  auto* self = static_cast<MqttSource*>(context);
+  self->counters_.messages.fetch_add(1, std::memory_order_relaxed);
+  const bool dup = m->dup != 0;
+  if (dup) self->counters_.redelivered.fetch_add(1, std::memory_order_relaxed);
+  const size_t tlen = topic_len > 0 ? static_cast<size_t>(topic_len) : std::strlen(topic);
+  const int id = m->qos > 0 ? m->msgid : 0;
+  if (self->journal_.Append(std::string_view(topic, tlen),
+                            std::string_view(static_cast<const char*>(m->payload),
+                                             static_cast<size_t>(std::max(0, m->payloadlen))),
+                            WallClockMicros(), static_cast<uint16_t>(id), dup)) {
+    self->Wake();
+  }
+  MQTTAsync_freeMessage(&m);
+  MQTTAsync_free(topic);
+  return 1;
+}
+
 bool MqttSource::PasswordChanged() const {
   std::string now;
   return !config_.password_file.empty() && ReadPassword(config_.password_file, &now) && now != password_;
@@ -156,6 +194,7 @@ Status MqttSource::Start(const MqttConfig& config) {
     client_.reset();
   }
   config_ = config;
+  journal_.ResetRecent(Session(config_));  // a new session: other packet ids
   password_.clear();
   if (!config_.password_file.empty() && !ReadPassword(config_.password_file, &password_)) {
     return Status::Error("[mqtt] password_file = " + config_.password_file + ": cannot read: " +
@@ -164,15 +203,14 @@ Status MqttSource::Start(const MqttConfig& config) {
   const uint64_t epoch = ++epoch_;
   try {
     client_ = std::make_unique<mqtt::async_client>(config_.uri, config_.client_id);
-    // Paho's thread: journal first, then wake the pipeline.
-    client_->set_message_callback([this](mqtt::const_message_ptr m) {
-      counters_.messages.fetch_add(1, std::memory_order_relaxed);
-      if (m->is_duplicate()) counters_.redelivered.fetch_add(1, std::memory_order_relaxed);
-      journal_.Append(m->get_topic(), std::string_view(m->get_payload_ref().data(), m->get_payload_ref().size()), WallClockMicros());
-      Wake();
-    });
     client_->set_connection_lost_handler(
         [this, epoch](const std::string& cause) { Push(Event{Event::kLost, epoch, cause}); });
+    // Messages are taken from Paho C directly (set last, so that nothing of
+    // the C++ layer replaces it): it gives the packet id, which the C++
+    // message hides, and saves the C++ layer's copies of every message.
+    const int rc = MQTTAsync_setMessageArrivedCallback(client_.get()->*PahoHandle(), this,
+                                                       &MqttSource::MessageArrived);
+    if (rc != MQTTASYNC_SUCCESS) throw std::runtime_error("cannot set the message callback: " + ReturnCodeText(rc));
     auto builder = mqtt::connect_options_builder()
                        .clean_session(config_.clean_session)
                        .keep_alive_interval(kKeepAlive)

@@ -65,7 +65,8 @@ class MqttSource {
   MqttSource& operator=(const MqttSource&) = delete;
 
   // Opens the journal; what was received after `from` is read again by Poll().
-  Status Open(const MqttPosition& from);
+  // `config` names the session whose redeliveries are recognized.
+  Status Open(const MqttPosition& from, const MqttConfig& config);
 
   // (Re)starts the client with `config`, replacing a running one (which is
   // disconnected first, waiting at most 2 s). The connection is made in the
@@ -109,7 +110,9 @@ class MqttSource {
   };
   class Listener;
   static void TraceCallback(enum MQTTASYNC_TRACE_LEVELS level, char* message);
+  static int MessageArrived(void* context, char* topic, int topic_len, MQTTAsync_message* m);
 
+  static std::string Session(const MqttConfig& config);
   void Wake();  // any thread: makes event_fd() readable
   void Push(Event e);
   void Connect();

@@ -189,6 +189,44 @@ TEST(MqttJournal, AConcurrentWriterLosesNothingAndKeepsOrder) {
   for (int i = 0; i < kN; ++i) ASSERT_EQ(c.got[i].payload, std::to_string(i)) << i;
 }
 
+TEST(MqttJournal, DropsARedeliveryOfAMessageAlreadyReceivedAlsoAfterACleanRestart) {
+  Dir dir;
+  {
+    MqttJournal j(dir.path());
+    ASSERT_TRUE(j.Open({}, "gw tcp://b:1883").ok());
+    EXPECT_TRUE(j.Append("t", "one", 1, 7, false));
+    EXPECT_FALSE(j.Append("t", "one", 2, 7, true));   // the same id and content, flagged DUP
+    EXPECT_TRUE(j.Append("t", "one", 3, 8, true));    // another id: never received
+    EXPECT_TRUE(j.Append("t", "two", 4, 7, true));    // id 7 again, other content: new
+    EXPECT_TRUE(j.Append("t", "two", 5, 7, false));   // not flagged DUP: a new message
+    EXPECT_TRUE(j.Append("t", "zero", 6, 0, true));   // QoS 0 has no id: never dropped
+    EXPECT_EQ(j.stats().duplicates.load(), 1u);
+    j.SaveRecent();
+  }
+  MqttJournal again(dir.path());
+  ASSERT_TRUE(again.Open({}, "gw tcp://b:1883").ok());
+  EXPECT_FALSE(again.Append("t", "one", 7, 8, true));  // received before the restart
+  EXPECT_FALSE(again.Append("t", "two", 8, 7, true));
+  // Another session's packet ids mean nothing here.
+  again.ResetRecent("other tcp://b:1883");
+  EXPECT_TRUE(again.Append("t", "two", 9, 7, true));
+  Collect c;
+  ReadAll(&again, &c);
+  ASSERT_EQ(c.got.size(), 6u);  // the five kept before the restart, one after
+}
+
+TEST(MqttJournal, RebuildsTheRedeliveryTableFromTheJournalAfterACrash) {
+  Dir dir;
+  {
+    MqttJournal j(dir.path());
+    ASSERT_TRUE(j.Open({}, "s").ok());
+    EXPECT_TRUE(j.Append("t", "kept", 1, 42, false));
+  }  // no SaveRecent: a crash
+  MqttJournal again(dir.path());
+  ASSERT_TRUE(again.Open({}, "s").ok());
+  EXPECT_FALSE(again.Append("t", "kept", 2, 42, true));
+}
+
 // The pipeline's side of MQTT messages.
 Config MqttConfig(const std::string& extra) {
   ConfigResult r = LoadConfigText(
