@@ -30,7 +30,8 @@ keys=50
 gate=$build/gateway/sensorgate
 sim=$build/simulator/sensorgate-sim
 broker=/usr/sbin/mosquitto
-for tool in "$gate" "$sim" "$broker" mosquitto_sub python3 /usr/bin/time; do
+python=/usr/bin/python3  # Debian's, whatever python3 comes first on the PATH
+for tool in "$gate" "$sim" "$broker" mosquitto_sub "$python" /usr/bin/time; do
   command -v "$tool" >/dev/null || { echo "mqtt_bench: $tool is missing (apt-get install mosquitto mosquitto-clients python3 time)" >&2; exit 1; }
 done
 [[ $n =~ ^[1-9][0-9]*$ ]] || { echo "mqtt_bench: N must be a positive integer" >&2; exit 64; }
@@ -138,7 +139,7 @@ with open(out, "w") as f:
 PY
 
 # free_port: a port nobody listens on now (mosquitto's bind may still lose a race: retried).
-free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+free_port() { "$python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 
 # run_once I: one measurement with a fresh broker and gateway; appends a
 # record to $work/results.
@@ -208,7 +209,7 @@ INI
   grep -q "bench-sub $qos plant/+/temperature" "$dir/mosquitto.log" || { cat "$dir/sub.err" >&2; fail "mosquitto_sub did not subscribe"; }
   grep -q "bench-gateway $qos plant/+/temperature" "$dir/mosquitto.log" || fail "the broker has no subscription from the gateway"
 
-  python3 "$work/poll.py" "$hport" "$n" "$timeout" "$gpid" "$dir/poll.out" "$dir/poll.ready" 2>"$dir/poll.err" &
+  "$python" "$work/poll.py" "$hport" "$n" "$timeout" "$gpid" "$dir/poll.out" "$dir/poll.ready" 2>"$dir/poll.err" &
   ppid=$!; pids+=("$ppid")
   await 15 eval '[[ -s $dir/poll.ready ]] || ! alive $ppid' || true
   [[ -s $dir/poll.ready ]] || { cat "$dir/poll.err" >&2; fail "the /metrics poller did not start"; }
