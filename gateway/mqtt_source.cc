@@ -80,7 +80,11 @@ void MqttSource::TraceCallback(enum MQTTASYNC_TRACE_LEVELS level, char* message)
     what = "the broker's certificate was refused (" + std::string(text.substr(at + 22)) +
            "): certificate verify failed";
   } else if ((at = text.find("SSL alert read:fatal:")) != std::string_view::npos) {
-    what = "the broker refused the TLS handshake (" + std::string(text.substr(at + 21)) + ")";
+    std::string alert(text.substr(at + 21));
+    while (!alert.empty() && (alert.back() == '\n' || alert.back() == ' ')) alert.pop_back();
+    what = "the broker ended the TLS handshake (alert: " + alert + ")";
+    // OpenSSL 3.0 names TLS 1.3's "certificate required" alert "unknown".
+    if (alert == "unknown") what += "; with TLS 1.3 usually: a client certificate is required, see [mqtt] cert_file";
   } else if (level >= MQTTASYNC_TRACE_ERROR && (at = text.find("error:")) != std::string_view::npos) {
     what = std::string(text.substr(at));
   } else {
@@ -304,9 +308,12 @@ std::string MqttSource::TokenError(const std::string& fallback) {
   }
   if (text.empty()) text = fallback;
   if (!tls_error_.empty()) {
-    text += " (TLS: " + tls_error_ + "; checked against " +
-            (config_.ca_file.empty() ? std::string("the system's CAs") : "[mqtt] ca_file = " + config_.ca_file) +
-            ")";
+    text += " (TLS: " + tls_error_;
+    if (tls_error_.find("verify failed") != std::string::npos) {
+      text += "; checked against " +
+              (config_.ca_file.empty() ? std::string("the system's CAs") : "[mqtt] ca_file = " + config_.ca_file);
+    }
+    text += ")";
   }
   return text;
 }
@@ -314,6 +321,11 @@ std::string MqttSource::TokenError(const std::string& fallback) {
 void MqttSource::HandleEvent(const Event& e) {
   if (e.kind == Event::kTlsError) {
     tls_error_ = e.text;  // told with the connection failure that follows
+    if (state_ == State::kWaiting && last_error_.find("TLS") == std::string::npos) {
+      // The failure was reported before the reason came in.
+      last_error_ += " (TLS: " + e.text + ")";
+      Log(LogLevel::kWarning, "mqtt: %s: TLS: %s", config_.uri.c_str(), e.text.c_str());
+    }
     return;
   }
   if (e.epoch != epoch_) return;  // about a client we replaced or stopped

@@ -345,6 +345,12 @@ class TestCa {
         "extendedKeyUsage = serverAuth\n"
         "subjectAltName = IP:127.0.0.1,DNS:localhost\n"
         "subjectKeyIdentifier = hash\n"
+        "authorityKeyIdentifier = keyid,issuer\n"
+        "[v3_client]\n"
+        "basicConstraints = critical,CA:FALSE\n"
+        "keyUsage = critical,digitalSignature,keyAgreement\n"
+        "extendedKeyUsage = clientAuth\n"
+        "subjectKeyIdentifier = hash\n"
         "authorityKeyIdentifier = keyid,issuer\n";
     if (!WriteFile(cnf, config, 0644)) return fail("TestCa: cannot write " + cnf);
     const std::string openssl = ShellQuote(FindTool("openssl"));
@@ -366,6 +372,13 @@ class TestCa {
             ShellQuote(ca_file()) + " -CAkey " + ShellQuote(ca_key_file()) + " -set_serial 0x" +
             RandomHex() + " -days 2 -extfile " + ShellQuote(cnf) + " -extensions v3_server" +
             " -out " + ShellQuote(server_cert_file()),
+        // A client key and certificate signed by the CA, for mutual TLS.
+        openssl + " req -new" + newkey + conf + " -subj '/O=sensorgate tests/CN=sensorgate gateway'" +
+            " -keyout " + ShellQuote(client_key_file()) + " -out " + ShellQuote(File("client.csr")),
+        openssl + " x509 -req -in " + ShellQuote(File("client.csr")) + " -CA " +
+            ShellQuote(ca_file()) + " -CAkey " + ShellQuote(ca_key_file()) + " -set_serial 0x" +
+            RandomHex() + " -days 2 -extfile " + ShellQuote(cnf) + " -extensions v3_client" +
+            " -out " + ShellQuote(client_cert_file()),
     };
     for (const std::string& command : commands) {
       std::string output;
@@ -375,10 +388,13 @@ class TestCa {
       }
     }
     for (const std::string& f : {ca_file(), ca_key_file(), wrong_ca_file(), wrong_ca_key_file(),
-                                 server_cert_file(), server_key_file()}) {
+                                 server_cert_file(), server_key_file(), client_cert_file()}) {
       if (FileSize(f) == 0) return fail("TestCa: " + f + " was not made");
       ::chmod(f.c_str(), 0644);  // readable by the broker after it dropped privileges
     }
+    // The gateway refuses a private key that others can read.
+    if (FileSize(client_key_file()) == 0) return fail("TestCa: " + client_key_file() + " was not made");
+    ::chmod(client_key_file().c_str(), 0600);
     return true;
   }
 
@@ -388,6 +404,8 @@ class TestCa {
   std::string server_cert_file() const { return File("server.pem"); }
   std::string server_key_file() const { return File("server.key"); }
   std::string wrong_ca_file() const { return File("wrong-ca.pem"); }
+  std::string client_cert_file() const { return File("client.pem"); }
+  std::string client_key_file() const { return File("client.key"); }
   std::string wrong_ca_key_file() const { return File("wrong-ca.key"); }
 
  private:
@@ -422,6 +440,8 @@ struct BrokerOptions {
   bool tls = false;
   // Refuse anonymous clients; only `username` with `password` may connect.
   bool require_password = false;
+  // With tls: clients must present a certificate signed by the test CA.
+  bool require_certificate = false;
   std::string username = "gateway";
   std::string password = "s3cret-pw";
 };
@@ -567,6 +587,9 @@ class MosquittoBroker {
   std::string ClientArgs() const {
     std::string args = "-h 127.0.0.1 -p " + std::to_string(port_);
     if (options_.tls) args += " --cafile " + ShellQuote(ca_file());
+    if (options_.tls && options_.require_certificate) {
+      args += " --cert " + ShellQuote(ca_.client_cert_file()) + " --key " + ShellQuote(ca_.client_key_file());
+    }
     if (options_.require_password) {
       args += " -u " + ShellQuote(options_.username) + " -P " + ShellQuote(options_.password);
     }
@@ -577,6 +600,9 @@ class MosquittoBroker {
   std::vector<std::string> ClientArgv() const {
     std::vector<std::string> args = {"-h", "127.0.0.1", "-p", std::to_string(port_)};
     if (options_.tls) args.insert(args.end(), {"--cafile", ca_file()});
+    if (options_.tls && options_.require_certificate) {
+      args.insert(args.end(), {"--cert", ca_.client_cert_file(), "--key", ca_.client_key_file()});
+    }
     if (options_.require_password) {
       args.insert(args.end(), {"-u", options_.username, "-P", options_.password});
     }
@@ -676,7 +702,8 @@ class MosquittoBroker {
                        "connection_messages true\n";
     if (options_.tls) {
       text += "cafile " + ca_.ca_file() + "\ncertfile " + ca_.server_cert_file() + "\nkeyfile " +
-              ca_.server_key_file() + "\nrequire_certificate false\n";
+              ca_.server_key_file() + "\nrequire_certificate " +
+              (options_.require_certificate ? "true" : "false") + "\n";
     }
     if (options_.require_password) {
       text += "allow_anonymous false\npassword_file " + broker_password_file() + "\n";

@@ -432,6 +432,41 @@ TEST(Mqtt, TlsWithTestCaAndPasswordFileWorksWrongCaAndPasswordAreRefused) {
   }
 }
 
+TEST(Mqtt, MutualTlsWithAClientCertificate) {
+  SKIP_WITHOUT_MOSQUITTO();
+  if (!testing_util::mqtt_test::HaveTool("openssl")) GTEST_SKIP() << "openssl is needed (apt-get install openssl)";
+  TempDir dir;
+  const std::string bdir = BrokerDir(dir);
+  BrokerOptions bo;
+  bo.tls = true;
+  bo.require_certificate = true;
+  MosquittoBroker broker(bdir, bo);
+  ASSERT_TRUE(broker.Start()) << broker.error();
+  const std::string common = "uri = " + broker.uri() + "\ntopics = plant/+/temperature\nca_file = " +
+                             broker.ca_file() + "\n";
+  const std::string with_cert = dir.Write(
+      "cert.ini", GatewayIni(dir, "s1", common + "cert_file = " + broker.ca().client_cert_file() +
+                                            "\nkey_file = " + broker.ca().client_key_file() + "\nclient_id = gw-mtls\n"));
+  DaemonProcess d(SENSORGATE_BIN, with_cert);
+  const int port = d.HttpPort(10000);
+  ASSERT_GT(port, 0) << d.log();
+  ASSERT_NE(d.WaitForLog("mqtt: subscribed", 15000), std::string::npos) << d.log() << broker.Log();
+  PublishLines(broker, "plant/m/temperature",
+               {"{\"sensor\":\"m\",\"data_evento\":\"2026-01-01T00:00:00Z\",\"padrao\":{\"leitura\":{\"temperatura\":1}}}"});
+  EXPECT_EQ(AwaitMetric(port, "sensorgate_records_accepted_total", 1, 20000), 1) << d.log();
+
+  // Without a client certificate the broker ends the handshake.
+  const std::string without = dir.Write("nocert.ini", GatewayIni(dir, "s2", common + "client_id = gw-nocert\n"));
+  DaemonProcess n(SENSORGATE_BIN, without);
+  ASSERT_NE(n.WaitForLog("a client certificate is required", 15000), std::string::npos) << n.log();
+  EXPECT_EQ(n.log().find("mqtt: subscribed"), std::string::npos) << n.log();
+  EXPECT_EQ(MetricNow(n.HttpPort(1000), "sensorgate_mqtt_connected"), 0);
+  for (DaemonProcess* p : {&d, &n}) {
+    p->Signal(SIGTERM);
+    EXPECT_EQ(p->Wait(10000), 0) << p->log();
+  }
+}
+
 TEST(Mqtt, TopicKeysAndNumberPayloads) {
   SKIP_WITHOUT_MOSQUITTO();
   TempDir dir;
@@ -440,7 +475,7 @@ TEST(Mqtt, TopicKeysAndNumberPayloads) {
   ASSERT_TRUE(broker.Start()) << broker.error();
   const std::string ini = dir.Write(
       "g.ini", GatewayIni(dir, "state",
-                          "uri = " + broker.uri() + "\ntopics = plant/#\npayload = number\nclient_id = gw-num\n",
+                          "uri = " + broker.uri() + "\ntopics = plant/#\nqos = 0\npayload = number\nclient_id = gw-num\n",
                           "[reading]\nkey = @topic.1\n"));
   DaemonProcess d(SENSORGATE_BIN, ini);
   const int port = d.HttpPort(10000);
