@@ -534,7 +534,7 @@ int Daemon::Run() {
     int64_t wake = std::min({next_poll, next_checkpoint, next_stale, next_status, next_watchdog});
     if (mqtt_more_) wake = now;
 #if SENSORGATE_WITH_MQTT
-    if (mqtt_) wake = std::min(wake, mqtt_->next_attempt_us());
+    if (mqtt_) wake = std::min(wake, mqtt_->next_poll_us());
 #endif
 #if SENSORGATE_WITH_HTTP
     if (http_ && http_->timeout_ms() >= 0) wake = std::min(wake, now + http_->timeout_ms() * kMs);
@@ -570,7 +570,7 @@ int Daemon::Run() {
       Reload();
     }
 #if SENSORGATE_WITH_MQTT
-    if (mqtt_ && (mqtt_more_ || MonotonicMicros() >= mqtt_->next_attempt_us())) PollMqtt();
+    if (mqtt_ && (mqtt_more_ || MonotonicMicros() >= mqtt_->next_poll_us())) PollMqtt();
 #endif
     now = MonotonicMicros();
     if (now >= next_poll) {

@@ -422,18 +422,16 @@ void MqttSource::SaveFilters() {
 }
 
 bool MqttSource::Poll(size_t budget) {
-  // Consume the wake-up first, then allow the next one: a message appended
-  // after this point either is seen below or writes the eventfd again.
   uint64_t drained;
   (void)!read(event_fd_, &drained, sizeof drained);
-  signalled_.store(false);
   std::deque<Event> events;
   {
     std::lock_guard<std::mutex> lock(events_mu_);
     events.swap(events_);
   }
   for (const Event& e : events) HandleEvent(e);
-  if (state_ == State::kWaiting && MonotonicMicros() >= retry_at_us_) {
+  const int64_t now = MonotonicMicros();
+  if (state_ == State::kWaiting && now >= retry_at_us_) {
     bool connected = false;
     try {
       connected = client_->is_connected();
@@ -442,6 +440,18 @@ bool MqttSource::Poll(size_t budget) {
     if (connected) Subscribe();
     else Connect();
   }
+  const uint64_t before = journal_.stats().read;
+  if (journal_.Read(reader_, budget)) return true;
+  if (journal_.stats().read != before) {
+    // Busy: stay unarmed, so that Paho's thread writes no eventfd and this
+    // thread wakes no more than every kBatchUs while messages stream in.
+    rearm_at_us_ = now + kBatchUs;
+    return false;
+  }
+  // Idle: arm the wake-up, then look once more (a message appended before
+  // the flag was cleared wrote no eventfd).
+  rearm_at_us_ = INT64_MAX;
+  signalled_.store(false);
   return journal_.Read(reader_, budget);
 }
 
