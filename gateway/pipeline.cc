@@ -80,7 +80,7 @@ bool Pipeline::ProcessMessage(std::string_view topic, const char* payload, size_
   ++counters_.records;
   const RecordOrigin origin{topic, 0};
   Reading r;
-  RejectReason why;
+  RejectReason why = RejectReason::kParseError;
   bool ok;
   if (topic_level_ >= 0 && TopicLevel(topic, topic_level_).empty()) {
     // The topic has no such level (or it is empty): there is no key.
@@ -97,12 +97,17 @@ bool Pipeline::ProcessMessage(std::string_view topic, const char* payload, size_
   } else {
     ok = mqtt_parser_->Parse(payload, len, arrival_us, &r, &why);
   }
-  if (!ok) {
-    Reject(why, origin, std::string_view(payload, len));
+  return Conclude(ok, r, why, arrival_us, origin, std::string_view(payload, len));
+}
+
+bool Pipeline::Conclude(bool parsed, const Reading& r, RejectReason why, TimeMicros arrival_us,
+                        const RecordOrigin& origin, std::string_view record) {
+  if (!parsed) {
+    Reject(why, origin, record);
     return false;
   }
   if (!Accept(r, arrival_us)) {
-    Reject(RejectReason::kTooManyKeys, origin, std::string_view(payload, len));
+    Reject(RejectReason::kTooManyKeys, origin, record);
     return false;
   }
   return true;
@@ -113,16 +118,9 @@ bool Pipeline::ProcessRecord(const char* data, size_t len, TimeMicros arrival_us
   if (IsBlank(data, len)) return false;
   ++counters_.records;
   Reading r;
-  RejectReason why;
-  if (!parser_->Parse(data, len, arrival_us, &r, &why)) {
-    Reject(why, origin, std::string_view(data, len));
-    return false;
-  }
-  if (!Accept(r, arrival_us)) {
-    Reject(RejectReason::kTooManyKeys, origin, std::string_view(data, len));
-    return false;
-  }
-  return true;
+  RejectReason why = RejectReason::kParseError;
+  const bool parsed = parser_->Parse(data, len, arrival_us, &r, &why);
+  return Conclude(parsed, r, why, arrival_us, origin, std::string_view(data, len));
 }
 
 void Pipeline::Emit(std::string_view rule, bool firing, uint32_t slot, TimeMicros time_us) {

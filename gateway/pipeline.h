@@ -114,6 +114,9 @@ class Pipeline {
 
  private:
   void SetMqtt(const Config& config);
+  // A parsed record becomes a reading (true), or is rejected and counted.
+  bool Conclude(bool parsed, const Reading& r, RejectReason why, TimeMicros arrival_us, const RecordOrigin& origin,
+                std::string_view record);
   bool Accept(const Reading& r, TimeMicros arrival_us);
   void Reject(RejectReason why, const RecordOrigin& origin, std::string_view record);
   void Emit(std::string_view rule, bool firing, uint32_t slot, TimeMicros time_us);

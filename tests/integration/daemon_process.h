@@ -168,6 +168,19 @@ inline HttpResponse HttpGet(int port, const std::string& path) {
   return r;
 }
 
+// Polls GET path until pred(body) holds or the deadline passes; returns the last body.
+template <typename Pred>
+std::string AwaitHttp(int port, const std::string& path, Pred pred, int timeout_ms = 10000) {
+  const int64_t deadline = NowMs() + timeout_ms;
+  std::string body;
+  while (NowMs() < deadline) {
+    body = HttpGet(port, path).body;
+    if (pred(body)) return body;
+    usleep(20000);  // a poll interval between HTTP requests, not a wait for an event
+  }
+  return body;
+}
+
 }  // namespace testing_util
 }  // namespace sensorgate
 

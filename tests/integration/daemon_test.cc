@@ -16,6 +16,7 @@
 namespace sensorgate {
 namespace {
 
+using testing_util::AwaitHttp;
 using testing_util::DaemonProcess;
 using testing_util::HttpGet;
 using testing_util::NowMs;
@@ -38,19 +39,6 @@ void Append(const std::string& path, const std::string& text) {
 std::string BaseIni(const TempDir& dir, const std::string& extra = "", const std::string& file = "in.log") {
   return "[gateway]\nname = test\nstate_dir = " + dir.path() + "/state\ncheckpoint_interval = 1s\n\n[file]\npath = " +
          dir.path() + "/" + file + "\nfrom = beginning\n\n[http]\nlisten = 127.0.0.1:0\n\n" + extra;
-}
-
-// Polls GET path until pred(body) holds or the deadline passes; returns the last body.
-template <typename Pred>
-std::string AwaitHttp(int port, const std::string& path, Pred pred, int timeout_ms = 10000) {
-  const int64_t deadline = NowMs() + timeout_ms;
-  std::string body;
-  while (NowMs() < deadline) {
-    body = HttpGet(port, path).body;
-    if (pred(body)) return body;
-    usleep(20000);  // a poll interval between HTTP requests, not a wait for an event
-  }
-  return body;
 }
 
 class NotifySocket {

@@ -32,6 +32,7 @@
 namespace sensorgate {
 namespace {
 
+using testing_util::AwaitHttp;
 using testing_util::DaemonProcess;
 using testing_util::HttpGet;
 using testing_util::NowMs;
@@ -60,19 +61,6 @@ double Metric(const std::string& body, const std::string& name) {
 }
 
 double MetricNow(int port, const std::string& name) { return Metric(HttpGet(port, "/metrics").body, name); }
-
-// Polls GET path until pred(body) holds or the deadline passes; returns the last body.
-template <typename Pred>
-std::string AwaitHttp(int port, const std::string& path, Pred pred, int timeout_ms) {
-  const int64_t deadline = NowMs() + timeout_ms;
-  std::string body;
-  while (NowMs() < deadline) {
-    body = HttpGet(port, path).body;
-    if (pred(body)) return body;
-    usleep(20000);  // a poll interval between HTTP requests, not a wait for an event
-  }
-  return body;
-}
 
 // Waits until the metric reaches `target`; returns the last value seen.
 double AwaitMetric(int port, const std::string& name, double target, int timeout_ms) {
