@@ -19,6 +19,7 @@
 #include "gateway/json_format.h"
 #include "gateway/log.h"
 #include "gateway/metrics.h"
+#include "gateway/mqtt_journal.h"
 #include "gateway/pipeline.h"
 #include "gateway/time_util.h"
 #if SENSORGATE_WITH_HTTP
