@@ -74,6 +74,11 @@ void MqttSource::TraceCallback(enum MQTTASYNC_TRACE_LEVELS level, char* message)
   //   "SSL alert read:fatal:..."           the broker refused us
   // and OpenSSL's own "error:XXXXXXXX:lib::reason" lines at error level.
   const std::string_view text(message);
+  if (text.find("SSL handshake started") != std::string_view::npos) {
+    std::lock_guard<std::mutex> lock(g_trace_mu);
+    if (g_trace_source != nullptr) g_trace_source->tls_handshake_seen_.store(true);
+    return;
+  }
   std::string what;
   size_t at;
   if ((at = text.find("SSL alert write:fatal:")) != std::string_view::npos) {
@@ -249,6 +254,7 @@ Status MqttSource::Start(const MqttConfig& config) {
 void MqttSource::Connect() {
   state_ = State::kConnecting;
   tls_error_.clear();
+  tls_handshake_seen_.store(false);
   // The TLS alerts are traced at protocol level, as is every packet: that
   // level only while connecting to an ssl:// broker.
   if (config_.uri.rfind("ssl://", 0) == 0) MQTTAsync_setTraceLevel(MQTTASYNC_TRACE_PROTOCOL);
@@ -314,6 +320,12 @@ std::string MqttSource::TokenError(const std::string& fallback) {
               (config_.ca_file.empty() ? std::string("the system's CAs") : "[mqtt] ca_file = " + config_.ca_file);
     }
     text += ")";
+  } else if (tls_handshake_seen_.load() && config_.cert_file.empty()) {
+    // The TLS handshake began and failed with no alert read: a broker that
+    // wants a client certificate ends TLS 1.3 that way, closing the socket
+    // before its alert can be read.
+    text += " (the TLS handshake failed without a reason from the library; if the broker requires client "
+            "certificates, set [mqtt] cert_file and key_file)";
   }
   return text;
 }
@@ -448,11 +460,16 @@ bool MqttSource::Poll(size_t budget) {
     rearm_at_us_ = now + kBatchUs;
     return false;
   }
-  // Idle: arm the wake-up, then look once more (a message appended before
-  // the flag was cleared wrote no eventfd).
+  // Idle: arm the wake-up, then look once more: a message appended or an
+  // event pushed before the flag was cleared wrote no eventfd.
   rearm_at_us_ = INT64_MAX;
   signalled_.store(false);
-  return journal_.Read(reader_, budget);
+  bool events_waiting;
+  {
+    std::lock_guard<std::mutex> lock(events_mu_);
+    events_waiting = !events_.empty();
+  }
+  return journal_.Read(reader_, budget) || events_waiting;
 }
 
 std::string MqttSource::StateText() const {

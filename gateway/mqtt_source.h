@@ -150,6 +150,7 @@ class MqttSource {
   int64_t rearm_at_us_ = INT64_MAX;  // the next batch is due (eventfd unarmed)
   std::string last_error_;
   std::string tls_error_;  // last TLS error reported by the library
+  std::atomic<bool> tls_handshake_seen_{false};  // this attempt reached the TLS handshake
   std::mt19937_64 rng_;
   Counters counters_;
   std::unique_ptr<Listener> connect_listener_, subscribe_listener_;

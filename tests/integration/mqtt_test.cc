@@ -446,7 +446,9 @@ TEST(Mqtt, MutualTlsWithAClientCertificate) {
   // Without a client certificate the broker ends the handshake.
   const std::string without = dir.Write("nocert.ini", GatewayIni(dir, "s2", common + "client_id = gw-nocert\n"));
   DaemonProcess n(SENSORGATE_BIN, without);
-  ASSERT_NE(n.WaitForLog("a client certificate is required", 15000), std::string::npos) << n.log();
+  // The reason reaches the log either as the broker's TLS alert or, when
+  // the socket closes before the alert is read, as a hint.
+  ASSERT_NE(n.WaitForLog("client certificate", 15000), std::string::npos) << n.log();
   EXPECT_EQ(n.log().find("mqtt: subscribed"), std::string::npos) << n.log();
   EXPECT_EQ(MetricNow(n.HttpPort(1000), "sensorgate_mqtt_connected"), 0);
   for (DaemonProcess* p : {&d, &n}) {
