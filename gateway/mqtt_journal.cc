@@ -60,6 +60,18 @@ bool ValidHeader(const Header& h) {
          (h.flags & 0xFFFCu) == 0 && !((h.flags & kFlagTooLong) && h.payload_len != 0);
 }
 
+// What starts at buf[pos], of the `have` bytes read: a whole frame (its
+// header and size filled in), the start of one cut by the end of the bytes
+// read, or something that is not a frame.
+enum class FrameAt { kWhole, kCut, kBad };
+FrameAt FrameStart(const char* buf, size_t have, size_t pos, Header* h, size_t* size) {
+  if (pos + sizeof(Header) > have) return FrameAt::kCut;
+  std::memcpy(h, buf + pos, sizeof(Header));
+  if (!ValidHeader(*h)) return FrameAt::kBad;
+  *size = sizeof(Header) + h->topic_len + h->payload_len;
+  return pos + *size <= have ? FrameAt::kWhole : FrameAt::kCut;
+}
+
 // FNV-1a, 64 bits, over the topic, a separator and the payload; never 0.
 uint64_t MessageHash(std::string_view topic, std::string_view payload) {
   uint64_t h = 1469598103934665603ull;
@@ -141,12 +153,9 @@ void MqttJournal::ScanForRecent(uint64_t gen) {
     if (got <= 0) break;
     size_t pos = 0;
     const size_t have = static_cast<size_t>(got);
-    while (pos + sizeof(Header) <= have) {
-      Header h;
-      std::memcpy(&h, buf_.data() + pos, sizeof h);
-      if (!ValidHeader(h)) break;
-      const size_t size = sizeof h + h.topic_len + h.payload_len;
-      if (pos + size > have) break;
+    Header h;
+    size_t size;
+    while (FrameStart(buf_.data(), have, pos, &h, &size) == FrameAt::kWhole) {
       const uint32_t id = h.flags >> kPacketIdShift;
       if (id != 0 && !(h.flags & kFlagTooLong)) {
         const char* topic = buf_.data() + pos + sizeof h;
@@ -339,15 +348,12 @@ bool MqttJournal::Read(Reader* reader, size_t budget) {
     const size_t have = static_cast<size_t>(got);
     size_t pos = 0;
     bool skip_rest = false;
-    while (n < budget && pos + sizeof(Header) <= have) {
+    while (n < budget) {
       Header h;
-      std::memcpy(&h, buf_.data() + pos, sizeof h);
-      if (!ValidHeader(h)) {
-        skip_rest = true;
-        break;
-      }
-      const size_t size = sizeof h + h.topic_len + h.payload_len;
-      if (pos + size > have) break;  // the rest is in the next chunk (or torn)
+      size_t size;
+      const FrameAt at = FrameStart(buf_.data(), have, pos, &h, &size);
+      if (at == FrameAt::kBad) skip_rest = true;
+      if (at != FrameAt::kWhole) break;  // kCut: the rest is in the next chunk (or torn)
       const bool replay = read_gen_ < replay_until_gen_;
       deliver(buf_.data() + pos);
       if (replay) ++stats_.replayed;

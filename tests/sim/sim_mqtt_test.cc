@@ -3,9 +3,7 @@
 // before publishing counts the messages; the broker's own log says when its
 // subscription is in place, so nothing waits on a fixed sleep.
 #include <gtest/gtest.h>
-#include <netinet/in.h>
 #include <signal.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -14,134 +12,26 @@
 #include <thread>
 #include <vector>
 
+#include "tests/integration/mosquitto_broker.h"
 #include "tests/sim/sim_test_util.h"
 
 namespace sensorgate {
 namespace simtest {
 namespace {
 
-// A port the kernel says is free now (it may be taken again before use: the
-// broker start is retried on another port).
-int FreePort() {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr = {};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
-  socklen_t len = sizeof addr;
-  int port = -1;
-  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
-      getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
-    port = ntohs(addr.sin_port);
-  }
-  close(fd);
-  return port;
+using testing_util::mqtt_test::BrokerOptions;
+using testing_util::mqtt_test::FreePort;
+using testing_util::mqtt_test::MosquittoBroker;
+using testing_util::mqtt_test::PollUntil;
+
+// Broker options: with `persistent`, sessions and queued messages survive a
+// restart. (The broker's folder is the test's TempDir, which MosquittoBroker
+// opens to the user mosquitto, to whom the broker drops when run as root.)
+BrokerOptions Persistent(bool persistent) {
+  BrokerOptions o;
+  o.persistent = persistent;
+  return o;
 }
-
-bool CanConnect(int port) {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr = {};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  const bool ok = connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
-  close(fd);
-  return ok;
-}
-
-// Polls `done` every 10 ms until it is true or `timeout` passes.
-template <typename Predicate>
-bool PollUntil(Predicate done, std::chrono::milliseconds timeout) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (!done()) {
-    if (std::chrono::steady_clock::now() >= deadline) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  return true;
-}
-
-class MosquittoBroker {
- public:
-  // With `persistent`, the broker keeps sessions and queued messages in
-  // dir/db across a restart.
-  MosquittoBroker(const TempDir& dir, bool persistent) : dir_(dir), persistent_(persistent) {}
-  ~MosquittoBroker() { Stop(); }
-
-  // Starts the broker on a free port and waits until it accepts connections.
-  bool Start() {
-    for (int attempt = 0; attempt < 5; ++attempt) {
-      if (StartOn(FreePort())) return true;
-    }
-    return false;
-  }
-
-  // Stops the broker (which then saves its sessions) and starts it again on
-  // the same port.
-  bool Restart() {
-    Stop();
-    return StartOn(port_);
-  }
-
-  void Stop() {
-    if (pid_ > 0) {
-      kill(pid_, SIGTERM);
-      if (WaitProcess(pid_, std::chrono::seconds(10)) == -1) KillProcess(pid_);
-      pid_ = -1;
-    }
-  }
-
-  // Waits until the broker logged a subscription of `client_id`.
-  bool WaitForSubscription(const std::string& client_id) {
-    return PollUntil(
-        [&] { return ReadFile(log_path()).find(": " + client_id + " 1 ") != std::string::npos; },
-        std::chrono::seconds(10));
-  }
-
-  int port() const { return port_; }
-  std::string uri() const { return "tcp://127.0.0.1:" + std::to_string(port_); }
-  std::string log_path() const { return dir_.File("mosquitto.log"); }
-
- private:
-  bool StartOn(int port) {
-    port_ = port;
-    const std::string conf = dir_.File("mosquitto.conf");
-    // max_queued_messages 0: a lagging subscriber must not lose messages.
-    // The log goes to stderr. mosquitto started as root drops to the
-    // 'mosquitto' user, so the persistence folder is made writable for it.
-    std::string text = "listener " + std::to_string(port_) +
-                       " 127.0.0.1\n"
-                       "allow_anonymous true\n"
-                       "max_queued_messages 0\n"
-                       "log_dest stderr\n"
-                       "log_type error\nlog_type warning\nlog_type notice\n"
-                       "log_type information\nlog_type subscribe\n";
-    if (persistent_) {
-      const std::string db = dir_.File("db");
-      mkdir(db.c_str(), 0777);
-      chmod(dir_.path().c_str(), 0755);
-      chmod(db.c_str(), 0777);
-      text += "persistence true\npersistence_location " + db + "/\n";
-    } else {
-      text += "persistence false\n";
-    }
-    WriteFile(conf, text);
-    pid_ = StartProcess({MOSQUITTO_EXECUTABLE, "-c", conf}, "", log_path());
-    if (pid_ <= 0) return false;
-    const bool up = PollUntil(
-        [this] {
-          return CanConnect(port_) || WaitProcess(pid_, std::chrono::milliseconds(0)) != -1;
-        },
-        std::chrono::seconds(10));
-    if (up && CanConnect(port_)) return true;
-    Stop();
-    return false;
-  }
-
-  const TempDir& dir_;
-  const bool persistent_;
-  int port_ = -1;
-  pid_t pid_ = -1;
-};
 
 struct Received {
   std::vector<std::pair<std::string, std::string>> messages;  // topic, payload
@@ -161,7 +51,7 @@ Received SubscribeAndRun(MosquittoBroker* broker, const TempDir& dir, const std:
       out, dir.File("sub.err"));
   EXPECT_GT(sub, 0);
   if (sub <= 0) return received;
-  if (!broker->WaitForSubscription("sim-test-sub")) {
+  if (!broker->WaitForSubscription("sim-test-sub", 10000)) {
     ADD_FAILURE() << "no subscription: " << ReadFile(broker->log_path());
     KillProcess(sub);
     return received;
@@ -182,8 +72,8 @@ Received SubscribeAndRun(MosquittoBroker* broker, const TempDir& dir, const std:
 
 TEST(SimMqtt, PublishesEveryReadingAtQos1) {
   TempDir dir;
-  MosquittoBroker broker(dir, false);
-  ASSERT_TRUE(broker.Start()) << ReadFile(broker.log_path());
+  MosquittoBroker broker(dir.path(), Persistent(false));
+  ASSERT_TRUE(broker.Start()) << broker.error();
   // More than 65535 messages: message ids wrap, and nothing may be lost.
   const size_t kCount = 70000;
   const std::vector<std::string> options = {
@@ -214,8 +104,8 @@ TEST(SimMqtt, PublishesEveryReadingAtQos1) {
 
 TEST(SimMqtt, NumberPayloadOnATopicTemplate) {
   TempDir dir;
-  MosquittoBroker broker(dir, false);
-  ASSERT_TRUE(broker.Start()) << ReadFile(broker.log_path());
+  MosquittoBroker broker(dir.path(), Persistent(false));
+  ASSERT_TRUE(broker.Start()) << broker.error();
   const size_t kCount = 3000;
   ProcessResult published;
   const Received got = SubscribeAndRun(
@@ -247,8 +137,8 @@ TEST(SimMqtt, NumberPayloadOnATopicTemplate) {
 
 TEST(SimMqtt, BrokerRestartLosesNothingAtQos1) {
   TempDir dir;
-  MosquittoBroker broker(dir, true);
-  ASSERT_TRUE(broker.Start()) << ReadFile(broker.log_path());
+  MosquittoBroker broker(dir.path(), Persistent(true));
+  ASSERT_TRUE(broker.Start()) << broker.error();
   // A subscriber with a persistent session (-c), line-buffered so its output
   // can be watched while it runs.
   const std::string out = dir.File("sub.out");
@@ -257,7 +147,7 @@ TEST(SimMqtt, BrokerRestartLosesNothingAtQos1) {
                                   "-q", "1", "-v", "-t", "plant/+/temperature"},
                                  out, dir.File("sub.err"));
   ASSERT_GT(sub, 0);
-  ASSERT_TRUE(broker.WaitForSubscription("sim-test-sub"));
+  ASSERT_TRUE(broker.WaitForSubscription("sim-test-sub", 10000));
 
   const size_t kCount = 10000;
   const std::vector<std::string> options = {
@@ -268,9 +158,9 @@ TEST(SimMqtt, BrokerRestartLosesNothingAtQos1) {
   ASSERT_GT(sim, 0);
   // Restart the broker once a fifth of the messages got through.
   const auto received = [&] { return Lines(ReadFile(out)).size(); };
-  EXPECT_TRUE(PollUntil([&] { return received() >= kCount / 5; }, std::chrono::seconds(30)));
+  EXPECT_TRUE(PollUntil([&] { return received() >= kCount / 5; }, 30000));
   ASSERT_EQ(WaitProcess(sim, std::chrono::milliseconds(0)), -1) << "finished before the restart";
-  ASSERT_TRUE(broker.Restart()) << ReadFile(broker.log_path());
+  ASSERT_TRUE(broker.Restart()) << broker.error();
   const int sim_exit = WaitProcess(sim, std::chrono::seconds(90));
   if (sim_exit == -1) KillProcess(sim);
   EXPECT_EQ(sim_exit, 0) << ReadFile(dir.File("sim.err"));
@@ -290,7 +180,7 @@ TEST(SimMqtt, BrokerRestartLosesNothingAtQos1) {
         unique.erase(std::unique(unique.begin(), unique.end()), unique.end());
         return unique.size() >= kCount;
       },
-      std::chrono::seconds(30));
+      30000);
   kill(sub, SIGTERM);
   if (WaitProcess(sub, std::chrono::seconds(10)) == -1) KillProcess(sub);
   EXPECT_EQ(unique.size(), kCount);
