@@ -12,8 +12,8 @@
 #include <memory>
 #include <string>
 
-#include "gateway/status.h"
-#include "gateway/time_util.h"
+#include "gateway/base/status.h"
+#include "gateway/base/time_util.h"
 #include "simulator/file_sink.h"
 #include "simulator/reading_stream.h"
 #include "simulator/record_format.h"

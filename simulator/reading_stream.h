@@ -21,7 +21,7 @@
 #include <string>
 #include <vector>
 
-#include "gateway/time_util.h"
+#include "gateway/base/time_util.h"
 #include "simulator/equipment_model.h"
 #include "simulator/rng.h"
 

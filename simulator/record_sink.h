@@ -7,7 +7,7 @@
 #include <cstdint>
 #include <string_view>
 
-#include "gateway/status.h"
+#include "gateway/base/status.h"
 
 namespace sensorgate {
 

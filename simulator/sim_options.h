@@ -10,8 +10,8 @@
 #include <string>
 #include <string_view>
 
-#include "gateway/status.h"
-#include "gateway/time_util.h"
+#include "gateway/base/status.h"
+#include "gateway/base/time_util.h"
 
 namespace sensorgate {
 

@@ -4,7 +4,7 @@
 #include <cstdint>
 #include <string_view>
 
-#include "gateway/config.h"
+#include "gateway/config/config.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace sensorgate;

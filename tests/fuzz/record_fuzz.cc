@@ -8,14 +8,16 @@
 #include <string_view>
 #include <vector>
 
-#include "gateway/config.h"
-#include "gateway/log.h"
-#include "gateway/pipeline.h"
+#include "gateway/config/config.h"
+#include "gateway/base/log.h"
+#include "gateway/pipeline/pipeline.h"
 
 namespace {
 
-struct CountingSink : sensorgate::AlertSink {
+struct CountingSink : sensorgate::Sink {
   uint64_t n = 0;
+  std::string_view name() const override { return "count"; }
+  sensorgate::LinkState Link() const override { return {}; }
   void OnAlert(const sensorgate::AlertEvent& e) override {
     n += e.count;
     if (e.key.empty()) __builtin_trap();

@@ -2,7 +2,7 @@
 // with its exact message, the defaults of the table, the value types, the
 // rules between keys, and the agreement of systemd/sensorgate.ini.example with
 // the table.
-#include "gateway/config.h"
+#include "gateway/config/config.h"
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>

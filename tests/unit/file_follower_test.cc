@@ -1,4 +1,5 @@
-#include "gateway/file_follower.h"
+#include "gateway/sources/file/file_follower.h"
+#include "gateway/parse/record_parser.h"
 
 #include <fcntl.h>
 #include <gtest/gtest.h>

@@ -2,7 +2,7 @@
 // it; clients are plain sockets on helper threads.
 #if SENSORGATE_WITH_HTTP
 
-#include "gateway/http_server.h"
+#include "gateway/http/http_server.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -24,7 +24,7 @@
 #include <thread>
 #include <vector>
 
-#include "gateway/dashboard_html.h"
+#include "gateway/http/dashboard_html.h"
 
 namespace sensorgate {
 namespace {

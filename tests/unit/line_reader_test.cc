@@ -1,4 +1,4 @@
-#include "gateway/line_reader.h"
+#include "gateway/sources/file/line_reader.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>

@@ -1,4 +1,4 @@
-#include "gateway/metrics.h"
+#include "gateway/pipeline/pipeline_metrics.h"
 
 #include <gtest/gtest.h>
 #include <sys/wait.h>
@@ -11,8 +11,8 @@
 #include <string>
 #include <vector>
 
-#include "gateway/json_format.h"
-#include "gateway/pipeline.h"
+#include "gateway/base/json_format.h"
+#include "gateway/pipeline/pipeline.h"
 
 namespace sensorgate {
 namespace {
@@ -250,7 +250,7 @@ TEST(MetricsJson, WindowsAreTheReplayWindowLinesAsAnArray) {
   std::string lines = "[";
   for (uint32_t s : p.windows().SlotsByKey()) {
     if (lines.size() > 1) lines += ",";
-    AppendWindowJson(&lines, p.windows(), s);
+    AppendWindowJson(&lines, p.windows().Summary(s));
   }
   EXPECT_EQ(out, lines + "]");
 }

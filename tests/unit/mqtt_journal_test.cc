@@ -1,7 +1,7 @@
 // MqttJournal: order, restart from a checkpointed position, torn frames,
 // rotation and removal, oversized payloads, a concurrent writer; and the
 // pipeline's handling of MQTT messages (@topic.N keys, number payloads).
-#include "gateway/mqtt_journal.h"
+#include "gateway/sources/mqtt/mqtt_journal.h"
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>
@@ -12,9 +12,9 @@
 #include <thread>
 #include <vector>
 
-#include "gateway/config.h"
-#include "gateway/pipeline.h"
-#include "gateway/record_parser.h"
+#include "gateway/config/config.h"
+#include "gateway/pipeline/pipeline.h"
+#include "gateway/parse/record_parser.h"
 
 namespace sensorgate {
 namespace {

@@ -7,7 +7,7 @@
 #include <sstream>
 #include <string>
 
-#include "gateway/config.h"
+#include "gateway/config/config.h"
 
 namespace sensorgate {
 namespace {

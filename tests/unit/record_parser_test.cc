@@ -1,4 +1,4 @@
-#include "gateway/record_parser.h"
+#include "gateway/parse/record_parser.h"
 
 #include <gtest/gtest.h>
 
@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "gateway/pipeline.h"
+#include "gateway/pipeline/pipeline.h"
 
 namespace sensorgate {
 namespace {
@@ -260,8 +260,10 @@ TEST(RejectReasons, HaveDistinctStableNames) {
 
 // --- the pipeline: rejected records never change a window ------------------
 
-struct Events : AlertSink {
+struct Events : Sink {
   std::vector<std::string> seen;
+  std::string_view name() const override { return "events"; }
+  LinkState Link() const override { return {}; }
   void OnAlert(const AlertEvent& e) override { seen.push_back(std::string(e.key) + ":" + std::string(e.state)); }
 };
 

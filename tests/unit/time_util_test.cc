@@ -1,4 +1,4 @@
-#include "gateway/time_util.h"
+#include "gateway/base/time_util.h"
 
 #include <gtest/gtest.h>
 

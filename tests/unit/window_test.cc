@@ -1,4 +1,4 @@
-#include "gateway/window.h"
+#include "gateway/rules/window.h"
 
 #include <gtest/gtest.h>
 

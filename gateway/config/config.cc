@@ -1,0 +1,818 @@
+#include "gateway/config/config.h"
+
+#include <ini.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cctype>
+#include <cerrno>
+#include <charconv>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <iterator>
+#include <map>
+#include <set>
+#include <sstream>
+
+#include "gateway/base/time_util.h"
+
+namespace sensorgate {
+namespace {
+
+// A value after its type has been checked; the store function picks the field.
+struct Value {
+  std::string text;
+  int64_t i = 0;  // Int, Duration (µs), Size (bytes)
+  double d = 0;   // Number
+  bool b = false;
+  std::vector<std::string> list;
+};
+
+using StoreFn = void (*)(Config&, const Value&);
+// Extra validation of a string or list value: returns nullptr or what is allowed.
+using CheckFn = const char* (*)(const Value&);
+
+struct Spec {
+  const char* section;
+  const char* key;
+  KeyType type;
+  const char* def;      // default as INI text; "" = none (empty)
+  bool required;        // required when the section is present
+  double lo, hi;        // Int/Number: value; Duration: µs; Size: bytes; String: bytes; List: items
+  const char* choices;  // Enum: "a|b"; Duration: "off" if off is allowed
+  const char* doc;
+  StoreFn store;
+  CheckFn check;
+  const char* allowed_text;  // for String/List/Path: what the check allows
+};
+
+constexpr double kS = 1e6;  // microseconds per second, for duration bounds
+
+bool HasControl(std::string_view s) {
+  for (unsigned char c : s) {
+    if (c < 0x20 || c == 0x7f) return true;
+  }
+  return false;
+}
+
+bool IsDottedPath(std::string_view s) {
+  if (s.empty()) return false;
+  size_t start = 0;
+  while (true) {
+    const size_t dot = s.find('.', start);
+    const std::string_view part = s.substr(start, dot == std::string_view::npos ? dot : dot - start);
+    if (part.empty() || HasControl(part)) return false;
+    if (dot == std::string_view::npos) return true;
+    start = dot + 1;
+  }
+}
+
+bool IsTopicKey(std::string_view s, int* level) {
+  constexpr std::string_view kPrefix = "@topic.";
+  if (s.substr(0, kPrefix.size()) != kPrefix) return false;
+  const std::string_view n = s.substr(kPrefix.size());
+  int v = -1;
+  auto [p, ec] = std::from_chars(n.data(), n.data() + n.size(), v);
+  if (ec != std::errc() || p != n.data() + n.size() || v < 0 || v > 63) return false;
+  if (level) *level = v;
+  return true;
+}
+
+bool IsHostPort(std::string_view s, bool allow_port_zero) {
+  const size_t colon = s.rfind(':');
+  if (colon == std::string_view::npos || colon == 0) return false;
+  std::string_view host = s.substr(0, colon);
+  const std::string_view port = s.substr(colon + 1);
+  if (host.front() == '[') {
+    if (host.back() != ']' || host.size() < 3) return false;
+  } else if (host.find(':') != std::string_view::npos) {
+    return false;
+  }
+  for (char c : host) {
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' || c == '_' ||
+          c == ':' || c == '[' || c == ']')) {
+      return false;
+    }
+  }
+  int p = -1;
+  auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), p);
+  return ec == std::errc() && end == port.data() + port.size() && p >= (allow_port_zero ? 0 : 1) &&
+         p <= 65535;
+}
+
+bool IsMailAddress(std::string_view s) {
+  const size_t at = s.find('@');
+  if (at == std::string_view::npos || at == 0 || at + 1 >= s.size() || s.size() > 254) return false;
+  for (unsigned char c : s) {
+    if (c <= 0x20 || c == 0x7f || c == '<' || c == '>' || c == ',' || c == '"' || c == '(' ||
+        c == ')' || c == ';' || c == '\\') {
+      return false;
+    }
+  }
+  return s.find('@', at + 1) == std::string_view::npos;
+}
+
+bool IsKafkaTopic(std::string_view s) {
+  if (s.empty() || s.size() > 249 || s == "." || s == "..") return false;
+  for (char c : s) {
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-')) {
+      return false;
+    }
+  }
+  return true;
+}
+
+bool IsMqttFilter(std::string_view s) {
+  if (s.empty() || s.size() > 65535 || HasControl(s)) return false;
+  size_t start = 0;
+  while (true) {
+    const size_t slash = s.find('/', start);
+    const std::string_view level = s.substr(start, slash == std::string_view::npos ? slash : slash - start);
+    if (level.find_first_of("+#") != std::string_view::npos) {
+      if (level.size() != 1) return false;
+      if (level == "#" && slash != std::string_view::npos) return false;
+    }
+    if (slash == std::string_view::npos) return true;
+    start = slash + 1;
+  }
+}
+
+// --- checks (nullptr: fine) ---
+const char* CheckName(const Value& v) {
+  for (char c : v.text) {
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-')) {
+      return "";
+    }
+  }
+  return nullptr;
+}
+const char* CheckPrintable(const Value& v) { return HasControl(v.text) ? "" : nullptr; }
+const char* CheckKeyPath(const Value& v) {
+  // "@topic.64" is a topic key out of range, not the JSON path "@topic"."64".
+  if (v.text.rfind("@topic.", 0) == 0) return IsTopicKey(v.text, nullptr) ? nullptr : "";
+  return IsDottedPath(v.text) ? nullptr : "";
+}
+const char* CheckPath(const Value& v) { return v.text.empty() || IsDottedPath(v.text) ? nullptr : ""; }
+const char* CheckMqttUri(const Value& v) {
+  std::string_view s = v.text;
+  for (std::string_view scheme : {"tcp://", "ssl://"}) {
+    if (s.substr(0, scheme.size()) == scheme && IsHostPort(s.substr(scheme.size()), false)) {
+      return nullptr;
+    }
+  }
+  return "";
+}
+const char* CheckSmtpUrl(const Value& v) {
+  std::string_view s = v.text;
+  for (std::string_view scheme : {"smtp://", "smtps://"}) {
+    if (s.substr(0, scheme.size()) == scheme) {
+      std::string_view rest = s.substr(scheme.size());
+      if (!rest.empty() && rest.back() == '/') rest.remove_suffix(1);
+      if (!rest.empty() && !HasControl(rest) && rest.find(' ') == std::string_view::npos &&
+          rest.find('/') == std::string_view::npos) {
+        return nullptr;
+      }
+    }
+  }
+  return "";
+}
+const char* CheckMail(const Value& v) { return IsMailAddress(v.text) ? nullptr : ""; }
+const char* CheckMailList(const Value& v) {
+  for (const auto& a : v.list) {
+    if (!IsMailAddress(a)) return "";
+  }
+  return nullptr;
+}
+const char* CheckFilters(const Value& v) {
+  for (const auto& f : v.list) {
+    if (!IsMqttFilter(f)) return "";
+  }
+  return nullptr;
+}
+const char* CheckBrokers(const Value& v) {
+  for (const auto& b : v.list) {
+    if (!IsHostPort(b, false)) return "";
+  }
+  return nullptr;
+}
+const char* CheckTopic(const Value& v) { return v.text.empty() || IsKafkaTopic(v.text) ? nullptr : ""; }
+const char* CheckListen(const Value& v) { return IsHostPort(v.text, true) ? nullptr : ""; }
+const char* CheckGlobs(const Value& v) {
+  for (const auto& g : v.list) {
+    if (HasControl(g)) return "";
+  }
+  return nullptr;
+}
+
+#define STORE(expr) [](Config& c, const Value& v) { (void)v; expr; }
+
+// The table. Bounds: Int/Number values; Duration µs; Size bytes; String/Path
+// length in bytes; List number of items.
+const Spec kSpecs[] = {
+    {"gateway", "name", KeyType::kString, "", false, 1, 64, nullptr,
+     "identifies this gateway in every record and mail [host name]",
+     STORE(c.gateway.name = v.text), CheckName, "must be 1 to 64 letters, digits, '.', '_' or '-'"},
+    {"gateway", "state_dir", KeyType::kPath, "", false, 1, 4096, nullptr,
+     "offsets, checkpoint, spool and outbox live here [required outside --replay]",
+     STORE(c.gateway.state_dir = v.text), CheckPrintable, "must be a directory path"},
+    {"gateway", "checkpoint_interval", KeyType::kDuration, "10s", false, 1 * kS, 3600 * kS,
+     nullptr, "how often the checkpoint is written", STORE(c.gateway.checkpoint_interval_us = v.i),
+     nullptr, nullptr},
+    {"gateway", "log_level", KeyType::kEnum, "info", false, 0, 0, "error|warning|info|debug",
+     "least severe message logged", STORE(c.gateway.log_level = v.text == "error"     ? LogLevel::kError
+                                                               : v.text == "warning" ? LogLevel::kWarning
+                                                               : v.text == "info"    ? LogLevel::kInfo
+                                                                                     : LogLevel::kDebug),
+     nullptr, nullptr},
+
+    {"file", "path", KeyType::kList, "", true, 1, 64, nullptr,
+     "one or more globs of sensor log files; new matching files are picked up",
+     STORE(c.file.paths = v.list), CheckGlobs, "must be a comma-separated list of 1 to 64 globs"},
+    {"file", "format", KeyType::kEnum, "json", false, 0, 0, "json|csv",
+     "json: one object a line; csv: the first line is the header",
+     STORE(c.file.format = v.text == "csv" ? RecordFormat::kCsv : RecordFormat::kJson), nullptr,
+     nullptr},
+    {"file", "from", KeyType::kEnum, "end", false, 0, 0, "beginning|end",
+     "where to start in a file never seen before", STORE(c.file.from_beginning = v.text == "beginning"),
+     nullptr, nullptr},
+
+    {"mqtt", "uri", KeyType::kString, "", true, 1, 1024, nullptr, "broker address, tcp:// or ssl://",
+     STORE(c.mqtt.uri = v.text), CheckMqttUri, "must be tcp://HOST:PORT or ssl://HOST:PORT"},
+    {"mqtt", "topics", KeyType::kList, "", true, 1, 64, nullptr,
+     "MQTT topic filters, wildcards allowed", STORE(c.mqtt.topics = v.list), CheckFilters,
+     "must be a comma-separated list of 1 to 64 MQTT topic filters ('+' and '#' only as whole levels, '#' last)"},
+    {"mqtt", "qos", KeyType::kInt, "1", false, 0, 1, nullptr, "subscription QoS",
+     STORE(c.mqtt.qos = static_cast<int>(v.i)), nullptr, nullptr},
+    {"mqtt", "client_id", KeyType::kString, "", false, 1, 128, nullptr,
+     "MQTT client id [sensorgate-<name>]", STORE(c.mqtt.client_id = v.text), CheckName,
+     "must be 1 to 128 letters, digits, '.', '_' or '-'"},
+    {"mqtt", "clean_session", KeyType::kBool, "false", false, 0, 0, nullptr,
+     "false keeps a persistent session: nothing is lost while the gateway is down",
+     STORE(c.mqtt.clean_session = v.b), nullptr, nullptr},
+    {"mqtt", "username", KeyType::kString, "", false, 0, 256, nullptr, "MQTT user name",
+     STORE(c.mqtt.username = v.text), CheckPrintable, "must be at most 256 bytes, no control characters"},
+    {"mqtt", "password_file", KeyType::kSecretFile, "", false, 0, 4096, nullptr,
+     "file holding the MQTT password (never the password inline)",
+     STORE(c.mqtt.password_file = v.text), nullptr, nullptr},
+    {"mqtt", "ca_file", KeyType::kPath, "", false, 0, 4096, nullptr,
+     "CA certificates to verify the broker (ssl://)", STORE(c.mqtt.ca_file = v.text), nullptr, nullptr},
+    {"mqtt", "cert_file", KeyType::kPath, "", false, 0, 4096, nullptr,
+     "client certificate for mutual TLS", STORE(c.mqtt.cert_file = v.text), nullptr, nullptr},
+    {"mqtt", "key_file", KeyType::kSecretFile, "", false, 0, 4096, nullptr,
+     "client private key for mutual TLS", STORE(c.mqtt.key_file = v.text), nullptr, nullptr},
+    {"mqtt", "payload", KeyType::kEnum, "json", false, 0, 0, "json|number",
+     "json, or number: the payload is a bare number",
+     STORE(c.mqtt.payload = v.text == "number" ? PayloadFormat::kNumber : PayloadFormat::kJson),
+     nullptr, nullptr},
+
+    {"reading", "key", KeyType::kString, "sensor", false, 1, 1024, nullptr,
+     "dotted JSON path, CSV column, or @topic.N (N-th MQTT topic level, 0-based)",
+     STORE(c.reading.key = v.text), CheckKeyPath,
+     "must be a dotted path (a.b.c), a CSV column, or @topic.N with N from 0 to 63"},
+    {"reading", "value", KeyType::kString, "padrao.leitura.temperatura", false, 1, 1024, nullptr,
+     "dotted JSON path or CSV column of the value; ignored with payload = number",
+     STORE(c.reading.value = v.text), CheckPath, "must be a dotted path (a.b.c) or a CSV column"},
+    {"reading", "time", KeyType::kString, "data_evento", false, 0, 1024, nullptr,
+     "RFC 3339 string or unix seconds/milliseconds number; empty: arrival time",
+     STORE(c.reading.time = v.text), CheckPath,
+     "must be empty (arrival time), a dotted path (a.b.c) or a CSV column"},
+    {"reading", "min", KeyType::kNumber, "-1000000", false, -1e300, 1e300, nullptr,
+     "readings below this are rejected", STORE(c.reading.min = v.d), nullptr, nullptr},
+    {"reading", "max", KeyType::kNumber, "1000000", false, -1e300, 1e300, nullptr,
+     "readings above this are rejected", STORE(c.reading.max = v.d), nullptr, nullptr},
+
+    {"window", "size", KeyType::kInt, "60", false, 1, 100000, nullptr,
+     "readings kept per key, a ring buffer", STORE(c.window.size = static_cast<uint32_t>(v.i)),
+     nullptr, nullptr},
+    {"window", "max_keys", KeyType::kInt, "10000", false, 1, 1000000, nullptr,
+     "readings for further new keys are rejected and counted",
+     STORE(c.window.max_keys = static_cast<uint32_t>(v.i)), nullptr, nullptr},
+
+    {"alert", "above", KeyType::kNumber, "", true, -1e6, 1e6, nullptr,
+     "a window average above this is hot", STORE(c.alert.above = v.d), nullptr, nullptr},
+    {"alert", "clear_below", KeyType::kNumber, "", false, -1e6, 1e6, nullptr,
+     "a firing alert resolves when the average falls below this [= above]",
+     STORE(c.alert.clear_below = v.d), nullptr, nullptr},
+    {"alert", "for", KeyType::kDuration, "0s", false, 0, 7 * 86400 * kS, nullptr,
+     "the average must stay hot this long (reading time) before firing",
+     STORE(c.alert.for_us = v.i), nullptr, nullptr},
+    {"alert", "min_samples", KeyType::kInt, "1", false, 1, 100000, nullptr,
+     "no alert while the window holds fewer readings",
+     STORE(c.alert.min_samples = static_cast<uint32_t>(v.i)), nullptr, nullptr},
+    {"alert", "stale_after", KeyType::kDuration, "off", false, 1 * kS, 30 * 86400 * kS, "off",
+     "alert when a key sends nothing this long (daemon only)", STORE(c.alert.stale_after_us = v.i),
+     nullptr, nullptr},
+
+    {"email", "url", KeyType::kString, "", true, 1, 1024, nullptr, "mail server, smtp:// or smtps://",
+     STORE(c.email.url = v.text), CheckSmtpUrl, "must be smtp://HOST[:PORT] or smtps://HOST[:PORT]"},
+    {"email", "starttls", KeyType::kEnum, "required", false, 0, 0, "required|try|off",
+     "STARTTLS for smtp:// URLs",
+     STORE(c.email.starttls = v.text == "try" ? StartTls::kTry
+                              : v.text == "off" ? StartTls::kOff
+                                                : StartTls::kRequired),
+     nullptr, nullptr},
+    {"email", "username", KeyType::kString, "", false, 0, 256, nullptr, "SMTP user name",
+     STORE(c.email.username = v.text), CheckPrintable, "must be at most 256 bytes, no control characters"},
+    {"email", "password_file", KeyType::kSecretFile, "", false, 0, 4096, nullptr,
+     "file holding the SMTP password", STORE(c.email.password_file = v.text), nullptr, nullptr},
+    {"email", "from", KeyType::kString, "", true, 3, 254, nullptr, "sender address",
+     STORE(c.email.from = v.text), CheckMail, "must be one mail address such as sensorgate@plant.example"},
+    {"email", "to", KeyType::kList, "", true, 1, 100, nullptr, "recipient addresses",
+     STORE(c.email.to = v.list), CheckMailList,
+     "must be a comma-separated list of 1 to 100 mail addresses"},
+    {"email", "group_wait", KeyType::kDuration, "10s", false, 0, 3600 * kS, nullptr,
+     "collect alerts this long, then send one mail listing all",
+     STORE(c.email.group_wait_us = v.i), nullptr, nullptr},
+    {"email", "repeat", KeyType::kDuration, "4h", false, 60 * kS, 30 * 86400 * kS, nullptr,
+     "remind about alerts still firing this often", STORE(c.email.repeat_us = v.i), nullptr, nullptr},
+    {"email", "send_resolved", KeyType::kBool, "true", false, 0, 0, nullptr,
+     "mail when an alert resolves", STORE(c.email.send_resolved = v.b), nullptr, nullptr},
+    {"email", "max_per_hour", KeyType::kInt, "20", false, 1, 3600, nullptr,
+     "beyond this, alerts wait for the next allowed mail",
+     STORE(c.email.max_per_hour = static_cast<uint32_t>(v.i)), nullptr, nullptr},
+    {"email", "timeout", KeyType::kDuration, "30s", false, 1 * kS, 600 * kS, nullptr,
+     "give up one delivery attempt after this long", STORE(c.email.timeout_us = v.i), nullptr, nullptr},
+    {"email", "ca_file", KeyType::kPath, "", false, 0, 4096, nullptr,
+     "CA certificates to verify the mail server [system store]", STORE(c.email.ca_file = v.text),
+     nullptr, nullptr},
+
+    {"kafka", "brokers", KeyType::kList, "", true, 1, 64, nullptr, "bootstrap brokers, HOST:PORT",
+     STORE(c.kafka.brokers = v.list), CheckBrokers,
+     "must be a comma-separated list of 1 to 64 HOST:PORT addresses"},
+    {"kafka", "topic", KeyType::kString, "", true, 1, 249, nullptr, "topic of the aggregates",
+     STORE(c.kafka.topic = v.text), CheckTopic,
+     "must be a Kafka topic name: 1 to 249 letters, digits, '.', '_' or '-'"},
+    {"kafka", "alerts_topic", KeyType::kString, "", false, 0, 249, nullptr,
+     "topic of the alert events [none]", STORE(c.kafka.alerts_topic = v.text), CheckTopic,
+     "must be empty or a Kafka topic name: 1 to 249 letters, digits, '.', '_' or '-'"},
+    {"kafka", "interval", KeyType::kDuration, "10s", false, 100 * 1000, 3600 * kS, nullptr,
+     "publish one aggregate per key that changed, this often", STORE(c.kafka.interval_us = v.i),
+     nullptr, nullptr},
+    {"kafka", "spool_max", KeyType::kSize, "64MiB", false, 1 << 20, 1099511627776.0, nullptr,
+     "disk buffer while the cluster cannot be reached",
+     STORE(c.kafka.spool_max_bytes = static_cast<uint64_t>(v.i)), nullptr, nullptr},
+    {"kafka", "rdkafka.*", KeyType::kString, "", false, 0, 4096, nullptr,
+     "any key starting rdkafka. is passed to librdkafka as is", nullptr, CheckPrintable,
+     "must be at most 4096 bytes, no control characters"},
+
+    {"http", "listen", KeyType::kString, "127.0.0.1:9108", false, 1, 300, nullptr,
+     "address of /metrics, /healthz, /api/windows and the dashboard",
+     STORE(c.http.listen = v.text), CheckListen, "must be HOST:PORT, e.g. 127.0.0.1:9108"},
+};
+#undef STORE
+
+// In the order of DESIGN.md section 3 and the example configuration.
+const char* const kSections[] = {"gateway", "file",  "mqtt",  "reading", "window",
+                                 "alert",   "email", "kafka", "http"};
+
+bool IsKnownSection(std::string_view s) {
+  for (const char* k : kSections) {
+    if (s == k) return true;
+  }
+  return false;
+}
+
+// Shortest text that reads back as v; whole numbers are written out in full
+// ("100000", not the shorter "1e+05" to_chars would pick).
+std::string Num(double v) {
+  char buf[400];
+  const bool whole = std::fabs(v) < 1e16 && std::floor(v) == v;
+  auto [p, ec] = whole ? std::to_chars(buf, buf + sizeof buf, v, std::chars_format::fixed)
+                       : std::to_chars(buf, buf + sizeof buf, v);
+  (void)ec;
+  return std::string(buf, p);
+}
+
+std::string SizeText(double bytes) {
+  static const char* kUnits[] = {"GiB", "MiB", "KiB"};
+  static const double kScale[] = {1073741824.0, 1048576.0, 1024.0};
+  for (int i = 0; i < 3; ++i) {
+    if (bytes >= kScale[i] && std::fmod(bytes, kScale[i]) == 0) return Num(bytes / kScale[i]) + kUnits[i];
+  }
+  return Num(bytes) + "B";
+}
+
+std::string Allowed(const Spec& s) {
+  switch (s.type) {
+    case KeyType::kInt:
+      return "must be an integer from " + Num(s.lo) + " to " + Num(s.hi);
+    case KeyType::kNumber:
+      if (s.lo < -1e299) return "must be a finite number";
+      return "must be a number from " + Num(s.lo) + " to " + Num(s.hi);
+    case KeyType::kDuration:
+      return std::string("must be a duration with a unit (ms, s, m, h, d) from ") +
+             FormatDuration(static_cast<int64_t>(s.lo)) + " to " +
+             FormatDuration(static_cast<int64_t>(s.hi)) + (s.choices ? ", or off" : "");
+    case KeyType::kSize:
+      return "must be a size with a unit (KiB, MiB, GiB) from " + SizeText(s.lo) + " to " +
+             SizeText(s.hi);
+    case KeyType::kBool:
+      return "must be true or false";
+    case KeyType::kEnum: {
+      std::string r = "must be one of: ";
+      for (const char* p = s.choices; *p; ++p) r += *p == '|' ? std::string(", ") : std::string(1, *p);
+      return r;
+    }
+    case KeyType::kSecretFile:
+      return "must be a file readable by the gateway and by no one else (chmod 600)";
+    case KeyType::kPath:
+      return s.allowed_text ? s.allowed_text : "must be a readable file";
+    default:
+      return s.allowed_text ? s.allowed_text : "must be a path";
+  }
+}
+
+std::vector<std::string> SplitList(std::string_view s) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (true) {
+    const size_t comma = s.find(',', start);
+    std::string_view item = s.substr(start, comma == std::string_view::npos ? comma : comma - start);
+    while (!item.empty() && (item.front() == ' ' || item.front() == '\t')) item.remove_prefix(1);
+    while (!item.empty() && (item.back() == ' ' || item.back() == '\t')) item.remove_suffix(1);
+    out.emplace_back(item);
+    if (comma == std::string_view::npos) return out;
+    start = comma + 1;
+  }
+}
+
+// Checks a file named by the configuration. Returns "" or the problem;
+// `allowed` is what the key allows, appended to a secret file's mode problem.
+std::string CheckReadableFile(const std::string& path, bool secret, const std::string& allowed) {
+  struct stat st;
+  if (stat(path.c_str(), &st) != 0) return std::string("cannot read: ") + std::strerror(errno);
+  if (!S_ISREG(st.st_mode)) return "not a regular file";
+  if (access(path.c_str(), R_OK) != 0) return std::string("cannot read: ") + std::strerror(errno);
+  if (secret && (st.st_mode & (S_IROTH | S_IWOTH))) {
+    char mode[8];
+    std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
+    return std::string(st.st_mode & S_IROTH ? "readable" : "writable") + " by others (mode " + mode +
+           "): " + allowed;
+  }
+  return "";
+}
+
+// Parses text as the spec's type. Returns "" or the reason (Allowed() text).
+std::string ParseValue(const Spec& s, const std::string& text, Value* v) {
+  v->text = text;
+  const std::string allowed = Allowed(s);
+  const char* b = text.data();
+  const char* e = text.data() + text.size();
+  switch (s.type) {
+    case KeyType::kInt: {
+      int64_t n;
+      auto [p, ec] = std::from_chars(b, e, n);
+      if (ec != std::errc() || p != e || n < s.lo || n > s.hi) return allowed;
+      v->i = n;
+      return "";
+    }
+    case KeyType::kNumber: {
+      double d;
+      auto [p, ec] = std::from_chars(b, e, d);
+      if (ec != std::errc() || p != e || !std::isfinite(d) || d < s.lo || d > s.hi) return allowed;
+      v->d = d;
+      return "";
+    }
+    case KeyType::kDuration: {
+      if (s.choices && text == "off") {
+        v->i = 0;
+        return "";
+      }
+      int64_t us;
+      if (!ParseDuration(text, &us) || us < s.lo || us > s.hi) return allowed;
+      v->i = us;
+      return "";
+    }
+    case KeyType::kSize: {
+      uint64_t n = 0;
+      auto [p, ec] = std::from_chars(b, e, n);
+      if (ec != std::errc() || p == b) return allowed;
+      const std::string_view unit(p, static_cast<size_t>(e - p));
+      uint64_t scale = unit == "B"     ? 1
+                       : unit == "KiB" ? 1ULL << 10
+                       : unit == "MiB" ? 1ULL << 20
+                       : unit == "GiB" ? 1ULL << 30
+                                       : 0;
+      if (scale == 0 || n > (1ULL << 50) / scale) return allowed;
+      const double bytes = static_cast<double>(n * scale);
+      if (bytes < s.lo || bytes > s.hi) return allowed;
+      v->i = static_cast<int64_t>(n * scale);
+      return "";
+    }
+    case KeyType::kBool:
+      if (text == "true") v->b = true;
+      else if (text == "false") v->b = false;
+      else return allowed;
+      return "";
+    case KeyType::kEnum: {
+      const std::string_view choices = s.choices;
+      size_t start = 0;
+      while (true) {
+        const size_t bar = choices.find('|', start);
+        if (choices.substr(start, bar == std::string_view::npos ? bar : bar - start) == text) return "";
+        if (bar == std::string_view::npos) return allowed;
+        start = bar + 1;
+      }
+    }
+    case KeyType::kList: {
+      v->list = SplitList(text);
+      for (const auto& item : v->list) {
+        if (item.empty()) return allowed;
+      }
+      if (v->list.size() < s.lo || v->list.size() > s.hi) return allowed;
+      if (s.check && s.check(*v)) return allowed;
+      return "";
+    }
+    case KeyType::kSecretFile:
+    case KeyType::kPath:
+      if (text.size() > s.hi) return allowed;
+      if (HasControl(text)) return allowed;
+      if (!text.empty() && s.section != std::string_view("gateway")) {
+        const std::string problem = CheckReadableFile(text, s.type == KeyType::kSecretFile, allowed);
+        if (!problem.empty()) return problem;
+      }
+      return "";
+    case KeyType::kString:
+      if (text.size() < s.lo || text.size() > s.hi) return allowed;
+      if (s.check && s.check(*v)) return allowed;
+      return "";
+  }
+  return allowed;
+}
+
+const Spec* FindSpec(std::string_view section, std::string_view key) {
+  for (const Spec& s : kSpecs) {
+    if (section == s.section && key == s.key) return &s;
+  }
+  if (section == "kafka" && key.substr(0, 8) == "rdkafka.") {
+    for (const Spec& s : kSpecs) {
+      if (std::string_view(s.key) == "rdkafka.*") return &s;
+    }
+  }
+  return nullptr;
+}
+
+struct Loader {
+  std::string_view text;
+  size_t pos = 0;
+  int line = 0;
+  std::string name;
+  ConfigMode mode;
+  Config cfg{};
+  std::vector<std::string> errors;
+  std::map<std::string, int> section_line;                       // first header line
+  std::map<std::pair<std::string, std::string>, int> key_line;  // where each key was set
+  std::map<std::pair<std::string, std::string>, std::string> key_text;
+  std::set<std::pair<std::string, std::string>> bad;  // given, but refused
+
+  void Error(int at, const std::string& what) {
+    errors.push_back(name + (at > 0 ? ":" + std::to_string(at) : std::string()) + ": " + what);
+  }
+  std::string Where(const std::string& section, const std::string& key) {
+    auto it = key_text.find({section, key});
+    return "[" + section + "] " + key + " = " + (it == key_text.end() ? "" : it->second);
+  }
+  // False if the key was given with a value that was refused.
+  bool Good(const std::string& section, const std::string& key) const {
+    return bad.count({section, key}) == 0;
+  }
+  int LineOf(const std::string& section, const std::string& key) {
+    auto it = key_line.find({section, key});
+    if (it != key_line.end()) return it->second;
+    auto s = section_line.find(section);
+    return s == section_line.end() ? 0 : s->second;
+  }
+
+  // inih reader: hands over one line at a time so `line` is always the line
+  // being parsed. Leading blanks are removed (inih would read an indented
+  // line as the continuation of the previous value), and lines inih cannot
+  // parse are reported here, with their number, and passed on as comments.
+  static char* Read(char* str, int num, void* stream) {
+    Loader* l = static_cast<Loader*>(stream);
+    if (l->pos >= l->text.size()) return nullptr;
+    size_t end = l->text.find('\n', l->pos);
+    if (end == std::string_view::npos) end = l->text.size();
+    std::string_view ln = l->text.substr(l->pos, end - l->pos);
+    l->pos = end + 1;
+    ++l->line;
+    if (!ln.empty() && ln.back() == '\r') ln.remove_suffix(1);
+    if (l->line == 1 && ln.substr(0, 3) == "\xEF\xBB\xBF") ln.remove_prefix(3);  // UTF-8 BOM
+    while (!ln.empty() && (ln.front() == ' ' || ln.front() == '\t')) ln.remove_prefix(1);
+    std::string_view out = ln;
+    if (ln.size() + 2 > static_cast<size_t>(num)) {
+      l->Error(l->line, "line is longer than " + std::to_string(num - 2) + " characters");
+      out = ";";
+    } else if (!ln.empty() && ln[0] == '[') {
+      const size_t close = ln.find(']');
+      std::string_view rest = close == std::string_view::npos ? "" : ln.substr(close + 1);
+      while (!rest.empty() && (rest.front() == ' ' || rest.front() == '\t')) rest.remove_prefix(1);
+      if (close == std::string_view::npos || (!rest.empty() && rest[0] != ';' && rest[0] != '#')) {
+        l->Error(l->line, "\"" + std::string(ln) + "\": a section header is [name], alone on its line");
+        out = ";";
+      } else {
+        const std::string section(ln.substr(1, close - 1));
+        if (!IsKnownSection(section)) {
+          std::string known;
+          for (const char* k : kSections) known += std::string(known.empty() ? "" : ", ") + k;
+          l->Error(l->line, "[" + section + "]: unknown section; sections are: " + known);
+        } else {
+          l->section_line.emplace(section, l->line);
+        }
+      }
+    } else if (!ln.empty() && ln[0] != ';' && ln[0] != '#' && ln.find('=') == std::string_view::npos &&
+               ln.find(':') == std::string_view::npos) {
+      l->Error(l->line, "\"" + std::string(ln) + "\": not a \"key = value\" line or a [section] header");
+      out = ";";
+    }
+    std::memcpy(str, out.data(), out.size());
+    str[out.size()] = '\n';
+    str[out.size() + 1] = '\0';
+    return str;
+  }
+
+  static int Handle(void* user, const char* section, const char* key, const char* value) {
+    static_cast<Loader*>(user)->Set(section, key, value);
+    return 1;
+  }
+
+  void Set(const std::string& section, const std::string& key, const std::string& value) {
+    if (section.empty()) {
+      Error(line, key + " = " + value + ": a key before any [section]");
+      return;
+    }
+    if (!IsKnownSection(section)) return;  // reported at the header
+    const std::string where = "[" + section + "] " + key + " = " + value;
+    const Spec* spec = FindSpec(section, key);
+    if (spec == nullptr) {
+      std::string keys;
+      for (const Spec& s : kSpecs) {
+        if (section == s.section) keys += std::string(keys.empty() ? "" : ", ") + s.key;
+      }
+      Error(line, where + ": unknown key; [" + section + "] takes: " + keys);
+      return;
+    }
+    if (spec->store == nullptr && key.size() == 8) {  // "rdkafka." alone
+      Error(line, where + ": name a librdkafka property after rdkafka.");
+      return;
+    }
+    auto [it, inserted] = key_line.emplace(std::make_pair(section, key), line);
+    if (!inserted) {
+      Error(line, where + ": given twice (first at line " + std::to_string(it->second) + ")");
+      return;
+    }
+    key_text[{section, key}] = value;
+    Value v;
+    const std::string problem = ParseValue(*spec, value, &v);
+    if (!problem.empty()) {
+      Error(line, where + ": " + problem);
+      bad.emplace(section, key);
+      return;
+    }
+    if (spec->store) {
+      spec->store(cfg, v);
+    } else {
+      cfg.kafka.rdkafka.emplace_back(key.substr(8), value);
+    }
+  }
+
+  void ApplyDefaults() {
+    for (const Spec& s : kSpecs) {
+      if (s.store == nullptr || key_line.count({s.section, s.key})) continue;
+      Value v;
+      const std::string problem = ParseValue(s, s.def, &v);
+      if (problem.empty()) s.store(cfg, v);
+    }
+  }
+
+  void CheckWhole() {
+    for (const auto& [section, at] : section_line) {
+      for (const Spec& s : kSpecs) {
+        if (section == s.section && s.required && !key_line.count({section, s.key})) {
+          Error(at, "[" + section + "] " + s.key + ": required when [" + section +
+                        "] is present; it " + Allowed(s));
+        }
+      }
+    }
+    Config& c = cfg;
+    c.file.enabled = section_line.count("file") > 0;
+    c.mqtt.enabled = section_line.count("mqtt") > 0;
+    c.alert.enabled = section_line.count("alert") > 0;
+    c.email.enabled = section_line.count("email") > 0;
+    c.kafka.enabled = section_line.count("kafka") > 0;
+    c.http.enabled = section_line.count("http") > 0;
+    if (c.gateway.name.empty()) {
+      char host[256] = {0};
+      if (gethostname(host, sizeof host - 1) != 0 || host[0] == '\0') std::strcpy(host, "sensorgate");
+      c.gateway.name = host;
+    }
+    if (c.mqtt.client_id.empty()) c.mqtt.client_id = "sensorgate-" + c.gateway.name;
+    if (!key_line.count({"alert", "clear_below"})) c.alert.clear_below = c.alert.above;
+    // Rules between keys are checked only when every key they involve holds
+    // a good value (given or default): a refused value is reported once, and
+    // not again through the defaults that stand in for it.
+    if (c.alert.enabled && Good("alert", "above") && key_line.count({"alert", "above"}) &&
+        Good("alert", "clear_below") && c.alert.clear_below > c.alert.above) {
+      Error(LineOf("alert", "clear_below"),
+            Where("alert", "clear_below") + ": must not be greater than above (" + Num(c.alert.above) + ")");
+    }
+    if (c.alert.enabled && Good("alert", "min_samples") && Good("window", "size") &&
+        c.alert.min_samples > c.window.size) {
+      Error(LineOf("alert", "min_samples"), Where("alert", "min_samples") +
+                                                ": must be at most [window] size (" +
+                                                std::to_string(c.window.size) + ")");
+    }
+    if (Good("reading", "min") && Good("reading", "max") && c.reading.min >= c.reading.max) {
+      if (key_line.count({"reading", "max"})) {
+        Error(LineOf("reading", "max"),
+              Where("reading", "max") + ": must be greater than min (" + Num(c.reading.min) + ")");
+      } else {
+        Error(LineOf("reading", "min"),
+              Where("reading", "min") + ": must be less than max (" + Num(c.reading.max) + ")");
+      }
+    }
+    const bool topic_key = IsTopicKey(c.reading.key, nullptr);
+    if (c.mqtt.enabled && c.mqtt.payload == PayloadFormat::kNumber && !topic_key &&
+        Good("reading", "key")) {
+      Error(LineOf("mqtt", "payload"),
+            Where("mqtt", "payload") + ": needs [reading] key = @topic.N (a bare number carries no key)");
+    }
+    if (topic_key && !c.mqtt.enabled) {
+      Error(LineOf("reading", "key"), Where("reading", "key") + ": @topic keys need an [mqtt] section");
+    } else if (topic_key && c.file.enabled) {
+      Error(LineOf("reading", "key"), Where("reading", "key") +
+                                          ": @topic keys cannot be used with [file] (a file line has no topic); "
+                                          "use a JSON path or CSV column, or run one gateway per source");
+    }
+    if (c.mqtt.enabled && Good("mqtt", "cert_file") && Good("mqtt", "key_file") &&
+        c.mqtt.cert_file.empty() != c.mqtt.key_file.empty()) {
+      const bool has_cert = !c.mqtt.cert_file.empty();
+      Error(LineOf("mqtt", has_cert ? "cert_file" : "key_file"),
+            Where("mqtt", has_cert ? "cert_file" : "key_file") + ": needs " +
+                (has_cert ? "key_file" : "cert_file") +
+                " as well (mutual TLS takes both cert_file and key_file, or neither)");
+    }
+    if (mode == ConfigMode::kDaemon) {
+      if (!c.file.enabled && !c.mqtt.enabled) {
+        Error(0, "at least one of [file] and [mqtt] is needed (except with --replay)");
+      }
+      if (c.gateway.state_dir.empty() && Good("gateway", "state_dir")) {
+        Error(LineOf("gateway", "state_dir"),
+              "[gateway] state_dir: required (offsets, checkpoint, spool and outbox live there), "
+              "except with --replay");
+      }
+    }
+  }
+};
+
+}  // namespace
+
+int TopicKeyLevel(std::string_view key) {
+  int level = -1;
+  return IsTopicKey(key, &level) ? level : -1;
+}
+
+ConfigResult LoadConfigText(std::string_view text, const std::string& name, ConfigMode mode) {
+  Loader l;
+  l.text = text;
+  l.name = name;
+  l.mode = mode;
+  if (text.find('\0') != std::string_view::npos) {
+    return {Config{}, {name + ": holds a NUL byte: not a text file"}};
+  }
+  l.ApplyDefaults();
+  const int rc = ini_parse_stream(&Loader::Read, &l, &Loader::Handle, &l);
+  if (rc > 0 && l.errors.empty()) l.Error(rc, "cannot parse this line");
+  if (rc < 0) l.Error(0, "cannot parse (out of memory)");
+  l.CheckWhole();
+  l.cfg.path = name;
+  return {std::move(l.cfg), std::move(l.errors)};
+}
+
+ConfigResult LoadConfigFile(const std::string& path, ConfigMode mode) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return {Config{}, {path + ": cannot open: " + std::strerror(errno)}};
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  if (in.bad()) return {Config{}, {path + ": cannot read: " + std::strerror(errno)}};
+  return LoadConfigText(ss.str(), path, mode);
+}
+
+Config DefaultConfig() { return LoadConfigText("", "(defaults)", ConfigMode::kReplay).config; }
+
+std::vector<ConfigKeyInfo> ConfigKeys() {
+  static const std::vector<std::string> allowed = [] {
+    std::vector<std::string> a;
+    for (const Spec& s : kSpecs) a.push_back(Allowed(s));
+    return a;
+  }();
+  std::vector<ConfigKeyInfo> out;
+  for (size_t i = 0; i < std::size(kSpecs); ++i) {
+    const Spec& s = kSpecs[i];
+    out.push_back({s.section, s.key, s.type, s.def, s.required, allowed[i], s.doc});
+  }
+  return out;
+}
+
+}  // namespace sensorgate

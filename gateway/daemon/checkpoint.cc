@@ -1,0 +1,202 @@
+#include "gateway/daemon/checkpoint.h"
+
+#include <fcntl.h>
+#include <simdjson.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "gateway/base/json_format.h"
+
+namespace sensorgate {
+namespace {
+
+constexpr int kVersion = 1;
+
+Status Errno(const std::string& what, const std::string& path) {
+  return Status::Error(path + ": " + what + ": " + std::strerror(errno));
+}
+
+Status WriteAll(int fd, const std::string& data, const std::string& path) {
+  size_t done = 0;
+  while (done < data.size()) {
+    const ssize_t n = ::write(fd, data.data() + done, data.size() - done);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return Errno("cannot write", path);
+    }
+    done += static_cast<size_t>(n);
+  }
+  return Status::Ok();
+}
+
+const char* PhaseName(AlertPhase p) { return AlertPhaseName(p); }
+
+bool PhaseFrom(std::string_view s, AlertPhase* p) {
+  if (s == "ok") *p = AlertPhase::kOk;
+  else if (s == "pending") *p = AlertPhase::kPending;
+  else if (s == "firing") *p = AlertPhase::kFiring;
+  else return false;
+  return true;
+}
+
+}  // namespace
+
+Status WriteCheckpoint(const std::string& path, const Pipeline& pipeline,
+                       const std::vector<FilePosition>& files, const CheckpointMeta& meta) {
+  const std::string tmp = path + ".tmp";
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+  if (fd < 0) return Errno("cannot create", tmp);
+  // Written in chunks: memory stays flat however many keys there are.
+  constexpr size_t kChunk = 64 * 1024;
+  std::string out;
+  out.reserve(kChunk + 4096);
+  Status s;
+  auto flush = [&](bool force) {
+    if (s.ok() && (force || out.size() >= kChunk)) {
+      s = WriteAll(fd, out, tmp);
+      out.clear();
+    }
+  };
+  const WindowTable& w = pipeline.windows();
+  out += "{\"sensorgate_checkpoint\":" + std::to_string(kVersion) + ",\"seq\":" + std::to_string(meta.seq) +
+         ",\"mqtt_generation\":" + std::to_string(meta.mqtt_generation) +
+         ",\"mqtt_offset\":" + std::to_string(meta.mqtt_offset) + ",\"written\":";
+  AppendJsonTime(&out, WallClockMicros());
+  out += "}\n";
+  for (const FilePosition& f : files) {
+    out += "{\"file\":";
+    AppendJsonString(&out, f.path);
+    out += ",\"dev\":" + std::to_string(f.device) + ",\"ino\":" + std::to_string(f.inode) +
+           ",\"offset\":" + std::to_string(f.offset) + ",\"fingerprint\":" + std::to_string(f.fingerprint) +
+           "}\n";
+    flush(false);
+  }
+  for (uint32_t slot = 0; slot < w.key_count(); ++slot) {
+    const KeyState& k = pipeline.key_state(slot);
+    out += "{\"key\":";
+    AppendJsonString(&out, w.key(slot));
+    out += ",\"values\":[";
+    bool first = true;
+    for (double v : w.Values(slot)) {
+      if (!first) out += ',';
+      first = false;
+      AppendJsonNumber(&out, v);
+    }
+    out += "],\"total\":" + std::to_string(w.total(slot)) + ",\"time\":" + std::to_string(w.last_time(slot)) +
+           ",\"hot\":\"" + PhaseName(k.hot.phase) + "\",\"since\":" + std::to_string(k.hot.since_us) +
+           ",\"stale\":" + (k.stale ? "true" : "false") + ",\"seen\":" + std::to_string(k.last_seen_us) + "}\n";
+    flush(false);
+  }
+  out += "{\"end\":true,\"files\":" + std::to_string(files.size()) + ",\"keys\":" + std::to_string(w.key_count()) +
+         "}\n";
+  flush(true);
+  if (s.ok() && ::fsync(fd) != 0) s = Errno("cannot fsync", tmp);
+  if (::close(fd) != 0 && s.ok()) s = Errno("cannot close", tmp);
+  if (!s.ok()) {
+    ::unlink(tmp.c_str());
+    return s;
+  }
+  if (::rename(tmp.c_str(), path.c_str()) != 0) return Errno("cannot rename over", path);
+  const size_t slash = path.rfind('/');
+  const std::string dir = slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
+  const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd >= 0) {
+    ::fsync(dfd);
+    ::close(dfd);
+  }
+  return Status::Ok();
+}
+
+Status ReadCheckpoint(const std::string& path, Pipeline* pipeline, std::vector<FilePosition>* files,
+                      CheckpointMeta* meta, bool* found) {
+  *found = false;
+  if (::access(path.c_str(), F_OK) != 0) {
+    if (errno == ENOENT) return Status::Ok();
+    return Errno("cannot read", path);
+  }
+  simdjson::padded_string text;
+  if (simdjson::padded_string::load(path).get(text)) return Errno("cannot read", path);
+  simdjson::dom::parser parser;
+  simdjson::dom::document_stream stream;
+  if (parser.parse_many(text).get(stream)) return Status::Error(path + ": not a checkpoint");
+  uint64_t line = 0, keys = 0;
+  bool header = false, end = false;
+  for (auto result : stream) {
+    ++line;
+    auto bad = [&](const char* what) {
+      return Status::Error(path + ":" + std::to_string(line) + ": " + what +
+                           "; move the file away to start without it");
+    };
+    simdjson::dom::element e;
+    if (result.get(e)) return bad("not JSON");
+    if (end) return bad("data after the end line");
+    if (!header) {
+      int64_t version;
+      if (e["sensorgate_checkpoint"].get(version) || version != kVersion) return bad("not a version 1 checkpoint");
+      if (e["seq"].get(meta->seq)) return bad("no seq");
+      // Absent in checkpoints written before the MQTT source existed.
+      if (e["mqtt_generation"].get(meta->mqtt_generation)) meta->mqtt_generation = 0;
+      if (e["mqtt_offset"].get(meta->mqtt_offset)) meta->mqtt_offset = 0;
+      header = true;
+      continue;
+    }
+    std::string_view file;
+    if (!e["file"].get(file)) {
+      FilePosition f;
+      f.path = std::string(file);
+      if (e["dev"].get(f.device) || e["ino"].get(f.inode) || e["offset"].get(f.offset) ||
+          e["fingerprint"].get(f.fingerprint)) {
+        return bad("a file line needs dev, ino, offset and fingerprint");
+      }
+      files->push_back(f);
+      continue;
+    }
+    std::string_view key;
+    if (!e["key"].get(key)) {
+      simdjson::dom::array values;
+      uint64_t total;
+      int64_t time, since, seen;
+      std::string_view hot;
+      bool stale;
+      if (e["values"].get(values) || e["total"].get(total) || e["time"].get(time) || e["hot"].get(hot) ||
+          e["since"].get(since) || e["stale"].get(stale) || e["seen"].get(seen)) {
+        return bad("a key line needs values, total, time, hot, since, stale and seen");
+      }
+      std::vector<double> v;
+      for (auto x : values) {
+        double d;
+        if (x.get(d)) return bad("a window value is not a number");
+        v.push_back(d);
+      }
+      KeyState k;
+      if (!PhaseFrom(hot, &k.hot.phase)) return bad("hot must be ok, pending or firing");
+      k.hot.since_us = since;
+      k.stale = stale;
+      k.last_seen_us = seen;
+      if (v.empty()) return bad("a key without values");
+      if (!pipeline->RestoreKey(key, v, total, time, k)) {
+        Log(LogLevel::kWarning, "%s: key %.*s dropped: [window] max_keys reached", path.c_str(),
+            static_cast<int>(key.size()), key.data());
+      }
+      ++keys;
+      continue;
+    }
+    bool end_flag;
+    uint64_t nfiles, nkeys;
+    if (!e["end"].get(end_flag)) {
+      if (e["files"].get(nfiles) || e["keys"].get(nkeys) || nfiles != files->size() || nkeys != keys) {
+        return bad("the end line does not match the lines before it");
+      }
+      end = true;
+      continue;
+    }
+    return bad("unknown line");
+  }
+  if (!header || !end) return Status::Error(path + ": incomplete checkpoint (no end line); move the file away to start without it");
+  *found = true;
+  return Status::Ok();
+}
+
+}  // namespace sensorgate

@@ -1,0 +1,251 @@
+#include "gateway/http/http_server.h"
+
+#include <microhttpd.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <cstdarg>
+#include <cstdio>
+#include <cstring>
+#include <limits>
+#include <string_view>
+
+#include "gateway/http/dashboard_html.h"
+#include "gateway/base/log.h"
+
+namespace sensorgate {
+namespace {
+
+constexpr unsigned int kConnectionLimit = 64;
+constexpr unsigned int kConnectionTimeoutSeconds = 30;
+
+constexpr char kMetricsType[] = "text/plain; version=0.0.4; charset=utf-8";
+constexpr char kJsonType[] = "application/json";
+constexpr char kHtmlType[] = "text/html; charset=utf-8";
+constexpr char kTextType[] = "text/plain; charset=utf-8";
+// The dashboard needs nothing but itself and same-origin fetches.
+constexpr char kDashboardPolicy[] =
+    "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; "
+    "connect-src 'self'; img-src data:; base-uri 'none'; form-action 'none'; "
+    "frame-ancestors 'none'";
+
+// Splits "HOST:PORT" / "[V6]:PORT". Returns false if it is not of that shape.
+bool SplitHostPort(std::string_view listen, std::string* host, uint16_t* port, bool* bracketed) {
+  const size_t colon = listen.rfind(':');
+  if (colon == std::string_view::npos || colon == 0) return false;
+  std::string_view h = listen.substr(0, colon);
+  const std::string_view p = listen.substr(colon + 1);
+  *bracketed = h.front() == '[';
+  if (*bracketed) {
+    if (h.size() < 3 || h.back() != ']') return false;
+    h = h.substr(1, h.size() - 2);
+  } else if (h.find(':') != std::string_view::npos) {
+    return false;  // an IPv6 literal needs brackets
+  }
+  if (p.empty() || p.size() > 5) return false;
+  unsigned value = 0;
+  for (char c : p) {
+    if (c < '0' || c > '9') return false;
+    value = value * 10 + static_cast<unsigned>(c - '0');
+  }
+  if (value > 65535) return false;
+  host->assign(h);
+  *port = static_cast<uint16_t>(value);
+  return true;
+}
+
+std::string AddressText(const sockaddr* addr, socklen_t len) {
+  char host[NI_MAXHOST];
+  char serv[NI_MAXSERV];
+  if (getnameinfo(addr, len, host, sizeof host, serv, sizeof serv, NI_NUMERICHOST | NI_NUMERICSERV) !=
+      0) {
+    return "?";
+  }
+  return addr->sa_family == AF_INET6 ? "[" + std::string(host) + "]:" + serv
+                                     : std::string(host) + ":" + serv;
+}
+
+MHD_Result Queue(MHD_Connection* connection, unsigned int status, std::string_view body,
+                 MHD_ResponseMemoryMode mode, const char* content_type,
+                 const char* extra_header = nullptr, const char* extra_value = nullptr) {
+  MHD_Response* response =
+      MHD_create_response_from_buffer(body.size(), const_cast<char*>(body.data()), mode);
+  if (response == nullptr) return MHD_NO;
+  MHD_add_response_header(response, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
+  MHD_add_response_header(response, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+  MHD_add_response_header(response, "X-Content-Type-Options", "nosniff");
+  if (extra_header != nullptr) MHD_add_response_header(response, extra_header, extra_value);
+  const MHD_Result r = MHD_queue_response(connection, status, response);
+  MHD_destroy_response(response);
+  return r;
+}
+
+}  // namespace
+
+// Collects libmicrohttpd's messages while Start() runs, to return them in
+// the Status; after that, logs them (rate-limited: clients can cause them).
+struct HttpServer::LogSink {
+  std::string* start_messages = nullptr;
+  RateLimiter limiter{10, 1};
+};
+
+struct HttpServer::Callbacks {
+  static MHD_Result Access(void* cls, MHD_Connection* connection, const char* url,
+                           const char* method, const char* /*version*/,
+                           const char* /*upload_data*/, size_t* upload_data_size,
+                           void** request_state) {
+    HttpServer* server = static_cast<HttpServer*>(cls);
+    if (*request_state == nullptr) {
+      // The headers are in. A method we do not serve is answered now (its
+      // body is not read and the connection closes); GET and HEAD wait for
+      // the end of the request, so the connection can be kept alive.
+      const std::string_view m(method);
+      if (m != MHD_HTTP_METHOD_GET && m != MHD_HTTP_METHOD_HEAD) {
+        return server->Respond(connection, url, method) ? MHD_YES : MHD_NO;
+      }
+      *request_state = server;
+      return MHD_YES;
+    }
+    if (*upload_data_size != 0) {
+      *upload_data_size = 0;  // a body on GET means nothing here: skip it
+      return MHD_YES;
+    }
+    return server->Respond(connection, url, method) ? MHD_YES : MHD_NO;
+  }
+
+  static void Log(void* cls, const char* format, va_list args) {
+    char buf[512];
+    std::vsnprintf(buf, sizeof buf, format, args);
+    size_t n = std::strlen(buf);
+    while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r')) buf[--n] = '\0';
+    LogSink* sink = static_cast<LogSink*>(cls);
+    if (sink->start_messages != nullptr) {
+      if (!sink->start_messages->empty()) sink->start_messages->append("; ");
+      sink->start_messages->append(buf, n);
+    } else if (sink->limiter.Allow(MonotonicMicros())) {
+      sensorgate::Log(LogLevel::kWarning, "http: %s", buf);
+    }
+  }
+};
+
+HttpServer::HttpServer(HttpContent* content) : content_(content), log_sink_(new LogSink) {}
+
+HttpServer::~HttpServer() {
+  if (daemon_ != nullptr) MHD_stop_daemon(daemon_);
+}
+
+Status HttpServer::Start(const std::string& listen) {
+  const std::string where = "[http] listen = " + listen;
+  if (daemon_ != nullptr) return Status::Error(where + ": the HTTP server is already started");
+  std::string host;
+  uint16_t port = 0;
+  bool bracketed = false;
+  if (!SplitHostPort(listen, &host, &port, &bracketed)) {
+    return Status::Error(where + ": must be HOST:PORT, e.g. 127.0.0.1:9108 or [::1]:9108");
+  }
+
+  addrinfo hints{};
+  hints.ai_family = bracketed ? AF_INET6 : AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_NUMERICSERV | (bracketed ? AI_NUMERICHOST : AI_ADDRCONFIG);
+  addrinfo* found = nullptr;
+  const int gai = getaddrinfo(host.c_str(), std::to_string(port).c_str(), &hints, &found);
+  if (gai != 0) {
+    return Status::Error(where + ": cannot resolve " + host + ": " + gai_strerror(gai));
+  }
+
+  LogSink* sink = log_sink_.get();
+  std::string errors;
+  for (addrinfo* a = found; a != nullptr && daemon_ == nullptr; a = a->ai_next) {
+    if (a->ai_family != AF_INET && a->ai_family != AF_INET6) continue;
+    std::string messages;
+    sink->start_messages = &messages;
+    // MHD_USE_EPOLL without an internal thread: the caller's loop drives it.
+    const unsigned int flags =
+        MHD_USE_EPOLL | MHD_USE_ERROR_LOG | (a->ai_family == AF_INET6 ? MHD_USE_IPv6 : 0);
+    // The logger first, so that it gets the messages about the other options.
+    daemon_ = MHD_start_daemon(
+        flags, port, nullptr, nullptr, &Callbacks::Access, this,
+        MHD_OPTION_EXTERNAL_LOGGER, &Callbacks::Log, sink, MHD_OPTION_SOCK_ADDR, a->ai_addr,
+        MHD_OPTION_CONNECTION_LIMIT, kConnectionLimit, MHD_OPTION_CONNECTION_TIMEOUT,
+        kConnectionTimeoutSeconds, MHD_OPTION_END);
+    sink->start_messages = nullptr;
+    if (daemon_ == nullptr) {
+      if (!errors.empty()) errors.append("; ");
+      // Name the address when it is not the one written in listen (a host name).
+      const std::string address = AddressText(a->ai_addr, a->ai_addrlen);
+      if (address != listen) errors += address + ": ";
+      errors += messages.empty() ? std::string("cannot start the HTTP server") : messages;
+    }
+  }
+  freeaddrinfo(found);
+  if (daemon_ == nullptr) {
+    if (errors.empty()) errors = "no IPv4 or IPv6 address for " + host;
+    return Status::Error(where + ": " + errors);
+  }
+
+  const MHD_DaemonInfo* info = MHD_get_daemon_info(daemon_, MHD_DAEMON_INFO_EPOLL_FD);
+  const MHD_DaemonInfo* bound = MHD_get_daemon_info(daemon_, MHD_DAEMON_INFO_BIND_PORT);
+  if (info == nullptr || bound == nullptr) {
+    MHD_stop_daemon(daemon_);
+    daemon_ = nullptr;
+    return Status::Error(where + ": libmicrohttpd gives no epoll descriptor or port");
+  }
+  epoll_fd_ = info->epoll_fd;
+  port_ = bound->port;
+  return Status::Ok();
+}
+
+int HttpServer::epoll_fd() const { return epoll_fd_; }
+
+int64_t HttpServer::timeout_ms() const {
+  if (daemon_ == nullptr) return -1;
+  MHD_UNSIGNED_LONG_LONG t = 0;
+  if (MHD_get_timeout(daemon_, &t) != MHD_YES) return -1;
+  constexpr auto kMax = static_cast<MHD_UNSIGNED_LONG_LONG>(std::numeric_limits<int64_t>::max());
+  return t > kMax ? std::numeric_limits<int64_t>::max() : static_cast<int64_t>(t);
+}
+
+void HttpServer::Run() {
+  if (daemon_ != nullptr) MHD_run(daemon_);
+}
+
+bool HttpServer::Respond(MHD_Connection* connection, const char* url, const char* method) {
+  const std::string_view m(method);
+  if (m != MHD_HTTP_METHOD_GET && m != MHD_HTTP_METHOD_HEAD) {
+    return Queue(connection, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed\n",
+                 MHD_RESPMEM_PERSISTENT, kTextType, MHD_HTTP_HEADER_ALLOW, "GET, HEAD") == MHD_YES;
+  }
+  const std::string_view path(url);
+  body_.clear();
+  unsigned int status = MHD_HTTP_OK;
+  const char* type = kJsonType;
+  if (path == "/") {
+    return Queue(connection, MHD_HTTP_OK, kDashboardHtml, MHD_RESPMEM_PERSISTENT, kHtmlType,
+                 "Content-Security-Policy", kDashboardPolicy) == MHD_YES;
+  } else if (path == "/metrics") {
+    content_->WriteMetrics(&body_);
+    type = kMetricsType;
+  } else if (path == "/healthz") {
+    std::string why;
+    if (content_->Healthy(&why)) {
+      body_ = "ok\n";
+    } else {
+      status = MHD_HTTP_SERVICE_UNAVAILABLE;
+      body_ = why.empty() ? std::string("unhealthy") : why;
+      if (body_.back() != '\n') body_.push_back('\n');
+    }
+    type = kTextType;
+  } else if (path == "/api/windows") {
+    content_->WriteWindows(&body_);
+  } else if (path == "/api/alerts") {
+    content_->WriteAlerts(&body_);
+  } else {
+    return Queue(connection, MHD_HTTP_NOT_FOUND, "not found\n", MHD_RESPMEM_PERSISTENT,
+                 kTextType) == MHD_YES;
+  }
+  return Queue(connection, status, body_, MHD_RESPMEM_MUST_COPY, type) == MHD_YES;
+}
+
+}  // namespace sensorgate

@@ -1,0 +1,143 @@
+// Pipeline: record -> reading -> window -> alert rules, on one thread.
+//
+// Sources (file followers, MQTT, replay) hand records to Process*(); the
+// pipeline parses them, updates the key's window, runs the hot-alert state
+// machine (alerts/alert_rule.h) and tells the AlertSink about each event, in
+// input order. Bad records are counted by reason and logged at a limited rate;
+// they never change a window and never stop the pipeline. No heap allocation
+// per record once a key has been seen.
+//
+// Not thread-safe: one pipeline thread owns it. Sinks are called on it.
+#ifndef SENSORGATE_GATEWAY_PIPELINE_PIPELINE_H_
+#define SENSORGATE_GATEWAY_PIPELINE_PIPELINE_H_
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <string_view>
+#include <vector>
+
+#include "alerts/alert_rule.h"
+#include "gateway/config/config.h"
+#include "gateway/base/log.h"
+#include "gateway/parse/record_parser.h"
+#include "gateway/rules/window.h"
+#include "gateway/sinks/sink.h"
+#include "gateway/sources/source.h"
+
+namespace sensorgate {
+
+struct PipelineCounters {
+  uint64_t records = 0;  // non-blank records seen
+  uint64_t accepted = 0;
+  std::array<uint64_t, kRejectReasonCount> rejected{};
+  uint64_t alerts_firing = 0;  // rule "hot"
+  uint64_t alerts_resolved = 0;
+  uint64_t stale_firing = 0;   // rule "stale"
+  uint64_t stale_resolved = 0;
+  uint64_t rejected_total() const {
+    uint64_t n = 0;
+    for (uint64_t r : rejected) n += r;
+    return n;
+  }
+};
+
+// Everything the pipeline keeps about a key besides its window.
+struct KeyState {
+  AlertState hot;
+  bool stale = false;         // a stale alert is firing
+  TimeMicros last_seen_us = 0;  // arrival (wall clock) of its last reading
+};
+
+class Pipeline : public RecordReceiver {
+ public:
+  // `sink` (may be null) is the first sink; AddSink() adds more. Sinks and
+  // `clock` must outlive the pipeline.
+  Pipeline(const Config& config, RecordFormat format, Sink* sink, Clock* clock = SystemClock());
+  Pipeline(const Pipeline&) = delete;
+  Pipeline& operator=(const Pipeline&) = delete;
+
+  // Events go to every sink added, in the order they were added.
+  void AddSink(Sink* sink);
+  void RemoveSink(Sink* sink);
+
+  // RecordReceiver: the sources' records.
+  void OnHeader(std::string_view line, const RecordOrigin& origin) override { (void)SetCsvHeader(line, origin); }
+  void OnRecord(const char* data, size_t len, TimeMicros arrival_us, const RecordOrigin& origin) override {
+    ProcessRecord(data, len, arrival_us, origin);
+  }
+  void OnMessage(std::string_view topic, const char* payload, size_t len, TimeMicros arrival_us) override {
+    ProcessMessage(topic, payload, len, arrival_us);
+  }
+  void OnTooLong(const RecordOrigin& origin) override { RejectTooLong(origin); }
+
+  // Calls every sink's OnWindow() for each key whose window changed since
+  // the last call (in slot order). Returns the number of keys published.
+  size_t PublishWindows();
+
+  // Processes one record (no line terminator). Blank records are ignored.
+  // REQUIRES: kRecordPadding readable bytes after data + len.
+  // Returns true if the record became a reading.
+  bool ProcessRecord(const char* data, size_t len, TimeMicros arrival_us, const RecordOrigin& origin);
+  // Processes one MQTT message: the payload is JSON, or a bare number with
+  // [mqtt] payload = number; with [reading] key = @topic.N the key is that
+  // level of `topic`. An empty payload is a record (rejected), not a blank line.
+  // REQUIRES: kRecordPadding readable bytes after payload + len.
+  bool ProcessMessage(std::string_view topic, const char* payload, size_t len, TimeMicros arrival_us);
+
+  // Counts a record too long to be read (the line reader skipped it).
+  void RejectTooLong(const RecordOrigin& origin);
+  // CSV: a new file's header line. Logs and returns the error if a column is missing.
+  Status SetCsvHeader(std::string_view header, const RecordOrigin& origin);
+
+  // Daemon only: fires a "stale" alert for every key with no reading since
+  // now_us - stale_after (wall clock); it resolves at the key's next reading.
+  // Does nothing when stale_after is off.
+  void CheckStale(TimeMicros now_us);
+
+  // Swaps in a new configuration (SIGHUP): windows, alert states and counters
+  // are kept; windows are carried over when size or max_keys change (the
+  // newest readings kept; keys beyond a lower max_keys are dropped, logged).
+  void Reconfigure(const Config& config, RecordFormat format);
+
+  // Restores one key (from a checkpoint). Returns false if the table is full.
+  bool RestoreKey(std::string_view key, const std::vector<double>& values, uint64_t total,
+                  TimeMicros last_time, const KeyState& state);
+  const KeyState& key_state(uint32_t slot) const { return keys_[slot]; }
+
+  const WindowTable& windows() const { return *windows_; }
+  const PipelineCounters& counters() const { return counters_; }
+  AlertPhase alert_phase(uint32_t slot) const { return keys_[slot].hot.phase; }
+  // Messages about bad records not logged because of the rate limit.
+  uint64_t TakeSuppressedLogs() { return reject_log_.TakeSuppressed(); }
+
+ private:
+  void SetMqtt(const Config& config);
+  // A parsed record becomes a reading (true), or is rejected and counted.
+  bool Conclude(bool parsed, const Reading& r, RejectReason why, TimeMicros arrival_us, const RecordOrigin& origin,
+                std::string_view record);
+  bool Accept(const Reading& r, TimeMicros arrival_us);
+  void Reject(RejectReason why, const RecordOrigin& origin, std::string_view record);
+  void Emit(std::string_view rule, bool firing, uint32_t slot, TimeMicros time_us);
+  void MarkChanged(uint32_t slot);
+
+  bool alert_enabled_;
+  HotRule rule_;
+  int64_t stale_after_us_;
+  std::unique_ptr<RecordParser> parser_;
+  std::unique_ptr<RecordParser> mqtt_parser_;  // JSON, for [mqtt] (files may be CSV)
+  int topic_level_ = -1;                       // [reading] key = @topic.N: N
+  bool number_payload_ = false;                // [mqtt] payload = number
+  std::unique_ptr<WindowTable> windows_;
+  std::vector<KeyState> keys_;  // per slot
+  std::vector<Sink*> sinks_;
+  Clock* const clock_;
+  std::vector<uint32_t> changed_;  // slots changed since PublishWindows(), each once
+  std::vector<uint8_t> is_changed_;  // per slot
+  PipelineCounters counters_;
+  RateLimiter reject_log_;
+};
+
+}  // namespace sensorgate
+
+#endif  // SENSORGATE_GATEWAY_PIPELINE_PIPELINE_H_

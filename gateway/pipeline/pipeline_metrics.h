@@ -1,0 +1,44 @@
+// What the pipeline shows of its state: its Prometheus families, and the
+// JSON arrays of /api/windows and /api/alerts built from the pipeline itself
+// (the HTTP sink keeps its own copy from window events; these serve tests and
+// the checkpoint-free views).
+//
+// They read the pipeline and so run where it runs, on the pipeline thread.
+#ifndef SENSORGATE_GATEWAY_PIPELINE_PIPELINE_METRICS_H_
+#define SENSORGATE_GATEWAY_PIPELINE_PIPELINE_METRICS_H_
+
+#include <string>
+
+#include "gateway/base/metrics.h"
+
+namespace sensorgate {
+
+class Pipeline;
+
+// Appends the pipeline's families:
+//   sensorgate_records_read_total                        counter
+//   sensorgate_records_accepted_total                    counter
+//   sensorgate_records_rejected_total{reason}            counter, every reason always present
+//   sensorgate_alerts_total{rule,state}                  counter, rule hot | stale, state firing | resolved
+//   sensorgate_alerts_firing{rule}                       gauge, keys whose alert of that rule is firing
+//   sensorgate_keys                                      gauge, keys with a window
+//   sensorgate_window_average{key}                       gauge
+//   sensorgate_window_readings{key}                      gauge, readings in the window
+//   sensorgate_window_last_timestamp_seconds{key}        gauge, time of the last reading
+// The per-key series are sorted by key (bytewise). (The readings gauge is not
+// "_count": Prometheus reserves that suffix for histograms and summaries.)
+void AppendPipelineMetrics(const Pipeline& p, std::string* out);
+
+// Appends the JSON array of /api/windows: the replay's window objects
+// (AppendWindowJson, "event" member included), sorted by key (bytewise).
+void AppendWindowsJson(const Pipeline& p, std::string* out);
+
+// Appends the JSON array of /api/alerts: one object per alert firing now,
+// sorted by key, then rule (hot before stale):
+//   {"rule":"hot","key":..,"avg":..,"count":..,"time":".."}
+// with the key's window average, readings and time of its last reading now.
+void AppendFiringAlertsJson(const Pipeline& p, std::string* out);
+
+}  // namespace sensorgate
+
+#endif  // SENSORGATE_GATEWAY_PIPELINE_PIPELINE_METRICS_H_

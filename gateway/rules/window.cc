@@ -1,0 +1,137 @@
+#include "gateway/rules/window.h"
+
+#include <algorithm>
+#include <functional>
+#include <new>
+
+namespace sensorgate {
+namespace {
+
+uint32_t HashKey(std::string_view key) {
+  const size_t h = std::hash<std::string_view>()(key);
+  return static_cast<uint32_t>(h ^ (h >> 32));
+}
+
+size_t IndexSizeFor(uint32_t max_keys) {
+  size_t n = 16;
+  while (n < static_cast<size_t>(max_keys) * 2) n <<= 1;
+  return n;
+}
+
+}  // namespace
+
+WindowTable::WindowTable(uint32_t size, uint32_t max_keys)
+    : size_(size),
+      max_keys_(max_keys),
+      arena_(static_cast<double*>(std::calloc(static_cast<size_t>(size) * max_keys, sizeof(double)))),
+      index_(IndexSizeFor(max_keys), 0),
+      index_mask_(index_.size() - 1) {
+  if (!arena_) throw std::bad_alloc();
+  slots_.reserve(max_keys);
+  // Room for keys of up to 128 bytes; reserved, so only what is used is touched.
+  key_bytes_.reserve(static_cast<size_t>(max_keys) * 128);
+  key_offsets_.reserve(static_cast<size_t>(max_keys) + 1);
+  key_offsets_.push_back(0);
+  hashes_.reserve(max_keys);
+}
+
+uint32_t WindowTable::Find(std::string_view key) const {
+  const uint32_t h = HashKey(key);
+  for (size_t i = h & index_mask_;; i = (i + 1) & index_mask_) {
+    const uint32_t e = index_[i];
+    if (e == 0) return kNoSlot;
+    if (hashes_[e - 1] == h && this->key(e - 1) == key) return e - 1;
+  }
+}
+
+uint32_t WindowTable::FindOrInsert(std::string_view key) {
+  const uint32_t h = HashKey(key);
+  size_t i = h & index_mask_;
+  for (;; i = (i + 1) & index_mask_) {
+    const uint32_t e = index_[i];
+    if (e == 0) break;
+    if (hashes_[e - 1] == h && this->key(e - 1) == key) return e - 1;
+  }
+  if (slots_.size() >= max_keys_) return kNoSlot;
+  const uint32_t slot = static_cast<uint32_t>(slots_.size());
+  key_bytes_.insert(key_bytes_.end(), key.begin(), key.end());
+  key_offsets_.push_back(static_cast<uint32_t>(key_bytes_.size()));
+  hashes_.push_back(h);
+  slots_.emplace_back();
+  index_[i] = slot + 1;
+  return slot;
+}
+
+void WindowTable::Add(uint32_t slot, double value, TimeMicros time_us) {
+  Slot& s = slots_[slot];
+  double* r = arena_.get() + static_cast<size_t>(slot) * size_;
+  if (s.count == size_) {
+    NeumaierAdd(&s.sum, &s.compensation, -r[s.head]);
+  } else {
+    ++s.count;
+  }
+  r[s.head] = value;
+  NeumaierAdd(&s.sum, &s.compensation, value);
+  ++s.total;
+  s.last_time = time_us;
+  if (++s.head == size_) {
+    s.head = 0;
+    Recompute(slot);  // once per `size` readings: amortised O(1)
+  }
+}
+
+void WindowTable::Recompute(uint32_t slot) {
+  Slot& s = slots_[slot];
+  const double* r = ring(slot);
+  double sum = 0, c = 0;
+  for (uint32_t i = 0; i < s.count; ++i) NeumaierAdd(&sum, &c, r[i]);
+  s.sum = sum;
+  s.compensation = c;
+}
+
+double WindowTable::last(uint32_t slot) const {
+  const Slot& s = slots_[slot];
+  return ring(slot)[s.head == 0 ? size_ - 1 : s.head - 1];
+}
+
+double WindowTable::min(uint32_t slot) const {
+  const double* r = ring(slot);
+  return *std::min_element(r, r + slots_[slot].count);
+}
+
+double WindowTable::max(uint32_t slot) const {
+  const double* r = ring(slot);
+  return *std::max_element(r, r + slots_[slot].count);
+}
+
+std::vector<double> WindowTable::Values(uint32_t slot) const {
+  const Slot& s = slots_[slot];
+  const double* r = ring(slot);
+  std::vector<double> out;
+  out.reserve(s.count);
+  const uint32_t start = s.count == size_ ? s.head : 0;
+  for (uint32_t i = 0; i < s.count; ++i) out.push_back(r[(start + i) % size_]);
+  return out;
+}
+
+void WindowTable::Restore(uint32_t slot, const std::vector<double>& values, uint64_t total,
+                          TimeMicros last_time) {
+  Slot& s = slots_[slot];
+  double* r = arena_.get() + static_cast<size_t>(slot) * size_;
+  const size_t skip = values.size() > size_ ? values.size() - size_ : 0;
+  s.count = static_cast<uint32_t>(values.size() - skip);
+  for (uint32_t i = 0; i < s.count; ++i) r[i] = values[skip + i];
+  s.head = s.count == size_ ? 0 : s.count;
+  s.total = total;
+  s.last_time = last_time;
+  Recompute(slot);
+}
+
+std::vector<uint32_t> WindowTable::SlotsByKey() const {
+  std::vector<uint32_t> order(slots_.size());
+  for (uint32_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::sort(order.begin(), order.end(), [this](uint32_t a, uint32_t b) { return key(a) < key(b); });
+  return order;
+}
+
+}  // namespace sensorgate

@@ -1,0 +1,124 @@
+// WindowTable: one ring-buffer window per key, all in one arena.
+//
+// The arena holds max_keys x size doubles and is reserved once, at
+// construction; memory never depends on how many readings arrive. Keys are
+// interned once, when first seen; looking a key up builds no std::string and
+// the hot path (Find/Insert + Add) allocates nothing.
+//
+// The average carries no drift: a Neumaier-compensated running sum is updated
+// as values enter and leave, and recomputed from the window's values each
+// time the ring wraps (every `size` readings of a key), so rounding error never
+// accumulates beyond one window's worth. min and max are computed on demand
+// from the ring (they are needed at output time, not per reading).
+//
+// Not thread-safe: owned and used by the pipeline thread.
+#ifndef SENSORGATE_GATEWAY_RULES_WINDOW_H_
+#define SENSORGATE_GATEWAY_RULES_WINDOW_H_
+
+#include <cstdint>
+#include <cstdlib>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "gateway/base/json_format.h"
+#include "gateway/base/time_util.h"
+
+namespace sensorgate {
+
+class WindowTable {
+ public:
+  static constexpr uint32_t kNoSlot = UINT32_MAX;
+
+  // REQUIRES: size >= 1, max_keys >= 1.
+  WindowTable(uint32_t size, uint32_t max_keys);
+  WindowTable(const WindowTable&) = delete;
+  WindowTable& operator=(const WindowTable&) = delete;
+
+  // The slot of key, or kNoSlot if the key has not been seen.
+  uint32_t Find(std::string_view key) const;
+  // The slot of key, creating an empty window if it is new; kNoSlot if the
+  // key is new and max_keys keys exist already.
+  uint32_t FindOrInsert(std::string_view key);
+
+  // Adds a reading to the slot's window, evicting the oldest when full.
+  // REQUIRES: slot < key_count().
+  void Add(uint32_t slot, double value, TimeMicros time_us);
+
+  uint32_t key_count() const { return static_cast<uint32_t>(slots_.size()); }
+  uint32_t size() const { return size_; }
+  uint32_t max_keys() const { return max_keys_; }
+
+  std::string_view key(uint32_t slot) const {
+    return std::string_view(key_bytes_.data() + key_offsets_[slot], key_offsets_[slot + 1] - key_offsets_[slot]);
+  }
+  uint32_t count(uint32_t slot) const { return slots_[slot].count; }
+  uint64_t total(uint32_t slot) const { return slots_[slot].total; }
+  // Mean of the values in the window. REQUIRES: count(slot) > 0.
+  double average(uint32_t slot) const {
+    const Slot& s = slots_[slot];
+    return (s.sum + s.compensation) / s.count;
+  }
+  double last(uint32_t slot) const;
+  TimeMicros last_time(uint32_t slot) const { return slots_[slot].last_time; }
+  // Scans the window. REQUIRES: count(slot) > 0.
+  double min(uint32_t slot) const;
+  double max(uint32_t slot) const;
+  // What the outputs show of the slot's window. REQUIRES: count(slot) > 0.
+  WindowSummary Summary(uint32_t slot) const {
+    return WindowSummary{key(slot), count(slot), total(slot), average(slot), min(slot), max(slot), last(slot),
+                         last_time(slot)};
+  }
+  // The window's values, oldest first.
+  std::vector<double> Values(uint32_t slot) const;
+
+  // Replaces the slot's window with `values` (oldest first; only the last
+  // size() are kept), as restored from a checkpoint or a resized table.
+  void Restore(uint32_t slot, const std::vector<double>& values, uint64_t total, TimeMicros last_time);
+
+  // Slots sorted by key, bytewise.
+  std::vector<uint32_t> SlotsByKey() const;
+
+ private:
+  struct Slot {
+    double sum = 0;
+    double compensation = 0;
+    uint64_t total = 0;
+    TimeMicros last_time = 0;
+    uint32_t count = 0;
+    uint32_t head = 0;  // where the next value goes
+  };
+  struct FreeDeleter {
+    void operator()(double* p) const { std::free(p); }
+  };
+
+  const double* ring(uint32_t slot) const { return arena_.get() + static_cast<size_t>(slot) * size_; }
+  void Recompute(uint32_t slot);
+
+  const uint32_t size_;
+  const uint32_t max_keys_;
+  std::unique_ptr<double[], FreeDeleter> arena_;  // calloc: pages are touched as windows fill
+  std::vector<Slot> slots_;
+  // Interned keys, back to back: key i is [key_offsets_[i], key_offsets_[i + 1]).
+  std::vector<char> key_bytes_;
+  std::vector<uint32_t> key_offsets_;
+  std::vector<uint32_t> hashes_;  // per slot, to skip most key compares
+  std::vector<uint32_t> index_;   // open addressing: slot + 1, 0 = empty
+  size_t index_mask_;
+};
+
+// Adds x to a Neumaier-compensated sum (sum + compensation).
+inline void NeumaierAdd(double* sum, double* compensation, double x) {
+  const double t = *sum + x;
+  if ((*sum < 0 ? -*sum : *sum) >= (x < 0 ? -x : x)) {
+    *compensation += (*sum - t) + x;
+  } else {
+    *compensation += (x - t) + *sum;
+  }
+  *sum = t;
+}
+
+}  // namespace sensorgate
+
+#endif  // SENSORGATE_GATEWAY_RULES_WINDOW_H_

@@ -1,0 +1,74 @@
+// Sink: where the pipeline's events go (DESIGN.md section 1, stage "sink").
+//
+// The pipeline fans every event out to each sink, in input order and in the
+// order the sinks were added:
+//  - OnAlert(): an alert event (firing, resolved), as it happens;
+//  - OnWindow(): the state of one key's window, for the keys that changed
+//    since the last publication (the daemon publishes after each slice of
+//    records; replay does not publish).
+// The views in an event are valid during the call only: a sink copies what it
+// keeps (keys as strings, never window slots, which a reload renumbers).
+// Sinks do their own I/O off the data path: the loop watches fd() (when not
+// -1) and calls Tick() when it is readable or when next_tick_us() has come.
+// Flush(deadline) gives a sink a bounded time at stop to make what it holds
+// safe (sent, or on disk for the next start).
+//
+// Thread: every method is called on the loop (pipeline) thread. A sink must
+// never block it; slow peers are driven through fd() and Tick().
+#ifndef SENSORGATE_GATEWAY_SINKS_SINK_H_
+#define SENSORGATE_GATEWAY_SINKS_SINK_H_
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "gateway/base/clock.h"
+#include "gateway/base/json_format.h"
+#include "gateway/base/link_state.h"
+#include "gateway/base/status.h"
+#include "gateway/base/time_util.h"
+
+namespace sensorgate {
+
+struct AlertEvent {
+  std::string_view rule;   // "hot" | "stale"
+  std::string_view state;  // "firing" | "resolved"
+  std::string_view key;
+  double avg = 0;          // the key's window average when it happened
+  uint32_t count = 0;      // readings in the window then
+  TimeMicros time_us = 0;  // time of the reading that caused it (stale: the wall clock)
+};
+
+class Sink {
+ public:
+  virtual ~Sink() = default;
+  // "log", "http", "email", "kafka": names the sink in logs and /api/links.
+  virtual std::string_view name() const = 0;
+  // An alert event. Must not block.
+  virtual void OnAlert(const AlertEvent& event) = 0;
+  // One key's window changed; `window.key` is valid during the call only.
+  virtual void OnWindow(std::string_view rule, const WindowSummary& window) {
+    (void)rule;
+    (void)window;
+  }
+  // The descriptor to watch for EPOLLIN, or -1.
+  virtual int fd() const { return -1; }
+  // Monotonic time by which Tick() is due even if fd() stays quiet; kNever.
+  virtual int64_t next_tick_us() const { return kNever; }
+  // Does the sink's own I/O without waiting: called when fd() is readable or
+  // next_tick_us() has come (`now_us`, monotonic).
+  virtual void Tick(int64_t now_us) { (void)now_us; }
+  // At stop: makes what the sink holds safe, waiting at most until
+  // `deadline_us` (monotonic). An error says what is left undone.
+  virtual Status Flush(int64_t deadline_us) {
+    (void)deadline_us;
+    return Status::Ok();
+  }
+  // Prometheus families of this sink.
+  virtual void AppendMetrics(std::string* out) const { (void)out; }
+  virtual LinkState Link() const = 0;
+};
+
+}  // namespace sensorgate
+
+#endif  // SENSORGATE_GATEWAY_SINKS_SINK_H_

@@ -1,0 +1,55 @@
+// LineReader: splits a file descriptor's bytes into lines, in place.
+//
+// Lines are handed out as views into one fixed buffer with kRecordPadding
+// readable bytes after every line, so records can be parsed where they lie.
+// A line longer than max_line bytes is never buffered whole: it is skipped
+// up to its newline and reported as too long. A trailing "\r" is removed.
+// One reader per file; not thread-safe.
+#ifndef SENSORGATE_GATEWAY_SOURCES_FILE_LINE_READER_H_
+#define SENSORGATE_GATEWAY_SOURCES_FILE_LINE_READER_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string_view>
+
+#include "gateway/base/status.h"
+
+namespace sensorgate {
+
+class LineReader {
+ public:
+  enum class Result { kLine, kTooLong, kNeedMore, kEnd, kError };
+
+  // Does not own fd. buffer_bytes must exceed max_line.
+  LineReader(int fd, size_t max_line, size_t buffer_bytes = 128 * 1024);
+
+  // Next line. kLine: *line is set (valid until the next call). kTooLong: a
+  // line over max_line was skipped. At end of input: with final_partial, a
+  // last line without a newline is returned as a line, then kEnd; without it,
+  // kNeedMore is returned and the partial line stays buffered for a later
+  // call (a follower waits for the rest). kError: read failed (see status()).
+  Result Next(std::string_view* line, bool final_partial);
+
+  // Bytes consumed up to the end of the last line returned (an offset in the
+  // file when the reader started at offset 0).
+  uint64_t consumed() const { return consumed_; }
+  const Status& status() const { return status_; }
+
+ private:
+  bool Fill();  // reads more; false at end of input or on error
+
+  const int fd_;
+  const size_t max_line_;
+  const size_t capacity_;
+  std::unique_ptr<char[]> buf_;
+  size_t begin_ = 0, end_ = 0;
+  bool skipping_ = false;  // inside a too-long line
+  bool eof_ = false;
+  uint64_t consumed_ = 0;
+  Status status_;
+};
+
+}  // namespace sensorgate
+
+#endif  // SENSORGATE_GATEWAY_SOURCES_FILE_LINE_READER_H_
