@@ -10,12 +10,12 @@
 #include <string>
 #include <string_view>
 
+#include "gateway/base/formats.h"
 #include "gateway/base/status.h"
 #include "gateway/base/time_util.h"
 
 namespace sensorgate {
 
-enum class PayloadFormat { kJson, kNumber };
 
 struct SimOptions {
   // What to generate.

@@ -19,12 +19,11 @@
 #include <utility>
 #include <vector>
 
+#include "gateway/base/formats.h"
 #include "gateway/base/log.h"
 
 namespace sensorgate {
 
-enum class RecordFormat { kJson, kCsv };
-enum class PayloadFormat { kJson, kNumber };
 enum class StartTls { kRequired, kTry, kOff };
 
 struct GatewayConfig {

@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "gateway/base/file_util.h"
 #include "gateway/base/json_format.h"
 
 namespace sensorgate {
@@ -16,19 +17,6 @@ constexpr int kVersion = 1;
 
 Status Errno(const std::string& what, const std::string& path) {
   return Status::Error(path + ": " + what + ": " + std::strerror(errno));
-}
-
-Status WriteAll(int fd, const std::string& data, const std::string& path) {
-  size_t done = 0;
-  while (done < data.size()) {
-    const ssize_t n = ::write(fd, data.data() + done, data.size() - done);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return Errno("cannot write", path);
-    }
-    done += static_cast<size_t>(n);
-  }
-  return Status::Ok();
 }
 
 const char* PhaseName(AlertPhase p) { return AlertPhaseName(p); }
@@ -55,7 +43,7 @@ Status WriteCheckpoint(const std::string& path, const Pipeline& pipeline,
   Status s;
   auto flush = [&](bool force) {
     if (s.ok() && (force || out.size() >= kChunk)) {
-      s = WriteAll(fd, out, tmp);
+      if (!WriteAll(fd, out)) s = Errno("cannot write", tmp);
       out.clear();
     }
   };
@@ -99,13 +87,7 @@ Status WriteCheckpoint(const std::string& path, const Pipeline& pipeline,
     return s;
   }
   if (::rename(tmp.c_str(), path.c_str()) != 0) return Errno("cannot rename over", path);
-  const size_t slash = path.rfind('/');
-  const std::string dir = slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
-  const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd >= 0) {
-    ::fsync(dfd);
-    ::close(dfd);
-  }
+  SyncDir(DirName(path));
   return Status::Ok();
 }
 

@@ -9,6 +9,7 @@
 #include "gateway/base/json_format.h"
 #include "gateway/sources/file/line_reader.h"
 #include "gateway/base/log.h"
+#include "gateway/base/text.h"
 #include "gateway/pipeline/pipeline.h"
 
 namespace sensorgate {
@@ -84,7 +85,7 @@ int RunReplay(const Config& config, const std::vector<std::string>& paths, std::
         continue;
       }
       if (header_pending) {
-        if (line.find_first_not_of(" \t") == std::string_view::npos) continue;
+        if (IsBlank(line)) continue;
         (void)pipeline.SetCsvHeader(line, origin);
         header_pending = false;
         continue;

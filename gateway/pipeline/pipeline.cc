@@ -2,6 +2,8 @@
 
 #include <string>
 
+#include "gateway/base/text.h"
+
 namespace sensorgate {
 namespace {
 
@@ -28,13 +30,6 @@ std::string Snippet(std::string_view record) {
   }
   if (record.size() > 80) s += "...";
   return s;
-}
-
-bool IsBlank(const char* data, size_t len) {
-  for (size_t i = 0; i < len; ++i) {
-    if (data[i] != ' ' && data[i] != '\t' && data[i] != '\r') return false;
-  }
-  return true;
 }
 
 }  // namespace
@@ -118,7 +113,7 @@ bool Pipeline::Conclude(bool parsed, const Reading& r, RejectReason why, TimeMic
 
 bool Pipeline::ProcessRecord(const char* data, size_t len, TimeMicros arrival_us,
                              const RecordOrigin& origin) {
-  if (IsBlank(data, len)) return false;
+  if (IsBlank(std::string_view(data, len))) return false;
   ++counters_.records;
   Reading r;
   RejectReason why = RejectReason::kParseError;

@@ -16,6 +16,7 @@
 
 #include "gateway/sources/file/line_reader.h"
 #include "gateway/base/log.h"
+#include "gateway/base/text.h"
 #include "gateway/parse/record_parser.h"
 #include "gateway/base/time_util.h"
 
@@ -49,7 +50,6 @@ std::string JoinPath(const std::string& dir, const std::string& name) {
 
 bool HasGlobChar(const std::string& s) { return s.find_first_of("*?[") != std::string::npos; }
 
-bool IsBlank(std::string_view line) { return line.find_first_not_of(" \t") == std::string_view::npos; }
 
 // Reads up to n bytes at offset; returns how many were read (fewer at end of file).
 size_t PreadFully(int fd, char* buf, size_t n, uint64_t offset) {

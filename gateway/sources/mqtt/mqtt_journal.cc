@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "gateway/base/file_util.h"
 #include "gateway/base/log.h"
 #include "gateway/parse/record_parser.h"
 
@@ -34,25 +35,6 @@ struct Header {
   int64_t arrival_us;
 };
 static_assert(sizeof(Header) == MqttJournal::kHeaderBytes, "frame header layout");
-
-bool WriteAll(int fd, const std::string& data) {
-  size_t done = 0;
-  while (done < data.size()) {
-    const ssize_t n = ::write(fd, data.data() + done, data.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return false;
-    done += static_cast<size_t>(n);
-  }
-  return true;
-}
-
-void SyncDir(const std::string& dir) {
-  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd >= 0) {
-    ::fsync(fd);
-    ::close(fd);
-  }
-}
 
 // A frame header that can be trusted: magic, sane lengths, known flags.
 bool ValidHeader(const Header& h) {
@@ -119,12 +101,7 @@ void MqttJournal::SaveRecent() {
     text = std::string(kRecentMagic) + session_ + "\n";
     text.append(reinterpret_cast<const char*>(recent_.data()), recent_.size() * sizeof(uint64_t));
   }
-  const std::string path = dir_ + "/" + kRecentFile, tmp = path + ".tmp";
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
-  if (fd < 0) return;
-  const bool ok = WriteAll(fd, text) && ::fsync(fd) == 0;
-  ::close(fd);
-  if (ok) ::rename(tmp.c_str(), path.c_str());
+  (void)ReplaceFile(dir_ + "/" + kRecentFile, text, 0640);
 }
 
 void MqttJournal::LoadRecent() {
