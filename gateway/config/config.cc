@@ -206,6 +206,25 @@ const char* CheckGlobs(const Value& v) {
   return nullptr;
 }
 
+HostPort ParseHostPort(std::string_view s) {
+  HostPort hp;
+  const size_t colon = s.rfind(':');
+  if (colon == std::string_view::npos) return hp;
+  std::string_view host = s.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  hp.host = std::string(host);
+  const std::string_view port = s.substr(colon + 1);
+  unsigned p = 0;
+  auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), p);
+  if (ec == std::errc() && end == port.data() + port.size() && p <= 65535) hp.port = static_cast<uint16_t>(p);
+  return hp;
+}
+
+void SetListen(Config& c, const std::string& text) {
+  c.http.listen = text;
+  c.http.listen_addr = ParseHostPort(text);
+}
+
 #define STORE(expr) [](Config& c, const Value& v) { (void)v; expr; }
 
 // The table. Bounds: Int/Number values; Duration µs; Size bytes; String/Path
@@ -226,6 +245,9 @@ const Spec kSpecs[] = {
                                                                : v.text == "info"    ? LogLevel::kInfo
                                                                                      : LogLevel::kDebug),
      nullptr, nullptr},
+    {"gateway", "memory_max", KeyType::kSize, "64MiB", false, 1 << 20, 68719476736.0, nullptr,
+     "ceiling for the fixed memory of all windows; --check fails above it",
+     STORE(c.gateway.memory_max_bytes = static_cast<uint64_t>(v.i)), nullptr, nullptr},
 
     {"file", "path", KeyType::kList, "", true, 1, 64, nullptr,
      "one or more globs of sensor log files; new matching files are picked up",
@@ -359,7 +381,56 @@ const Spec kSpecs[] = {
 
     {"http", "listen", KeyType::kString, "127.0.0.1:9108", false, 1, 300, nullptr,
      "address of /metrics, /healthz, /api/windows and the dashboard",
-     STORE(c.http.listen = v.text), CheckListen, "must be HOST:PORT, e.g. 127.0.0.1:9108"},
+     STORE(SetListen(c, v.text)), CheckListen, "must be HOST:PORT, e.g. 127.0.0.1:9108"},
+
+    // [rule.NAME]: stored by ApplyRuleKey() into the section's RuleConfig.
+    {"rule.NAME", "where", KeyType::kString, "", false, 0, 1024, nullptr,
+     "optional filter on the record's fields, e.g. DstPort in (443, 8000) [none]", nullptr, nullptr,
+     "must be empty or a filter: FIELD OP LITERAL, FIELD [not] in (LITERAL, ...) or exists(FIELD), "
+     "joined by and, or, not, ( ); OP one of =, !=, <, <=, >, >="},
+    {"rule.NAME", "key", KeyType::kString, "", false, 0, 1024, nullptr,
+     "group by these fields (joined with \"/\"); empty: one group, \"*\"", nullptr, nullptr,
+     "must be empty or a comma-separated list of 1 to 8 fields (dotted paths a.b.c, CSV columns or @topic.N)"},
+    {"rule.NAME", "value", KeyType::kString, "", false, 0, 1024, nullptr,
+     "the number that sum, avg, min, max, stddev, last and slope use [none]", nullptr, nullptr,
+     "must be empty or a field (a dotted path a.b.c, a CSV column or @topic.N)"},
+    {"rule.NAME", "time", KeyType::kString, "", false, 0, 1024, nullptr,
+     "event-time field, or @arrival (processing time) [[reading] time]", nullptr, nullptr,
+     "must be @arrival, a dotted path (a.b.c) or a CSV column"},
+    {"rule.NAME", "window", KeyType::kString, "", true, 1, 1024, nullptr,
+     "count N | tumbling D | sliding D every S | total", nullptr, nullptr,
+     "must be count N (N from 1 to 100000), tumbling D, sliding D every S (D a multiple of S) or total; "
+     "D and S from 100ms to 7d"},
+    {"rule.NAME", "lateness", KeyType::kDuration, "0s", false, 0, 86400 * kS, nullptr,
+     "event time only: how long a window waits for late records", nullptr, nullptr, nullptr},
+    {"rule.NAME", "aggregates", KeyType::kString, "count", false, 1, 1024, nullptr,
+     "what is computed over each window", nullptr, nullptr,
+     "must be a comma-separated list of count, sum, avg, min, max, stddev, last, slope, distinct(FIELD), each once"},
+    {"rule.NAME", "alert", KeyType::kString, "", false, 0, 1024, nullptr,
+     "optional: AGG OP NUMBER, or zscore(AGG) OP NUMBER", nullptr, nullptr,
+     "must be empty, AGG OP NUMBER or zscore(AGG) OP NUMBER, with AGG one of the aggregates and OP one of >, >=, <, <="},
+    {"rule.NAME", "clear", KeyType::kString, "", false, 0, 1024, nullptr,
+     "resolves a firing alert [the alert condition is false]", nullptr, nullptr,
+     "must be empty, AGG OP NUMBER or zscore(AGG) OP NUMBER, with AGG one of the aggregates and OP one of >, >=, <, <="},
+    {"rule.NAME", "for", KeyType::kDuration, "0s", false, 0, 7 * 86400 * kS, nullptr,
+     "the alert condition must hold this long before firing", nullptr, nullptr, nullptr},
+    {"rule.NAME", "min_samples", KeyType::kInt, "1", false, 1, 100000, nullptr,
+     "no alert while the window holds fewer values", nullptr, nullptr, nullptr},
+    {"rule.NAME", "baseline", KeyType::kInt, "30", false, 2, 10000, nullptr,
+     "closed windows of history for zscore()", nullptr, nullptr, nullptr},
+    {"rule.NAME", "outlier_z", KeyType::kNumber, "off", false, 0.1, 1000, "off",
+     "count windows: flag a value this many stddev from its window", nullptr, nullptr, nullptr},
+    {"rule.NAME", "min", KeyType::kNumber, "-1000000", false, -1e300, 1e300, nullptr,
+     "values below this are skipped (value_out_of_range)", nullptr, nullptr, nullptr},
+    {"rule.NAME", "max", KeyType::kNumber, "1000000", false, -1e300, 1e300, nullptr,
+     "values above this are skipped (value_out_of_range)", nullptr, nullptr, nullptr},
+    {"rule.NAME", "max_keys", KeyType::kInt, "10000", false, 1, 1000000, nullptr,
+     "records of further new keys are skipped and counted", nullptr, nullptr, nullptr},
+    {"rule.NAME", "max_distinct", KeyType::kInt, "100000", false, 1, 10000000, nullptr,
+     "distinct values held by this rule in all", nullptr, nullptr, nullptr},
+    {"rule.NAME", "kafka_topic", KeyType::kString, "", false, 0, 249, nullptr,
+     "where the rule's results go [[kafka] topic]", nullptr, CheckTopic,
+     "must be empty or a Kafka topic name: 1 to 249 letters, digits, '.', '_' or '-'"},
 };
 #undef STORE
 
@@ -367,7 +438,25 @@ const Spec kSpecs[] = {
 const char* const kSections[] = {"gateway", "file",  "mqtt",  "reading", "window",
                                  "alert",   "email", "kafka", "http"};
 
+constexpr std::string_view kRulePrefix = "rule.";
+constexpr const char kRuleSpecSection[] = "rule.NAME";
+
+// NAME of [rule.NAME]: 1 to 32 characters from a-z 0-9 _ -.
+bool IsRuleName(std::string_view name) {
+  if (name.empty() || name.size() > 32) return false;
+  for (char c : name) {
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-')) return false;
+  }
+  return true;
+}
+
+bool IsRuleSection(std::string_view s) { return s.substr(0, kRulePrefix.size()) == kRulePrefix; }
+
+// The section of the table that holds the keys of section s.
+std::string_view SpecSection(std::string_view s) { return IsRuleSection(s) ? kRuleSpecSection : s; }
+
 bool IsKnownSection(std::string_view s) {
+  if (IsRuleSection(s)) return IsRuleName(s.substr(kRulePrefix.size()));
   for (const char* k : kSections) {
     if (s == k) return true;
   }
@@ -400,7 +489,7 @@ std::string Allowed(const Spec& s) {
       return "must be an integer from " + Num(s.lo) + " to " + Num(s.hi);
     case KeyType::kNumber:
       if (s.lo < -1e299) return "must be a finite number";
-      return "must be a number from " + Num(s.lo) + " to " + Num(s.hi);
+      return "must be a number from " + Num(s.lo) + " to " + Num(s.hi) + (s.choices ? ", or off" : "");
     case KeyType::kDuration:
       return std::string("must be a duration with a unit (ms, s, m, h, d) from ") +
              FormatDuration(static_cast<int64_t>(s.lo)) + " to " +
@@ -469,6 +558,10 @@ std::string ParseValue(const Spec& s, const std::string& text, Value* v) {
       return "";
     }
     case KeyType::kNumber: {
+      if (s.choices && text == "off") {
+        v->d = 0;
+        return "";
+      }
       double d;
       auto [p, ec] = std::from_chars(b, e, d);
       if (ec != std::errc() || p != e || !std::isfinite(d) || d < s.lo || d > s.hi) return allowed;
@@ -554,6 +647,245 @@ const Spec* FindSpec(std::string_view section, std::string_view key) {
   return nullptr;
 }
 
+// --- [rule.NAME] values ---
+
+std::string Trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return std::string(s);
+}
+
+// Items of a comma list, trimmed; "" gives no item.
+std::vector<std::string> SplitComma(std::string_view s) {
+  std::vector<std::string> out;
+  if (Trim(s).empty()) return out;
+  size_t start = 0;
+  while (true) {
+    const size_t comma = s.find(',', start);
+    out.push_back(Trim(s.substr(start, comma == std::string_view::npos ? comma : comma - start)));
+    if (comma == std::string_view::npos) return out;
+    start = comma + 1;
+  }
+}
+
+// Words separated by blanks.
+std::vector<std::string> Words(std::string_view s) {
+  std::vector<std::string> out;
+  size_t i = 0;
+  while (i < s.size()) {
+    while (i < s.size() && (s[i] == ' ' || s[i] == '\t')) ++i;
+    const size_t start = i;
+    while (i < s.size() && s[i] != ' ' && s[i] != '\t') ++i;
+    if (i > start) out.emplace_back(s.substr(start, i - start));
+  }
+  return out;
+}
+
+bool IsField(std::string_view s) {
+  if (s.rfind("@topic.", 0) == 0) return IsTopicKey(s, nullptr);
+  return IsDottedPath(s) && s.find_first_of(" \t,()\"") == std::string_view::npos;
+}
+
+// One aggregate as written ("avg", "distinct(F)"); false if it is none.
+bool ParseAggregate(std::string_view text, Aggregate* out) {
+  static constexpr std::pair<std::string_view, AggregateKind> kNames[] = {
+      {"count", AggregateKind::kCount}, {"sum", AggregateKind::kSum},       {"avg", AggregateKind::kAvg},
+      {"min", AggregateKind::kMin},     {"max", AggregateKind::kMax},       {"stddev", AggregateKind::kStddev},
+      {"last", AggregateKind::kLast},   {"slope", AggregateKind::kSlope}};
+  for (const auto& [name, kind] : kNames) {
+    if (text == name) {
+      *out = Aggregate{kind, "", std::string(name)};
+      return true;
+    }
+  }
+  constexpr std::string_view kDistinct = "distinct(";
+  if (text.substr(0, kDistinct.size()) == kDistinct && text.size() > kDistinct.size() + 1 && text.back() == ')') {
+    const std::string field = Trim(text.substr(kDistinct.size(), text.size() - kDistinct.size() - 1));
+    if (!IsField(field)) return false;
+    *out = Aggregate{AggregateKind::kDistinct, field, "distinct(" + field + ")"};
+    return true;
+  }
+  return false;
+}
+
+bool UsesValue(AggregateKind k) { return k != AggregateKind::kCount && k != AggregateKind::kDistinct; }
+
+// "AGG OP NUMBER" or "zscore(AGG) OP NUMBER"; empty text: no condition.
+bool ParseCondition(std::string_view text, RuleCondition* out) {
+  RuleCondition c;
+  const std::string t = Trim(text);
+  if (t.empty()) {
+    *out = c;
+    return true;
+  }
+  const size_t op_at = t.find_first_of("<>");
+  if (op_at == std::string::npos || op_at == 0) return false;
+  const bool eq = op_at + 1 < t.size() && t[op_at + 1] == '=';
+  c.op = t[op_at] == '>' ? (eq ? CompareOp::kGe : CompareOp::kGt) : (eq ? CompareOp::kLe : CompareOp::kLt);
+  std::string left = Trim(std::string_view(t).substr(0, op_at));
+  const std::string right = Trim(std::string_view(t).substr(op_at + (eq ? 2 : 1)));
+  constexpr std::string_view kZ = "zscore(";
+  if (left.rfind(kZ, 0) == 0 && left.back() == ')') {
+    c.zscore = true;
+    left = Trim(std::string_view(left).substr(kZ.size(), left.size() - kZ.size() - 1));
+  }
+  Aggregate agg;
+  if (!ParseAggregate(left, &agg)) return false;
+  c.aggregate = agg.name;
+  auto [p, ec] = std::from_chars(right.data(), right.data() + right.size(), c.threshold);
+  if (right.empty() || ec != std::errc() || p != right.data() + right.size() || !std::isfinite(c.threshold)) {
+    return false;
+  }
+  c.enabled = true;
+  *out = c;
+  return true;
+}
+
+constexpr int64_t kMinWindowUs = 100 * 1000;
+constexpr int64_t kMaxWindowUs = 7 * 86400 * int64_t{1000000};
+constexpr uint64_t kMaxPanes = 10000;
+
+bool ParseWindowDuration(const std::string& text, int64_t* us) {
+  return ParseDuration(text, us) && *us >= kMinWindowUs && *us <= kMaxWindowUs;
+}
+
+// window = count N | tumbling D | sliding D every S | total. Returns "" or
+// the problem.
+std::string ParseWindow(const std::string& text, const std::string& allowed, RuleConfig* r) {
+  const std::vector<std::string> w = Words(text);
+  if (w.size() == 2 && w[0] == "count") {
+    int64_t n = 0;
+    auto [p, ec] = std::from_chars(w[1].data(), w[1].data() + w[1].size(), n);
+    if (ec != std::errc() || p != w[1].data() + w[1].size() || n < 1 || n > 100000) return allowed;
+    r->window = WindowKind::kCount;
+    r->count = static_cast<uint32_t>(n);
+    r->length_us = r->every_us = 0;
+    return "";
+  }
+  if (w.size() == 2 && w[0] == "tumbling") {
+    int64_t d = 0;
+    if (!ParseWindowDuration(w[1], &d)) return allowed;
+    r->window = WindowKind::kTumbling;
+    r->length_us = r->every_us = d;
+    r->count = 0;
+    return "";
+  }
+  if (w.size() == 4 && w[0] == "sliding" && w[2] == "every") {
+    int64_t d = 0, e = 0;
+    if (!ParseWindowDuration(w[1], &d) || !ParseWindowDuration(w[3], &e)) return allowed;
+    if (d % e != 0) return w[1] + " is not a multiple of " + w[3] + " (a window is made of whole panes)";
+    if (static_cast<uint64_t>(d / e) > kMaxPanes) {
+      return w[1] + " / " + w[3] + " is " + std::to_string(d / e) + " panes; at most " +
+             std::to_string(kMaxPanes);
+    }
+    r->window = WindowKind::kSliding;
+    r->length_us = d;
+    r->every_us = e;
+    r->count = 0;
+    return "";
+  }
+  if (w.size() == 1 && w[0] == "total") {
+    r->window = WindowKind::kTotal;
+    r->count = 0;
+    r->length_us = r->every_us = 0;
+    return "";
+  }
+  return allowed;
+}
+
+// Stores one checked value of a [rule.NAME] key into r. `column` is the
+// 1-based column of the value in its line, for `where` faults. Returns "" or
+// the problem.
+std::string ApplyRuleKey(RuleConfig& r, std::string_view key, const Value& v, const std::string& allowed,
+                         size_t column) {
+  const std::string& t = v.text;
+  if (key == "where") {
+    r.has_where = false;
+    r.where = WhereExpr();
+    if (Trim(t).empty()) return "";
+    WhereError e;
+    if (!ParseWhere(t, &r.where, &e)) {
+      r.where = WhereExpr();
+      return "column " + std::to_string(column - 1 + e.column) + ": " + e.what;
+    }
+    r.has_where = true;
+  } else if (key == "key") {
+    std::vector<std::string> fields = SplitComma(t);
+    if (fields.size() > 8) return allowed;
+    for (size_t i = 0; i < fields.size(); ++i) {
+      if (!IsField(fields[i])) return allowed;
+      for (size_t j = 0; j < i; ++j) {
+        if (fields[j] == fields[i]) return fields[i] + " given twice";
+      }
+    }
+    r.key_fields = std::move(fields);
+  } else if (key == "value") {
+    if (!t.empty() && !IsField(t)) return allowed;
+    r.value = t;
+  } else if (key == "time") {
+    if (t == "@arrival") {
+      r.time.clear();
+    } else if (IsDottedPath(t) && t[0] != '@' && IsField(t)) {
+      r.time = t;
+    } else {
+      return allowed;
+    }
+  } else if (key == "window") {
+    return ParseWindow(t, allowed, &r);
+  } else if (key == "lateness") {
+    r.lateness_us = v.i;
+  } else if (key == "aggregates") {
+    std::vector<Aggregate> aggs;
+    const std::vector<std::string> items = SplitComma(t);
+    if (items.empty()) return allowed;
+    for (const std::string& item : items) {
+      Aggregate a;
+      if (!ParseAggregate(item, &a)) return allowed;
+      for (const Aggregate& b : aggs) {
+        if (b.name == a.name) return a.name + " given twice";
+      }
+      aggs.push_back(std::move(a));
+    }
+    r.aggregates = std::move(aggs);
+  } else if (key == "alert" || key == "clear") {
+    RuleCondition c;
+    if (!ParseCondition(t, &c)) return allowed;
+    (key == "alert" ? r.alert : r.clear) = c;
+  } else if (key == "for") {
+    r.for_us = v.i;
+  } else if (key == "min_samples") {
+    r.min_samples = static_cast<uint32_t>(v.i);
+  } else if (key == "baseline") {
+    r.baseline = static_cast<uint32_t>(v.i);
+  } else if (key == "outlier_z") {
+    r.outlier_z = v.d;
+  } else if (key == "min") {
+    r.min = v.d;
+  } else if (key == "max") {
+    r.max = v.d;
+  } else if (key == "max_keys") {
+    r.max_keys = static_cast<uint32_t>(v.i);
+  } else if (key == "max_distinct") {
+    r.max_distinct = static_cast<uint32_t>(v.i);
+  } else if (key == "kafka_topic") {
+    r.kafka_topic = t;
+  }
+  return "";
+}
+
+bool HasAggregate(const RuleConfig& r, const std::string& name) {
+  for (const Aggregate& a : r.aggregates) {
+    if (a.name == name) return true;
+  }
+  return false;
+}
+
+std::string AggregateNames(const RuleConfig& r) {
+  std::string out;
+  for (const Aggregate& a : r.aggregates) out += (out.empty() ? "" : ", ") + a.name;
+  return out;
+}
+
 struct Loader {
   std::string_view text;
   size_t pos = 0;
@@ -566,6 +898,38 @@ struct Loader {
   std::map<std::pair<std::string, std::string>, int> key_line;  // where each key was set
   std::map<std::pair<std::string, std::string>, std::string> key_text;
   std::set<std::pair<std::string, std::string>> bad;  // given, but refused
+  bool skipping = false;  // in a section refused at its header: its keys are ignored
+  std::string raw_line;   // the line being parsed, for columns
+
+  RuleConfig* FindRule(std::string_view section) {
+    const std::string_view rule_name = section.substr(kRulePrefix.size());
+    for (RuleConfig& r : cfg.rules) {
+      if (r.name == rule_name) return &r;
+    }
+    return nullptr;
+  }
+  // A new rule with the table's defaults.
+  void AddRule(const std::string& rule_name, int at) {
+    RuleConfig r;
+    r.name = rule_name;
+    r.line = at;
+    for (const Spec& s : kSpecs) {
+      if (std::string_view(s.section) != kRuleSpecSection || *s.def == '\0') continue;
+      Value v;
+      if (ParseValue(s, s.def, &v).empty()) (void)ApplyRuleKey(r, s.key, v, Allowed(s), 1);
+    }
+    cfg.rules.push_back(std::move(r));
+  }
+  // The 1-based column where the value of the current "key = value" line starts.
+  size_t ValueColumn() const {
+    size_t i = 0;
+    while (i < raw_line.size() && (raw_line[i] == ' ' || raw_line[i] == '\t')) ++i;
+    i = raw_line.find_first_of("=:", i);
+    if (i == std::string::npos) return 1;
+    ++i;
+    while (i < raw_line.size() && (raw_line[i] == ' ' || raw_line[i] == '\t')) ++i;
+    return i + 1;
+  }
 
   void Error(int at, const std::string& what) {
     errors.push_back(name + (at > 0 ? ":" + std::to_string(at) : std::string()) + ": " + what);
@@ -599,6 +963,7 @@ struct Loader {
     ++l->line;
     if (!ln.empty() && ln.back() == '\r') ln.remove_suffix(1);
     if (l->line == 1 && ln.substr(0, 3) == "\xEF\xBB\xBF") ln.remove_prefix(3);  // UTF-8 BOM
+    l->raw_line = std::string(ln);
     while (!ln.empty() && (ln.front() == ' ' || ln.front() == '\t')) ln.remove_prefix(1);
     std::string_view out = ln;
     if (ln.size() + 2 > static_cast<size_t>(num)) {
@@ -613,12 +978,22 @@ struct Loader {
         out = ";";
       } else {
         const std::string section(ln.substr(1, close - 1));
-        if (!IsKnownSection(section)) {
+        l->skipping = true;
+        if (IsRuleSection(section) && !IsRuleName(section.substr(kRulePrefix.size()))) {
+          l->Error(l->line, "[" + section + "]: a rule name is 1 to 32 characters from a-z 0-9 _ -");
+        } else if (!IsKnownSection(section)) {
           std::string known;
           for (const char* k : kSections) known += std::string(known.empty() ? "" : ", ") + k;
-          l->Error(l->line, "[" + section + "]: unknown section; sections are: " + known);
+          l->Error(l->line, "[" + section + "]: unknown section; sections are: " + known + ", " +
+                                kRuleSpecSection);
+        } else if (IsRuleSection(section) && l->section_line.count(section)) {
+          l->Error(l->line, "[" + section + "]: given twice (first at line " +
+                                std::to_string(l->section_line[section]) + ")");
         } else {
-          l->section_line.emplace(section, l->line);
+          l->skipping = false;
+          if (l->section_line.emplace(section, l->line).second && IsRuleSection(section)) {
+            l->AddRule(section.substr(kRulePrefix.size()), l->line);
+          }
         }
       }
     } else if (!ln.empty() && ln[0] != ';' && ln[0] != '#' && ln.find('=') == std::string_view::npos &&
@@ -642,18 +1017,19 @@ struct Loader {
       Error(line, key + " = " + value + ": a key before any [section]");
       return;
     }
-    if (!IsKnownSection(section)) return;  // reported at the header
+    if (!IsKnownSection(section) || skipping) return;  // reported at the header
     const std::string where = "[" + section + "] " + key + " = " + value;
-    const Spec* spec = FindSpec(section, key);
+    const std::string_view spec_section = SpecSection(section);
+    const Spec* spec = FindSpec(spec_section, key);
     if (spec == nullptr) {
       std::string keys;
       for (const Spec& s : kSpecs) {
-        if (section == s.section) keys += std::string(keys.empty() ? "" : ", ") + s.key;
+        if (spec_section == s.section) keys += std::string(keys.empty() ? "" : ", ") + s.key;
       }
       Error(line, where + ": unknown key; [" + section + "] takes: " + keys);
       return;
     }
-    if (spec->store == nullptr && key.size() == 8) {  // "rdkafka." alone
+    if (std::string_view(spec->key) == "rdkafka.*" && key.size() == 8) {  // "rdkafka." alone
       Error(line, where + ": name a librdkafka property after rdkafka.");
       return;
     }
@@ -670,7 +1046,13 @@ struct Loader {
       bad.emplace(section, key);
       return;
     }
-    if (spec->store) {
+    if (IsRuleSection(section)) {
+      const std::string rule_problem = ApplyRuleKey(*FindRule(section), key, v, Allowed(*spec), ValueColumn());
+      if (!rule_problem.empty()) {
+        Error(line, where + ": " + rule_problem);
+        bad.emplace(section, key);
+      }
+    } else if (spec->store) {
       spec->store(cfg, v);
     } else {
       cfg.kafka.rdkafka.emplace_back(key.substr(8), value);
@@ -689,7 +1071,7 @@ struct Loader {
   void CheckWhole() {
     for (const auto& [section, at] : section_line) {
       for (const Spec& s : kSpecs) {
-        if (section == s.section && s.required && !key_line.count({section, s.key})) {
+        if (SpecSection(section) == s.section && s.required && !key_line.count({section, s.key})) {
           Error(at, "[" + section + "] " + s.key + ": required when [" + section +
                         "] is present; it " + Allowed(s));
         }
@@ -763,6 +1145,138 @@ struct Loader {
               "except with --replay");
       }
     }
+    c.hot_rule = section_line.count("reading") || section_line.count("window") || section_line.count("alert") ||
+                 c.rules.empty();
+    CheckRules();
+    CheckMemory();
+  }
+
+  bool Given(const std::string& section, const std::string& key) const {
+    return key_line.count({section, key}) > 0;
+  }
+  // Given and good.
+  bool GivenGood(const std::string& section, const std::string& key) const {
+    return Given(section, key) && Good(section, key);
+  }
+
+  // What the keys of one [rule.NAME] must agree on (DESIGN.md 13.2 to 13.4).
+  void CheckRules() {
+    for (RuleConfig& r : cfg.rules) {
+      const std::string s = std::string(kRulePrefix) + r.name;
+      if (r.name == "hot" && cfg.hot_rule) {
+        Error(r.line, "[" + s + "]: the name hot is taken by the rule of [reading], [window] and [alert]");
+      }
+      if (!Given(s, "time") && Good("reading", "time")) r.time = cfg.reading.time;
+      if (r.kafka_topic.empty() && cfg.kafka.enabled) r.kafka_topic = cfg.kafka.topic;
+      const bool window_ok = GivenGood(s, "window");
+      const bool count_window = window_ok && r.window == WindowKind::kCount;
+      const bool pane_window =
+          window_ok && (r.window == WindowKind::kTumbling || r.window == WindowKind::kSliding);
+      const bool aggs_ok = Good(s, "aggregates");
+      if (GivenGood(s, "lateness") && r.lateness_us > 0 && window_ok) {
+        if (count_window) {
+          Error(LineOf(s, "lateness"), Where(s, "lateness") + ": a count window has no lateness");
+        } else if (!r.event_time() && Good(s, "time")) {
+          Error(LineOf(s, "lateness"), Where(s, "lateness") +
+                                           ": needs event time (time is @arrival: windows close by the clock)");
+        }
+      }
+      if (aggs_ok && r.value.empty() && Good(s, "value")) {
+        for (const Aggregate& a : r.aggregates) {
+          if (UsesValue(a.kind)) {
+            Error(LineOf(s, "aggregates"),
+                  Where(s, "aggregates") + ": " + a.name + " needs a value (set [" + s + "] value)");
+            break;
+          }
+        }
+      }
+      for (const char* key : {"alert", "clear"}) {
+        const RuleCondition& c = std::string_view(key) == "alert" ? r.alert : r.clear;
+        if (!c.enabled || !Good(s, key)) continue;
+        if (aggs_ok && !HasAggregate(r, c.aggregate)) {
+          Error(LineOf(s, key), Where(s, key) + ": " + c.aggregate + " is not in aggregates (" +
+                                    AggregateNames(r) + ")");
+        } else if (c.zscore && window_ok && !pane_window) {
+          Error(LineOf(s, key), Where(s, key) + ": zscore() needs a tumbling or sliding window");
+        }
+      }
+      if (r.clear.enabled && Good(s, "clear") && !r.alert.enabled && Good(s, "alert")) {
+        Error(LineOf(s, "clear"), Where(s, "clear") + ": needs an alert to clear");
+      }
+      if (GivenGood(s, "outlier_z") && r.outlier_z > 0) {
+        if (window_ok && !count_window) {
+          Error(LineOf(s, "outlier_z"), Where(s, "outlier_z") + ": needs a count window (window = count N)");
+        } else if (r.value.empty() && Good(s, "value")) {
+          Error(LineOf(s, "outlier_z"), Where(s, "outlier_z") + ": needs a value (set [" + s + "] value)");
+        }
+      }
+      if (GivenGood(s, "min_samples") && count_window && r.min_samples > r.count) {
+        Error(LineOf(s, "min_samples"), Where(s, "min_samples") + ": must be at most the window's count (" +
+                                            std::to_string(r.count) + ")");
+      }
+      if (Good(s, "min") && Good(s, "max") && r.min >= r.max) {
+        if (Given(s, "max")) {
+          Error(LineOf(s, "max"), Where(s, "max") + ": must be greater than min (" + Num(r.min) + ")");
+        } else {
+          Error(LineOf(s, "min"), Where(s, "min") + ": must be less than max (" + Num(r.max) + ")");
+        }
+      }
+    }
+  }
+
+  // The plan's total against [gateway] memory_max, reported at the key that
+  // made the largest item large (DESIGN.md section 3).
+  void CheckMemory() {
+    if (!Good("gateway", "memory_max")) return;
+    for (const RuleConfig& r : cfg.rules) {
+      const std::string s = std::string(kRulePrefix) + r.name;
+      if (!GivenGood(s, "window")) return;  // reported; a plan without that rule would mislead
+    }
+    const MemoryPlan plan = PlanMemory(cfg);
+    if (plan.total <= cfg.gateway.memory_max_bytes || plan.items.empty()) return;
+    size_t largest = 0;
+    for (size_t i = 1; i < plan.items.size(); ++i) {
+      if (plan.items[i].bytes > plan.items[largest].bytes) largest = i;
+    }
+    const std::string& rule = plan.items[largest].rule;
+    std::string section, key;
+    const std::vector<std::pair<std::string, std::string>> candidates =
+        rule == "hot" && cfg.hot_rule && largest == 0
+            ? std::vector<std::pair<std::string, std::string>>{{"window", "max_keys"}, {"window", "size"},
+                                                               {"gateway", "memory_max"}}
+            : std::vector<std::pair<std::string, std::string>>{{"rule." + rule, "max_keys"},
+                                                               {"rule." + rule, "window"},
+                                                               {"rule." + rule, "max_distinct"},
+                                                               {"gateway", "memory_max"}};
+    for (const auto& [sec, k] : candidates) {
+      if (Given(sec, k)) {
+        section = sec;
+        key = k;
+        break;
+      }
+    }
+    int at = 0;
+    std::string where;
+    if (!section.empty()) {
+      at = LineOf(section, key);
+      where = Where(section, key) + ": ";
+    } else {
+      const std::string sec = rule == "hot" ? "window" : "rule." + rule;
+      at = LineOf(sec, "");
+      where = "[" + sec + "]: ";
+    }
+    if (at == 0 && !cfg.rules.empty()) {  // hot from defaults alone: name a rule that adds to it
+      const std::string sec = "rule." + cfg.rules.back().name;
+      at = LineOf(sec, "window");
+      where = Where(sec, "window") + ": ";
+    }
+    std::string details;
+    for (const MemoryPlan::Item& item : plan.items) {
+      details += (details.empty() ? "" : "; ") + std::string("rule ") + item.rule + ": " + item.detail;
+    }
+    const std::string limit = Given("gateway", "memory_max") ? key_text[{"gateway", "memory_max"}] : "64MiB";
+    Error(at, where + "the windows need " + HumanBytes(plan.total) + " (" + details +
+                  "), over [gateway] memory_max = " + limit);
   }
 };
 

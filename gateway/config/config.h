@@ -8,6 +8,14 @@
 // the line, the section and key, what was found and what is allowed:
 //   sensorgate.ini:12: [window] size = 0: must be an integer from 1 to 100000
 //
+// Named sections [rule.NAME] (DESIGN.md section 13.2) are parsed into typed
+// RuleConfig values, their `where` filter into a syntax tree (where.h); a bad
+// filter is reported with the column of the fault in its line:
+//   x.ini:9: [rule.web] where = DstPort in (443,: column 25: expected a literal
+// The loader also plans the windows' memory (PlanMemory) and refuses a file
+// whose plan exceeds [gateway] memory_max, at the line of the key that made
+// it large; start-up, --replay and a SIGHUP reload all load through here.
+//
 // Loading is single-threaded and touches the file system only to read the
 // configuration itself and to check secret and CA files.
 #ifndef SENSORGATE_GATEWAY_CONFIG_CONFIG_H_
@@ -21,6 +29,7 @@
 
 #include "gateway/base/formats.h"
 #include "gateway/base/log.h"
+#include "gateway/config/where.h"
 
 namespace sensorgate {
 
@@ -31,6 +40,7 @@ struct GatewayConfig {
   std::string state_dir;                   // required outside --replay
   int64_t checkpoint_interval_us;
   LogLevel log_level;
+  uint64_t memory_max_bytes;               // ceiling of PlanMemory(config).total [64MiB]
 };
 
 struct FileConfig {
@@ -101,9 +111,66 @@ struct KafkaConfig {
   std::vector<std::pair<std::string, std::string>> rdkafka;  // "rdkafka." stripped
 };
 
+// A listening address, parsed once by the loader from "HOST:PORT".
+struct HostPort {
+  std::string host;   // as written, without the brackets of an IPv6 address ("::1")
+  uint16_t port = 0;  // 0: any free port
+};
+
 struct HttpConfig {
   bool enabled = false;
-  std::string listen;
+  std::string listen;     // as written, e.g. "127.0.0.1:9108" or "[::1]:0"
+  HostPort listen_addr;   // the same, parsed
+};
+
+// --- [rule.NAME] (DESIGN.md section 13.2) ---
+
+enum class WindowKind { kCount, kTumbling, kSliding, kTotal };
+
+enum class AggregateKind { kCount, kSum, kAvg, kMin, kMax, kStddev, kLast, kSlope, kDistinct };
+
+struct Aggregate {
+  AggregateKind kind = AggregateKind::kCount;
+  std::string field;  // kDistinct: the field whose distinct values are counted
+  std::string name;   // as in the output: "avg", "distinct(DstDevice)"
+};
+
+// `AGG OP NUMBER`, or `zscore(AGG) OP NUMBER`.
+struct RuleCondition {
+  bool enabled = false;
+  bool zscore = false;
+  std::string aggregate;  // an Aggregate::name of the rule
+  CompareOp op = CompareOp::kGt;  // one of > >= < <=
+  double threshold = 0;
+};
+
+struct RuleConfig {
+  std::string name;         // NAME of [rule.NAME]
+  int line = 0;             // of its section header
+  bool has_where = false;
+  WhereExpr where;          // when has_where
+  std::vector<std::string> key_fields;  // group by; empty: one group, "*"
+  std::string value;        // "" : none (count and distinct() only)
+  std::string time;         // event-time field; "" : @arrival (processing time)
+  WindowKind window = WindowKind::kTotal;
+  uint32_t count = 0;       // kCount: N
+  int64_t length_us = 0;    // kTumbling, kSliding: D
+  int64_t every_us = 0;     // kSliding: S (D is a multiple of S); kTumbling: = D
+  int64_t lateness_us = 0;
+  std::vector<Aggregate> aggregates;
+  RuleCondition alert;
+  RuleCondition clear;      // !clear.enabled: the alert condition being false
+  int64_t for_us = 0;
+  uint32_t min_samples = 1;
+  uint32_t baseline = 30;
+  double outlier_z = 0;     // 0: off
+  double min = -1e6, max = 1e6;
+  uint32_t max_keys = 10000;
+  uint32_t max_distinct = 100000;
+  std::string kafka_topic;  // [[kafka] topic]
+  bool event_time() const { return !time.empty(); }
+  // Panes held per key: what the memory plan counts (1 for count and total).
+  uint64_t panes() const;
 };
 
 struct Config {
@@ -117,7 +184,47 @@ struct Config {
   EmailConfig email;
   KafkaConfig kafka;
   HttpConfig http;
+  // The rule `hot` ([reading], [window], [alert]) exists when the file has a
+  // [reading], [window] or [alert] section, or no [rule.*] (DESIGN.md 13.1).
+  bool hot_rule = true;
+  std::vector<RuleConfig> rules;  // [rule.NAME] in file order
 };
+
+// The fixed memory of every rule's windows, as allocated at start-up
+// (DESIGN.md section 3, "Memory is planned at start-up").
+struct MemoryPlan {
+  struct Item {
+    std::string rule;    // "hot" or a [rule.NAME]'s NAME
+    uint64_t bytes;      // saturates at UINT64_MAX
+    std::string detail;  // how bytes was reckoned, e.g. "size 60 × max_keys 10000 × 8 bytes + ..."
+  };
+  std::vector<Item> items;  // hot first, then the rules in file order
+  uint64_t total = 0;       // saturating sum of the items
+};
+
+// What the plan counts per key of the hot rule besides its ring, each the
+// size of what gateway/rules/window.h and gateway/pipeline/pipeline.h hold
+// (memory_plan_test.cc compares them with the real types):
+inline constexpr uint64_t kPlanSlotBytes = 40;      // WindowTable::Slot
+inline constexpr uint64_t kPlanKeyTextBytes = 128;  // key bytes WindowTable reserves per key
+inline constexpr uint64_t kPlanKeyIndexBytes = 8;   // WindowTable key offset + hash, uint32 each
+inline constexpr uint64_t kPlanKeyStateBytes = 32;  // Pipeline KeyState
+inline constexpr uint64_t kPlanChangedBytes = 5;    // Pipeline changed_ (uint32) + is_changed_ (uint8)
+inline constexpr uint64_t kPlanPerKeyBytes =
+    kPlanSlotBytes + kPlanKeyTextBytes + kPlanKeyIndexBytes + kPlanKeyStateBytes + kPlanChangedBytes;
+
+// The memory plan of a configuration. 64-bit saturating arithmetic: never
+// wraps, also where size_t has 32 bits. Pure.
+MemoryPlan PlanMemory(const Config& config);
+
+// Bytes in a short human form: "812 bytes", "4.6 MiB", "64 MiB", "1.5 GiB".
+std::string HumanBytes(uint64_t bytes);
+
+// What `--check` prints after "configuration is valid", one line per rule
+// and one for the total, each ending in '\n':
+//   memory plan: rule hot 6.7 MiB (size 60 × max_keys 10000 × 8 bytes + ...)
+//   memory plan: total 6.7 MiB of memory_max 64 MiB
+std::string FormatMemoryPlan(const MemoryPlan& plan, uint64_t memory_max_bytes);
 
 // What the configuration is loaded for: --replay needs no source and no state_dir.
 enum class ConfigMode { kDaemon, kReplay };
@@ -144,7 +251,7 @@ int TopicKeyLevel(std::string_view key);
 enum class KeyType { kString, kPath, kSecretFile, kInt, kNumber, kDuration, kSize, kBool,
                      kEnum, kList };
 struct ConfigKeyInfo {
-  std::string_view section;
+  std::string_view section;   // "rule.NAME" stands for every [rule.NAME] section
   std::string_view key;       // "rdkafka.*" stands for the pass-through family
   KeyType type;
   std::string_view default_text;  // as written in the INI; "" if none

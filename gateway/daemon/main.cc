@@ -28,7 +28,8 @@ const char kHelp[] =
     "hot, mails the alerts and forwards per-equipment aggregates to Kafka.\n"
     "\n"
     "  --config FILE   the INI configuration (see systemd/sensorgate.ini.example)\n"
-    "  --check         validate FILE and exit: 0 valid, 78 invalid (every error is listed)\n"
+    "  --check         validate FILE and exit: 0 valid, 78 invalid (every error is listed);\n"
+    "                  a valid FILE's memory plan (bytes per rule and in all) is printed\n"
     "  --replay PATH…  read the files in order, start to end (\"-\" is standard input);\n"
     "                  print alert events and then one window line per key as JSON lines\n"
     "                  on standard output, and a summary on standard error\n"
@@ -91,6 +92,8 @@ int main(int argc, char** argv) {
   sensorgate::SetLogLevel(config.gateway.log_level);
   if (check) {
     std::printf("%s: configuration is valid\n", config_path.c_str());
+    std::fputs(sensorgate::FormatMemoryPlan(sensorgate::PlanMemory(config), config.gateway.memory_max_bytes).c_str(),
+               stdout);
     return 0;
   }
   if (replay) return sensorgate::RunReplay(config, replay_paths, stdout, stderr);

@@ -1,8 +1,10 @@
 #include "gateway/rules/window.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <functional>
 #include <new>
+#include <stdexcept>
 
 namespace sensorgate {
 namespace {
@@ -12,24 +14,61 @@ uint32_t HashKey(std::string_view key) {
   return static_cast<uint32_t>(h ^ (h >> 32));
 }
 
+// size x max_keys values, or 0 when that many bytes of doubles do not fit in
+// size_t (32 bits on armhf: 100000 x 1000000 would wrap to a small arena).
+size_t ArenaValues(uint32_t size, uint32_t max_keys) {
+  size_t values = 0, bytes = 0;
+  if (__builtin_mul_overflow(static_cast<size_t>(size), static_cast<size_t>(max_keys), &values) ||
+      __builtin_mul_overflow(values, sizeof(double), &bytes)) {
+    return 0;
+  }
+  return values;
+}
+
+// The index entries, checked to fit size_t; throws std::bad_alloc otherwise.
 size_t IndexSizeFor(uint32_t max_keys) {
-  size_t n = 16;
-  while (n < static_cast<size_t>(max_keys) * 2) n <<= 1;
-  return n;
+  const uint64_t n = WindowTable::IndexEntriesFor(max_keys);
+  if (n > SIZE_MAX / sizeof(uint32_t)) throw std::bad_alloc();
+  return static_cast<size_t>(n);
+}
+
+double* AllocateArena(uint32_t size, uint32_t max_keys) {
+  const size_t values = ArenaValues(size, max_keys);
+  if (values == 0) throw std::bad_alloc();
+  void* p = std::calloc(values, sizeof(double));
+  if (p == nullptr) throw std::bad_alloc();
+  return static_cast<double*>(p);
 }
 
 }  // namespace
 
+uint64_t WindowTable::IndexEntriesFor(uint32_t max_keys) {
+  uint64_t n = 16;
+  while (n < uint64_t{max_keys} * 2) n <<= 1;
+  return n;
+}
+
+std::unique_ptr<WindowTable> WindowTable::Create(uint32_t size, uint32_t max_keys) {
+  try {
+    return std::make_unique<WindowTable>(size, max_keys);
+  } catch (const std::bad_alloc&) {
+    return nullptr;
+  } catch (const std::length_error&) {
+    return nullptr;
+  }
+}
+
 WindowTable::WindowTable(uint32_t size, uint32_t max_keys)
     : size_(size),
       max_keys_(max_keys),
-      arena_(static_cast<double*>(std::calloc(static_cast<size_t>(size) * max_keys, sizeof(double)))),
+      arena_(AllocateArena(size, max_keys)),
       index_(IndexSizeFor(max_keys), 0),
       index_mask_(index_.size() - 1) {
-  if (!arena_) throw std::bad_alloc();
+  if (max_keys > SIZE_MAX / kKeyBytesReserved) throw std::bad_alloc();
   slots_.reserve(max_keys);
-  // Room for keys of up to 128 bytes; reserved, so only what is used is touched.
-  key_bytes_.reserve(static_cast<size_t>(max_keys) * 128);
+  // Room for keys of up to kKeyBytesReserved bytes on average; reserved, so
+  // only what is used is touched. Longer keys make it grow past the plan.
+  key_bytes_.reserve(static_cast<size_t>(max_keys) * kKeyBytesReserved);
   key_offsets_.reserve(static_cast<size_t>(max_keys) + 1);
   key_offsets_.push_back(0);
   hashes_.reserve(max_keys);

@@ -1,7 +1,9 @@
 // WindowTable: one ring-buffer window per key, all in one arena.
 //
 // The arena holds max_keys x size doubles and is reserved once, at
-// construction; memory never depends on how many readings arrive. Keys are
+// construction; memory never depends on how many readings arrive. Sizes are
+// computed with overflow checks (size_t has 32 bits on armhf); what the table
+// allocates is what PlanMemory() (gateway/config/config.h) counts. Keys are
 // interned once, when first seen; looking a key up builds no std::string and
 // the hot path (Find/Insert + Add) allocates nothing.
 //
@@ -31,7 +33,15 @@ class WindowTable {
  public:
   static constexpr uint32_t kNoSlot = UINT32_MAX;
 
-  // REQUIRES: size >= 1, max_keys >= 1.
+  // Room for this many bytes of interned key per key is reserved up front.
+  static constexpr size_t kKeyBytesReserved = 128;
+
+  // A table, or nullptr when its memory cannot be allocated (or its size
+  // does not fit in size_t). REQUIRES: size >= 1, max_keys >= 1.
+  static std::unique_ptr<WindowTable> Create(uint32_t size, uint32_t max_keys);
+
+  // Throws std::bad_alloc when the memory cannot be allocated or its size
+  // does not fit in size_t; prefer Create(). REQUIRES: size >= 1, max_keys >= 1.
   WindowTable(uint32_t size, uint32_t max_keys);
   WindowTable(const WindowTable&) = delete;
   WindowTable& operator=(const WindowTable&) = delete;
@@ -79,6 +89,12 @@ class WindowTable {
 
   // Slots sorted by key, bytewise.
   std::vector<uint32_t> SlotsByKey() const;
+
+  // Bytes of the per-key state besides the ring (for the memory plan's tests).
+  static constexpr size_t slot_bytes() { return sizeof(Slot); }
+  // Entries of the open-addressing index for max_keys keys (4 bytes each):
+  // the power of two at least 16 and at least 2 x max_keys.
+  static uint64_t IndexEntriesFor(uint32_t max_keys);
 
  private:
   struct Slot {

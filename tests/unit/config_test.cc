@@ -72,7 +72,7 @@ class TempDir {
 TEST(Config, RejectsUnknownSectionListingTheSections) {
   EXPECT_EQ(ErrorsOf("[gatway]\nname = a\n"),
             Errors{"sensorgate.ini:1: [gatway]: unknown section; sections are: gateway, file, "
-                   "mqtt, reading, window, alert, email, kafka, http"});
+                   "mqtt, reading, window, alert, email, kafka, http, rule.NAME"});
 }
 
 TEST(Config, RejectsUnknownKeyNamingTheSectionsKeys) {
@@ -560,12 +560,28 @@ TEST(Config, DefaultsAreTheTables) {
   EXPECT_TRUE(c.kafka.rdkafka.empty());
   EXPECT_FALSE(c.http.enabled);
   EXPECT_EQ(c.http.listen, "127.0.0.1:9108");
+  EXPECT_EQ(c.http.listen_addr.host, "127.0.0.1");
+  EXPECT_EQ(c.http.listen_addr.port, 9108);
+  EXPECT_EQ(c.gateway.memory_max_bytes, 64u << 20);
+  EXPECT_TRUE(c.hot_rule);
+  EXPECT_TRUE(c.rules.empty());
+}
+
+TEST(Config, ParsesListenIntoHostAndPort) {
+  const Config c = Load("[http]\nlisten = [::1]:0\n").config;
+  EXPECT_EQ(c.http.listen, "[::1]:0");
+  EXPECT_EQ(c.http.listen_addr.host, "::1");
+  EXPECT_EQ(c.http.listen_addr.port, 0);
+  const Config d = Load("[http]\nlisten = localhost:65535\n").config;
+  EXPECT_EQ(d.http.listen_addr.host, "localhost");
+  EXPECT_EQ(d.http.listen_addr.port, 65535);
 }
 
 TEST(Config, EveryDefaultTextOfTheTableIsValid) {
   for (const ConfigKeyInfo& k : ConfigKeys()) {
     if (k.default_text.empty() || k.key == "rdkafka.*") continue;
     std::string text = "[" + std::string(k.section) + "]\n";
+    if (k.section == "rule.NAME") text = "[rule.x]\nwindow = count 10\n";
     if (k.section == "mqtt") text = kMqtt;
     if (k.section == "email") text = kEmail;
     if (k.section == "kafka") text = kKafka;
@@ -660,7 +676,7 @@ TEST(Config, ReportsEveryProblemOnceWithItsLine) {
                 "sensorgate.ini:5: [window] size = 0: must be an integer from 1 to 100000",
                 "sensorgate.ini:6: [window] colour = blue: unknown key; [window] takes: size, max_keys",
                 "sensorgate.ini:7: [mqt]: unknown section; sections are: gateway, file, mqtt, reading, "
-                "window, alert, email, kafka, http",
+                "window, alert, email, kafka, http, rule.NAME",
                 "sensorgate.ini:11: [alert] clear_below = 80: must not be greater than above (75)",
                 "sensorgate.ini: at least one of [file] and [mqtt] is needed (except with --replay)",
             }));
@@ -714,10 +730,13 @@ Example ParseExample(const std::string& text) {
   std::istringstream in(text);
   std::string raw, section, comments;
   int n = 0;
+  bool template_block = false;  // the commented [rule.NAME] template: one ';' less
   while (std::getline(in, raw)) {
     ++n;
     std::string_view ln = raw;
     while (!ln.empty() && (ln.front() == ' ' || ln.front() == '\t')) ln.remove_prefix(1);
+    if (ln.rfind(";[rule.", 0) == 0) template_block = true;
+    if (template_block && !ln.empty() && ln.front() == ';') ln.remove_prefix(1);
     if (!ln.empty() && ln.front() == '[') {
       section = std::string(ln.substr(1, ln.find(']') - 1));
       ex.sections.push_back(section);
@@ -755,6 +774,23 @@ TEST(ConfigExample, LoadsWithoutErrorInDaemonMode) {
   EXPECT_EQ(r.config.mqtt.ca_file, "");
   EXPECT_EQ(r.config.email.password_file, "");
   EXPECT_EQ(r.config.email.ca_file, "");
+}
+
+// The commented [rule.NAME] template, uncommented and named.
+TEST(ConfigExample, RuleTemplateIsAValidRuleOnceUncommented) {
+  const std::string text = ReadExample();
+  const size_t at = text.find("\n;[rule.NAME]");
+  ASSERT_NE(at, std::string::npos);
+  std::string rule;
+  std::istringstream in(text.substr(at + 1));
+  for (std::string ln; std::getline(in, ln);) rule += ln.substr(1) + "\n";
+  rule.replace(rule.find("[rule.NAME]"), 11, "[rule.web]");
+  const ConfigResult r = LoadConfigText(kKafka + rule, "x.ini", ConfigMode::kReplay);
+  EXPECT_EQ(r.errors, Errors{});
+  ASSERT_EQ(r.config.rules.size(), 1u);
+  EXPECT_EQ(r.config.rules[0].name, "web");
+  EXPECT_EQ(r.config.rules[0].window, WindowKind::kTumbling);
+  EXPECT_TRUE(r.config.rules[0].has_where);
 }
 
 TEST(ConfigExample, HasTheTablesSectionsInOrder) {

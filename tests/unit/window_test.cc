@@ -5,6 +5,8 @@
 #include <cmath>
 #include <cstdlib>
 #include <deque>
+#include <memory>
+#include <new>
 #include <string>
 
 namespace sensorgate {
@@ -173,6 +175,29 @@ TEST(Neumaier, RecoversWhatPlainAdditionLoses) {
   NeumaierAdd(&sum, &c, 1.0);
   NeumaierAdd(&sum, &c, -1e100);
   EXPECT_EQ(sum + c, 2.0);
+}
+
+}  // namespace
+}  // namespace sensorgate
+
+namespace sensorgate {
+namespace {
+
+TEST(WindowTable, CreateBuildsAUsableTable) {
+  std::unique_ptr<WindowTable> w = WindowTable::Create(3, 10);
+  ASSERT_NE(w, nullptr);
+  const uint32_t s = w->FindOrInsert("a");
+  ASSERT_NE(s, WindowTable::kNoSlot);
+  w->Add(s, 2.0, 1);
+  EXPECT_EQ(w->count(s), 1u);
+  EXPECT_EQ(w->average(s), 2.0);
+}
+
+// size × max_keys × 8 does not fit in 64 bits: refused, not wrapped to a small
+// arena that later writes would overrun (on armhf, size_t wraps far earlier).
+TEST(WindowTable, CreateRefusesAnArenaWhoseSizeDoesNotFit) {
+  EXPECT_EQ(WindowTable::Create(UINT32_MAX, UINT32_MAX), nullptr);
+  EXPECT_THROW(WindowTable(UINT32_MAX, UINT32_MAX), std::bad_alloc);
 }
 
 }  // namespace

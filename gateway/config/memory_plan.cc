@@ -1,0 +1,180 @@
+// PlanMemory(): the fixed memory of every rule's windows (DESIGN.md section 3).
+//
+// All arithmetic is on uint64_t and saturates at UINT64_MAX, so a plan never
+// wraps, not even where size_t has 32 bits (armhf): 100000 × 1000000 × 8 is
+// 745 GiB here, where a 32-bit product would wrap to a small number.
+//
+// The rule `hot` (what gateway/rules/window.cc and gateway/pipeline/pipeline.h
+// allocate at start-up; memory_plan_test.cc checks the constants against the
+// real types):
+//   ring arena        size × max_keys × 8            (calloc'd doubles)
+//   per key           max_keys × kPlanPerKeyBytes    (213 bytes:)
+//     WindowTable::Slot 40, key offset 4, hash 4, 128 bytes of interned key
+//     reserved (keys longer than 128 bytes on average grow the vector past
+//     the plan), Pipeline KeyState 32, changed_ 4 and is_changed_ 1
+//   key offsets       + 4                            (max_keys + 1 entries)
+//   key index         IndexEntries(max_keys) × 4     (a power of two >= 16 and
+//                                                     >= 2 × max_keys)
+// Not counted: the record parser, sinks, buffers of the sources, and the
+// brief doubling while a reload carries windows into a resized table.
+//
+// A [rule.NAME] is reckoned the same way per key (per key state and key index
+// as above), plus its windows, as the rule engine will hold them:
+//   count N           N × values × max_keys × 8, values = 1 (the value)
+//                     + 1 if slope (its time) + 1 per distinct() (a hash)
+//   tumbling, sliding panes × words × max_keys × 8, where panes = D/S (1 for
+//   and total         tumbling and total) + ceil(lateness / S) panes that
+//                     wait for late records, and words = 1 (the pane's start)
+//                     + per aggregate: count 1, sum 2, avg 3, min 1, max 1,
+//                     stddev 3, last 2, slope 5, distinct 1
+//   zscore()          baseline × max_keys × 8 per aggregate zscore() names
+//   distinct()        max_distinct × 16 (one pool for the rule)
+#include <cinttypes>
+#include <cstdio>
+#include <string>
+
+#include "gateway/config/config.h"
+
+namespace sensorgate {
+namespace {
+
+uint64_t Mul(uint64_t a, uint64_t b) {
+  uint64_t r = 0;
+  return __builtin_mul_overflow(a, b, &r) ? UINT64_MAX : r;
+}
+
+uint64_t Add(uint64_t a, uint64_t b) {
+  uint64_t r = 0;
+  return __builtin_add_overflow(a, b, &r) ? UINT64_MAX : r;
+}
+
+uint64_t IndexEntries(uint64_t max_keys) {
+  uint64_t n = 16;
+  while (n < max_keys * 2) n <<= 1;  // max_keys < 2^32: never overflows
+  return n;
+}
+
+std::string U(uint64_t v) { return std::to_string(v); }
+
+// Per-key state and key index of a table of max_keys keys; appends its
+// description to detail.
+uint64_t KeyBytes(uint64_t max_keys, std::string* detail) {
+  const uint64_t index = Mul(IndexEntries(max_keys), 4);
+  *detail += " + " + U(max_keys) + " keys × " + U(kPlanPerKeyBytes) + " bytes + key index " + HumanBytes(index);
+  return Add(Add(Mul(max_keys, kPlanPerKeyBytes), 4), index);
+}
+
+uint64_t AggregateWords(AggregateKind k) {
+  switch (k) {
+    case AggregateKind::kCount: return 1;
+    case AggregateKind::kSum: return 2;
+    case AggregateKind::kAvg: return 3;
+    case AggregateKind::kMin: return 1;
+    case AggregateKind::kMax: return 1;
+    case AggregateKind::kStddev: return 3;
+    case AggregateKind::kLast: return 2;
+    case AggregateKind::kSlope: return 5;
+    case AggregateKind::kDistinct: return 1;
+  }
+  return 1;
+}
+
+MemoryPlan::Item PlanRule(const RuleConfig& r) {
+  MemoryPlan::Item item{r.name, 0, ""};
+  const uint64_t keys = r.max_keys;
+  uint64_t bytes = 0;
+  bool distinct = false;
+  if (r.window == WindowKind::kCount) {
+    uint64_t values = 1;
+    for (const Aggregate& a : r.aggregates) {
+      if (a.kind == AggregateKind::kSlope) ++values;
+      if (a.kind == AggregateKind::kDistinct) ++values;
+    }
+    bytes = Mul(Mul(Mul(r.count, values), keys), 8);
+    item.detail = "count " + U(r.count) + (values > 1 ? " × " + U(values) + " values" : std::string()) +
+                  " × max_keys " + U(keys) + " × 8 bytes";
+  } else {
+    uint64_t words = 1;
+    for (const Aggregate& a : r.aggregates) words = Add(words, AggregateWords(a.kind));
+    const uint64_t panes = r.panes();
+    bytes = Mul(Mul(Mul(panes, words), keys), 8);
+    item.detail = "panes " + U(panes) + " × " + U(words) + " words × max_keys " + U(keys) + " × 8 bytes";
+  }
+  for (const Aggregate& a : r.aggregates) distinct = distinct || a.kind == AggregateKind::kDistinct;
+  bytes = Add(bytes, KeyBytes(keys, &item.detail));
+  uint64_t zscores = 0;
+  if (r.alert.enabled && r.alert.zscore) ++zscores;
+  if (r.clear.enabled && r.clear.zscore && !(r.alert.zscore && r.alert.aggregate == r.clear.aggregate)) ++zscores;
+  if (zscores > 0) {
+    bytes = Add(bytes, Mul(Mul(Mul(r.baseline, zscores), keys), 8));
+    item.detail += " + zscore baseline " + U(r.baseline) + (zscores > 1 ? " × 2" : "") + " × max_keys " +
+                   U(keys) + " × 8 bytes";
+  }
+  if (distinct) {
+    bytes = Add(bytes, Mul(r.max_distinct, 16));
+    item.detail += " + max_distinct " + U(r.max_distinct) + " × 16 bytes";
+  }
+  item.bytes = bytes;
+  return item;
+}
+
+}  // namespace
+
+uint64_t RuleConfig::panes() const {
+  switch (window) {
+    case WindowKind::kCount:
+    case WindowKind::kTotal:
+      return 1;
+    case WindowKind::kTumbling:
+    case WindowKind::kSliding: {
+      if (every_us <= 0 || length_us <= 0) return 1;
+      const uint64_t s = static_cast<uint64_t>(every_us);
+      const uint64_t late = lateness_us > 0 ? static_cast<uint64_t>(lateness_us) : 0;
+      return Add(static_cast<uint64_t>(length_us) / s, late / s + (late % s != 0 ? 1 : 0));
+    }
+  }
+  return 1;
+}
+
+MemoryPlan PlanMemory(const Config& config) {
+  MemoryPlan plan;
+  if (config.hot_rule) {
+    MemoryPlan::Item hot{"hot", 0, ""};
+    const uint64_t size = config.window.size, keys = config.window.max_keys;
+    hot.bytes = Mul(Mul(size, keys), sizeof(double));
+    hot.detail = "size " + U(size) + " × max_keys " + U(keys) + " × 8 bytes";
+    hot.bytes = Add(hot.bytes, KeyBytes(keys, &hot.detail));
+    plan.items.push_back(std::move(hot));
+  }
+  for (const RuleConfig& r : config.rules) plan.items.push_back(PlanRule(r));
+  for (const MemoryPlan::Item& item : plan.items) plan.total = Add(plan.total, item.bytes);
+  return plan;
+}
+
+std::string HumanBytes(uint64_t bytes) {
+  if (bytes == UINT64_MAX) return "more than 16 EiB";
+  if (bytes < 1024) return U(bytes) + " bytes";
+  static const char* const kUnits[] = {"KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
+  double v = static_cast<double>(bytes) / 1024;
+  int unit = 0;
+  while (v >= 1023.95 && unit < 5) {
+    v /= 1024;
+    ++unit;
+  }
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.1f", v);
+  std::string n = buf;
+  if (n.size() > 2 && n.compare(n.size() - 2, 2, ".0") == 0) n.resize(n.size() - 2);
+  return n + " " + kUnits[unit];
+}
+
+std::string FormatMemoryPlan(const MemoryPlan& plan, uint64_t memory_max_bytes) {
+  std::string out;
+  for (const MemoryPlan::Item& item : plan.items) {
+    out += "memory plan: rule " + item.rule + " " + HumanBytes(item.bytes) + " (" + item.detail + ")\n";
+  }
+  out += "memory plan: total " + HumanBytes(plan.total) + " of memory_max " + HumanBytes(memory_max_bytes) + "\n";
+  return out;
+}
+
+}  // namespace sensorgate

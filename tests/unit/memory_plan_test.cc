@@ -1,0 +1,186 @@
+// Tests of the memory plan (gateway/config/config.h PlanMemory, DESIGN.md
+// section 3): its figures against hand computation, its constants against the
+// types it counts, and the loader refusing a configuration above memory_max.
+#include <gtest/gtest.h>
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "gateway/config/config.h"
+#include "gateway/pipeline/pipeline.h"
+#include "gateway/rules/window.h"
+
+namespace sensorgate {
+namespace {
+
+using Errors = std::vector<std::string>;
+
+ConfigResult Load(const std::string& text) { return LoadConfigText(text, "sensorgate.ini", ConfigMode::kReplay); }
+
+TEST(MemoryPlan, ConstantsAreTheSizesOfWhatTheTablesHold) {
+  EXPECT_EQ(WindowTable::slot_bytes(), kPlanSlotBytes);
+  EXPECT_EQ(WindowTable::kKeyBytesReserved, kPlanKeyTextBytes);
+  EXPECT_EQ(sizeof(KeyState), kPlanKeyStateBytes);
+  EXPECT_EQ(kPlanKeyIndexBytes, 2 * sizeof(uint32_t));  // key offset + hash
+  EXPECT_EQ(kPlanChangedBytes, sizeof(uint32_t) + sizeof(uint8_t));
+  EXPECT_EQ(kPlanPerKeyBytes, 213u);
+}
+
+TEST(MemoryPlan, IndexIsWhatTheWindowTableAllocates) {
+  EXPECT_EQ(WindowTable::IndexEntriesFor(1), 16u);
+  EXPECT_EQ(WindowTable::IndexEntriesFor(8), 16u);
+  EXPECT_EQ(WindowTable::IndexEntriesFor(9), 32u);
+  EXPECT_EQ(WindowTable::IndexEntriesFor(10000), 32768u);
+  EXPECT_EQ(WindowTable::IndexEntriesFor(1000000), 2097152u);
+  // max_keys 1: 100 values + 213 bytes + 4 (the extra key offset) + 16 index entries.
+  const MemoryPlan p = PlanMemory(Load("[window]\nsize = 100\nmax_keys = 1\n").config);
+  EXPECT_EQ(p.total, 800u + 213 + 4 + 16 * 4);
+}
+
+TEST(MemoryPlan, DefaultsPlanTheHotRuleOnly) {
+  const MemoryPlan p = PlanMemory(DefaultConfig());
+  ASSERT_EQ(p.items.size(), 1u);
+  EXPECT_EQ(p.items[0].rule, "hot");
+  // 60 × 10000 × 8 ring + 10000 × 213 per key + 4 + 32768 × 4 index.
+  EXPECT_EQ(p.items[0].bytes, 4800000u + 2130000 + 4 + 131072);
+  EXPECT_EQ(p.total, 7061076u);
+  EXPECT_EQ(p.items[0].detail, "size 60 × max_keys 10000 × 8 bytes + 10000 keys × 213 bytes + key index 128 KiB");
+}
+
+TEST(MemoryPlan, LargestWindowIsCountedIn64Bits) {
+  const ConfigResult r = Load("[gateway]\nmemory_max = 64GiB\n[window]\nsize = 100000\nmax_keys = 1000000\n");
+  const MemoryPlan p = PlanMemory(r.config);
+  // 100000 × 1000000 × 8 + 1000000 × 213 + 4 + 2^21 × 4.
+  EXPECT_EQ(p.total, 800000000000ull + 213000000ull + 4 + 8388608ull);
+}
+
+// 65536 × 65536 is 2^32: a 32-bit product would be 0 and pass any ceiling.
+TEST(MemoryPlan, ProductThatWraps32BitsIsRefused) {
+  const std::string text = "[window]\nsize = 65536\nmax_keys = 65536\n";
+  const ConfigResult r = Load(text);
+  const MemoryPlan p = PlanMemory(r.config);
+  EXPECT_EQ(p.total, (uint64_t{1} << 35) + 65536ull * 213 + 4 + 131072ull * 4);
+  EXPECT_EQ(r.errors, Errors{"sensorgate.ini:3: [window] max_keys = 65536: the windows need 32 GiB (rule hot: size "
+                             "65536 × max_keys 65536 × 8 bytes + 65536 keys × 213 bytes + key index 512 KiB), over "
+                             "[gateway] memory_max = 64MiB"});
+  // Under a ceiling that holds it, the same windows load.
+  EXPECT_EQ(Load("[gateway]\nmemory_max = 64GiB\n" + text).errors, Errors{});
+}
+
+// Beyond what the loader accepts, the plan saturates instead of wrapping.
+TEST(MemoryPlan, SaturatesInsteadOfWrapping) {
+  Config c = DefaultConfig();
+  c.window.size = UINT32_MAX;
+  c.window.max_keys = UINT32_MAX;
+  const MemoryPlan p = PlanMemory(c);
+  EXPECT_EQ(p.items.at(0).bytes, UINT64_MAX);
+  EXPECT_EQ(p.total, UINT64_MAX);
+  EXPECT_EQ(FormatMemoryPlan(p, c.gateway.memory_max_bytes).substr(0, 45),
+            "memory plan: rule hot more than 16 EiB (size ");
+}
+
+TEST(MemoryPlan, RefusesWindowsAboveMemoryMaxAtMaxKeys) {
+  EXPECT_EQ(Load("[gateway]\nname = a\n[window]\nsize = 100000\nmax_keys = 1000000\n").errors,
+            Errors{"sensorgate.ini:5: [window] max_keys = 1000000: the windows need 745.3 GiB (rule hot: size "
+                   "100000 × max_keys 1000000 × 8 bytes + 1000000 keys × 213 bytes + key index 8 MiB), over "
+                   "[gateway] memory_max = 64MiB"});
+}
+
+// Start-up, --replay and a SIGHUP reload all load the file with
+// LoadConfigFile: the refusal names the file and the line.
+TEST(MemoryPlan, LoadingTheFileRefusesItNamingFileAndLine) {
+  const std::string path = ::testing::TempDir() + "memory_plan_test." + std::to_string(getpid()) + ".ini";
+  std::ofstream(path) << "[gateway]\nstate_dir = /tmp\n[file]\npath = /tmp/*.log\n"
+                         "[window]\nsize = 100000\nmax_keys = 1000000\n";
+  for (ConfigMode mode : {ConfigMode::kDaemon, ConfigMode::kReplay}) {
+    const ConfigResult r = LoadConfigFile(path, mode);
+    ASSERT_EQ(r.errors.size(), 1u);
+    EXPECT_EQ(r.errors[0].rfind(path + ":7: [window] max_keys = 1000000: the windows need 745.3 GiB (", 0), 0u)
+        << r.errors[0];
+  }
+  std::remove(path.c_str());
+}
+
+TEST(MemoryPlan, RefusesAtSizeWhenMaxKeysIsNotGiven) {
+  EXPECT_EQ(Load("[window]\nsize = 10000\n").errors,
+            Errors{"sensorgate.ini:2: [window] size = 10000: the windows need 765.1 MiB (rule hot: size 10000 × "
+                   "max_keys 10000 × 8 bytes + 10000 keys × 213 bytes + key index 128 KiB), over [gateway] "
+                   "memory_max = 64MiB"});
+}
+
+TEST(MemoryPlan, RefusesASmallMemoryMaxAtItsLine) {
+  EXPECT_EQ(Load("[gateway]\nmemory_max = 1MiB\n").errors,
+            Errors{"sensorgate.ini:2: [gateway] memory_max = 1MiB: the windows need 6.7 MiB (rule hot: size 60 × "
+                   "max_keys 10000 × 8 bytes + 10000 keys × 213 bytes + key index 128 KiB), over [gateway] "
+                   "memory_max = 1MiB"});
+  EXPECT_EQ(Load("[gateway]\nmemory_max = 7MiB\n").errors, Errors{});
+}
+
+TEST(MemoryPlan, RejectsMemoryMaxOutOfRange) {
+  EXPECT_EQ(Load("[gateway]\nmemory_max = 65GiB\n").errors,
+            Errors{"sensorgate.ini:2: [gateway] memory_max = 65GiB: must be a size with a unit (KiB, MiB, GiB) "
+                   "from 1MiB to 64GiB"});
+}
+
+TEST(MemoryPlan, CountsEveryNamedRule) {
+  const ConfigResult r = Load(
+      "[rule.a]\nwindow = count 100\nmax_keys = 1000\nvalue = v\naggregates = count, avg\n"
+      "[rule.b]\ntime = t\nwindow = sliding 1m every 10s\nlateness = 15s\naggregates = count, sum, distinct(x)\n"
+      "value = v\nalert = zscore(sum) > 3\nmax_keys = 100\nmax_distinct = 1000\n");
+  ASSERT_EQ(r.errors, Errors{});
+  EXPECT_FALSE(r.config.hot_rule);
+  const MemoryPlan p = PlanMemory(r.config);
+  ASSERT_EQ(p.items.size(), 2u);
+  EXPECT_EQ(p.items[0].rule, "a");
+  // 100 × 1000 × 8 + 1000 × 213 + 4 + 2048 × 4.
+  EXPECT_EQ(p.items[0].bytes, 800000u + 213000 + 4 + 8192);
+  EXPECT_EQ(p.items[1].rule, "b");
+  // panes 6 + ceil(15s / 10s) = 8; words 1 + count 1 + sum 2 + distinct 1 = 5;
+  // 8 × 5 × 100 × 8 + 100 × 213 + 4 + 256 × 4 + zscore 30 × 100 × 8 + 1000 × 16.
+  EXPECT_EQ(p.items[1].bytes, 32000u + 21300 + 4 + 1024 + 24000 + 16000);
+  EXPECT_EQ(p.items[1].detail,
+            "panes 8 × 5 words × max_keys 100 × 8 bytes + 100 keys × 213 bytes + key index 1 KiB + zscore baseline "
+            "30 × max_keys 100 × 8 bytes + max_distinct 1000 × 16 bytes");
+  EXPECT_EQ(p.total, p.items[0].bytes + p.items[1].bytes);
+}
+
+TEST(MemoryPlan, CountWindowsHoldTimesForSlopeAndHashesForDistinct) {
+  const ConfigResult r =
+      Load("[rule.s]\nwindow = count 10\nvalue = v\naggregates = slope, distinct(k)\nmax_keys = 1\n");
+  ASSERT_EQ(r.errors, Errors{});
+  const MemoryPlan p = PlanMemory(r.config);
+  ASSERT_EQ(p.items.size(), 1u);
+  EXPECT_EQ(p.items[0].bytes, 10u * 3 * 8 + 213 + 4 + 64 + 100000 * 16);
+}
+
+TEST(MemoryPlan, RefusesANamedRuleAboveMemoryMaxAtItsMaxKeys) {
+  EXPECT_EQ(Load("[rule.big]\nwindow = count 100000\nmax_keys = 1000000\n").errors,
+            Errors{"sensorgate.ini:3: [rule.big] max_keys = 1000000: the windows need 745.3 GiB (rule big: count "
+                   "100000 × max_keys 1000000 × 8 bytes + 1000000 keys × 213 bytes + key index 8 MiB), over "
+                   "[gateway] memory_max = 64MiB"});
+}
+
+TEST(MemoryPlan, HumanBytesRoundsToOneDecimal) {
+  EXPECT_EQ(HumanBytes(0), "0 bytes");
+  EXPECT_EQ(HumanBytes(1023), "1023 bytes");
+  EXPECT_EQ(HumanBytes(1024), "1 KiB");
+  EXPECT_EQ(HumanBytes(1536), "1.5 KiB");
+  EXPECT_EQ(HumanBytes(64u << 20), "64 MiB");
+  EXPECT_EQ(HumanBytes((1u << 20) - 1), "1 MiB");
+  EXPECT_EQ(HumanBytes(UINT64_MAX), "more than 16 EiB");
+}
+
+TEST(MemoryPlan, CheckPrintsOneLinePerRuleAndTheTotal) {
+  const Config c = DefaultConfig();
+  EXPECT_EQ(FormatMemoryPlan(PlanMemory(c), c.gateway.memory_max_bytes),
+            "memory plan: rule hot 6.7 MiB (size 60 × max_keys 10000 × 8 bytes + 10000 keys × 213 bytes + key "
+            "index 128 KiB)\n"
+            "memory plan: total 6.7 MiB of memory_max 64 MiB\n");
+}
+
+}  // namespace
+}  // namespace sensorgate
