@@ -23,6 +23,9 @@
 namespace sensorgate {
 namespace {
 
+// Blank lines before a CSV header skipped at most by one slice.
+constexpr size_t kMaxSkippedLines = 4096;
+
 constexpr int kOpenFlags = O_RDONLY | O_CLOEXEC | O_NONBLOCK;
 constexpr uint32_t kWatchMask = IN_CREATE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE | IN_MODIFY |
                                 IN_CLOSE_WRITE | IN_ONLYDIR;
@@ -197,6 +200,7 @@ struct FileFollower::File {
   bool complete = false;   // a copy: read to its very end
   bool recovering = false; // lines are counted as recovered
   bool final_done = false; // final partial line handed on after rotation
+  bool pending = false;    // the budget stopped its reading with lines left
   bool error_logged = false;
 
   ~File() {
@@ -229,14 +233,17 @@ FileFollower::FileFollower(const FileConfig& config, LineSink* sink)
 
 FileFollower::FileFollower(const FileConfig& config, LineSink* sink,
                            const FileFollowerOptions& options)
-    : config_(config), sink_(sink), options_(options) {}
+    : config_(config),
+      sink_(sink),
+      options_(options),
+      clock_(options.clock != nullptr ? options.clock : SystemClock()) {}
 
 FileFollower::~FileFollower() {
   if (inotify_fd_ >= 0) ::close(inotify_fd_);
 }
 
 int64_t FileFollower::Now() const {
-  return options_.clock_us ? options_.clock_us() : MonotonicMicros();
+  return clock_->MonotonicUs();
 }
 
 FileFollower::File* FileFollower::FindFile(const Identity& id) const {
@@ -331,7 +338,7 @@ std::unique_ptr<FileFollower::File> FileFollower::NewFile(const std::string& pat
   f->max_size = st.st_size;
   f->header_pending = config_.format == RecordFormat::kCsv && offset == 0;
   // Idle since its last write, as far as the clocks tell.
-  const int64_t age_us = WallClockMicros() - (static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000 +
+  const int64_t age_us = clock_->WallUs() - (static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000 +
                                                st.st_mtim.tv_nsec / 1000);
   f->changed_us = Now() - std::max<int64_t>(0, age_us);
   return f;
@@ -752,6 +759,7 @@ void FileFollower::Restore(const FilePosition& p) {
 Status FileFollower::Start(const std::vector<FilePosition>& restored) {
   if (started_) return Status::Error("file follower: started twice");
   started_ = true;
+  last_scan_us_ = Now();
   inotify_fd_ = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
   if (inotify_fd_ < 0) {
     Log(LogLevel::kWarning, "inotify unavailable (%s): polling the followed files every second",
@@ -867,7 +875,20 @@ void FileFollower::Prescan(File* f) {
   }
 }
 
-size_t FileFollower::ReadLines(File* f, bool final_partial) {
+// Whether a read of `f` stopped between two lines has more to hand on: a
+// line buffered, or bytes on disk past what was read.
+bool FileFollower::MoreToRead(const File& f, bool final_partial) const {
+  if (!f.reader) return false;
+  if (f.reader->HasLine() || (final_partial && f.reader->buffered() > 0)) return true;
+  struct stat st;
+  const off_t pos = ::lseek(f.fd, 0, SEEK_CUR);
+  return pos >= 0 && ::fstat(f.fd, &st) == 0 && st.st_size > pos;
+}
+
+// Hands on the lines of `f` from its read position, at most `limit` of them
+// (OnLine + OnTooLong); sets f->pending when it stopped there with more left.
+size_t FileFollower::ReadLines(File* f, bool final_partial, size_t limit) {
+  f->pending = false;
   if (!f->reader) {
     if (f->needs_prescan) Prescan(f);
     if (::lseek(f->fd, static_cast<off_t>(f->offset), SEEK_SET) < 0) return 0;
@@ -876,9 +897,14 @@ size_t FileFollower::ReadLines(File* f, bool final_partial) {
   }
   const bool csv = config_.format == RecordFormat::kCsv;
   size_t handed = 0;
+  size_t skipped = 0;  // blank lines before a CSV header: not handed on, bounded too
   bool verified = false;
   std::string_view line;
   while (true) {
+    if (handed >= limit || skipped >= kMaxSkippedLines) {
+      f->pending = MoreToRead(*f, final_partial);
+      break;
+    }
     const LineReader::Result r = f->reader->Next(&line, final_partial);
     if (r == LineReader::Result::kNeedMore || r == LineReader::Result::kEnd) break;
     if (r == LineReader::Result::kError) {
@@ -927,7 +953,10 @@ size_t FileFollower::ReadLines(File* f, bool final_partial) {
       continue;
     }
     if (f->header_pending) {
-      if (IsBlank(line)) continue;
+      if (IsBlank(line)) {
+        ++skipped;
+        continue;
+      }
       f->header_pending = false;
       f->header.assign(line);
       f->header_line = f->line;
@@ -946,9 +975,12 @@ size_t FileFollower::ReadLines(File* f, bool final_partial) {
   return handed;
 }
 
+bool FileFollower::Dirty(const std::string& path) const {
+  return dirty_.count(path) != 0 || cycle_dirty_.count(path) != 0;
+}
+
 bool FileFollower::Changed(const File& f, const struct stat& st) const {
-  return st.st_size != f.seen_size || !SameTime(st.st_mtim, f.seen_mtime) ||
-         dirty_.count(f.path) != 0;
+  return st.st_size != f.seen_size || !SameTime(st.st_mtim, f.seen_mtime) || Dirty(f.path);
 }
 
 bool FileFollower::CheckTruncations() {
@@ -987,91 +1019,12 @@ bool FileFollower::CheckTruncations() {
   return true;
 }
 
-size_t FileFollower::ReadAll() {
-  // Oldest first: an old generation's last lines were written before a newer
-  // file got its first ones. By mtime, then (a clock tick is coarse) by the
-  // order the files were found in: a rotated file before its successor, a
-  // copy before the file truncated after it.
-  struct Entry {
-    File* file;
-    struct stat st;
-    int error;  // of fstat(), 0 if it worked
-  };
-  std::vector<Entry> order;
-  order.reserve(files_.size());
-  for (const auto& f : files_) {
-    struct stat st;
-    const int error = ::fstat(f->fd, &st) == 0 ? 0 : errno;
-    if (error != 0) std::memset(&st, 0, sizeof st);
-    order.push_back(Entry{f.get(), st, error});
-  }
-  std::sort(order.begin(), order.end(), [](const Entry& a, const Entry& b) {
-    const struct timespec& x = a.st.st_mtim;
-    const struct timespec& y = b.st.st_mtim;
-    if (x.tv_sec != y.tv_sec) return x.tv_sec < y.tv_sec;
-    if (x.tv_nsec != y.tv_nsec) return x.tv_nsec < y.tv_nsec;
-    return a.file->seq < b.file->seq;
-  });
-  size_t handed = 0;
-  std::vector<const File*> closed;
-  for (const Entry& e : order) {
-    if (e.error != 0) {
-      Log(LogLevel::kWarning, "%s: cannot stat: %s; no longer followed", e.file->path.c_str(),
-          std::strerror(e.error));
-      closed.push_back(e.file);
-    } else if (!ReadOne(e.file, e.st, &handed)) {
-      closed.push_back(e.file);
-    }
-  }
-  files_.erase(std::remove_if(files_.begin(), files_.end(),
-                              [&closed](const std::unique_ptr<File>& f) {
-                                return std::find(closed.begin(), closed.end(), f.get()) !=
-                                       closed.end();
-                              }),
-               files_.end());
-  return handed;
-}
-
-bool FileFollower::ReadOne(File* f, const struct stat& st, size_t* handed) {
-  const int64_t now = Now();
-  if (Changed(*f, st)) {
-    f->changed_us = now;
-    f->final_done = false;
-    const off_t pos = f->reader ? ::lseek(f->fd, 0, SEEK_CUR) : static_cast<off_t>(f->offset);
-    if (st.st_size < pos || st.st_size < f->max_size) {
-      return true;  // truncated since the check: the next Poll sees it
-    }
-    f->seen_size = st.st_size;
-    f->seen_mtime = st.st_mtim;
-    f->max_size = std::max(f->max_size, st.st_size);
-    *handed += ReadLines(f, f->complete);
-  }
-  if (st.st_nlink == 0 && !f->deleted) {
-    f->deleted = true;
-    Log(LogLevel::kInfo, "%s was deleted: reading what is left of it", f->path.c_str());
-  }
-  const bool idle = now - f->changed_us >= options_.rotate_wait_us;
-  bool close = false;
-  bool final_partial = false;
-  if (f->deleted || (!f->in_glob && (f->complete || idle))) {
-    final_partial = close = true;
-  } else if (f->renamed && !f->final_done && idle) {
-    final_partial = f->final_done = true;
-  }
-  if (final_partial && f->reader) *handed += ReadLines(f, /*final_partial=*/true);
-  if (close) {
-    Log(LogLevel::kInfo, "%s: closed at offset %llu (%s)", f->path.c_str(),
-        static_cast<ull>(f->offset), f->deleted ? "deleted" : "rotated away");
-    return false;
-  }
-  // A copy was read to its end; should it grow, it is followed as any file.
-  f->complete = false;
-  f->recovering = false;
-  return true;
-}
-
-size_t FileFollower::Poll() {
-  DrainInotify();
+void FileFollower::StartCycle() {
+  last_scan_us_ = Now();
+  // What inotify reported so far is this cycle's; what comes while it is
+  // read (in slices) is kept for the next one.
+  cycle_dirty_.insert(dirty_.begin(), dirty_.end());
+  dirty_.clear();
   const Scan scan = ScanGlobs();
   WatchDirectories(scan);
   UpdateNames(scan);
@@ -1085,9 +1038,142 @@ size_t FileFollower::Poll() {
   }
   ClassifyCandidates(&generations);
   AppendGenerations(&generations);
-  const size_t handed = ReadAll();
-  dirty_.clear();
+  // Oldest first: an old generation's last lines were written before a newer
+  // file got its first ones. By mtime, then (a clock tick is coarse) by the
+  // order the files were found in: a rotated file before its successor, a
+  // copy before the file truncated after it.
+  std::vector<std::pair<struct timespec, File*>> order;
+  order.reserve(files_.size());
+  for (const auto& f : files_) {
+    struct stat st;
+    if (::fstat(f->fd, &st) != 0) std::memset(&st, 0, sizeof st);  // ReadQueue says so
+    order.emplace_back(st.st_mtim, f.get());
+  }
+  std::sort(order.begin(), order.end(), [](const auto& a, const auto& b) {
+    const struct timespec& x = a.first;
+    const struct timespec& y = b.first;
+    if (x.tv_sec != y.tv_sec) return x.tv_sec < y.tv_sec;
+    if (x.tv_nsec != y.tv_nsec) return x.tv_nsec < y.tv_nsec;
+    return a.second->seq < b.second->seq;
+  });
+  queue_.clear();
+  for (const auto& o : order) queue_.push_back(o.second);
+}
+
+void FileFollower::Close(File* f) {
+  files_.erase(std::find_if(files_.begin(), files_.end(),
+                            [f](const std::unique_ptr<File>& x) { return x.get() == f; }));
+}
+
+// Whether `f` has something to read: left by the budget, or changed since
+// it was last read.
+bool FileFollower::HasData(const File& f) const {
+  if (f.pending) return true;
+  struct stat st;
+  return ::fstat(f.fd, &st) != 0 || Changed(f, st);
+}
+
+size_t FileFollower::ReadQueue(size_t budget) {
+  size_t handed = 0;
+  size_t next = 0;
+  while (next < queue_.size() && handed < budget) {
+    File* f = queue_[next];
+    struct stat st;
+    if (::fstat(f->fd, &st) != 0) {
+      Log(LogLevel::kWarning, "%s: cannot stat: %s; no longer followed", f->path.c_str(),
+          std::strerror(errno));
+      Close(f);
+      ++next;
+      continue;
+    }
+    if (!ReadOne(f, st, budget, &handed)) {
+      Close(f);
+      ++next;
+      continue;
+    }
+    if (f->pending) break;  // the budget ran out inside it
+    ++next;
+  }
+  queue_.erase(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(next));
+  // Stopped by the budget: the rest of the cycle is kept if anything in it
+  // waits to be read; else the next Poll starts a new cycle.
+  if (!std::any_of(queue_.begin(), queue_.end(), [this](const File* f) { return HasData(*f); })) {
+    queue_.clear();
+  }
+  if (queue_.empty()) cycle_dirty_.clear();
   return handed;
+}
+
+bool FileFollower::ReadOne(File* f, const struct stat& st, size_t budget, size_t* handed) {
+  const int64_t now = Now();
+  const bool changed = Changed(*f, st);
+  if (changed || f->pending) {
+    if (changed) {
+      f->changed_us = now;
+      f->final_done = false;
+    }
+    f->pending = false;
+    const off_t pos = f->reader ? ::lseek(f->fd, 0, SEEK_CUR) : static_cast<off_t>(f->offset);
+    if (st.st_size < pos || st.st_size < f->max_size) {
+      return true;  // truncated since the check: the next cycle sees it
+    }
+    if (changed) {
+      f->seen_size = st.st_size;
+      f->seen_mtime = st.st_mtim;
+      f->max_size = std::max(f->max_size, st.st_size);
+    }
+    *handed += ReadLines(f, f->complete, budget - *handed);
+    if (f->pending) return true;
+  }
+  if (st.st_nlink == 0 && !f->deleted) {
+    f->deleted = true;
+    Log(LogLevel::kInfo, "%s was deleted: reading what is left of it", f->path.c_str());
+  }
+  const bool idle = now - f->changed_us >= options_.rotate_wait_us;
+  bool close = false;
+  bool final_partial = false;
+  bool final_of_renamed = false;
+  if (f->deleted || (!f->in_glob && (f->complete || idle))) {
+    final_partial = close = true;
+  } else if (f->renamed && !f->final_done && idle) {
+    final_partial = final_of_renamed = true;
+  }
+  if (final_partial && f->reader) {
+    *handed += ReadLines(f, /*final_partial=*/true, budget - *handed);
+    if (f->pending) return true;  // the final line comes once the rest is read
+  }
+  if (final_of_renamed) f->final_done = true;
+  if (close) {
+    Log(LogLevel::kInfo, "%s: closed at offset %llu (%s)", f->path.c_str(),
+        static_cast<ull>(f->offset), f->deleted ? "deleted" : "rotated away");
+    return false;
+  }
+  // A copy was read to its end; should it grow, it is followed as any file.
+  f->complete = false;
+  f->recovering = false;
+  return true;
+}
+
+size_t FileFollower::Poll(size_t budget) {
+  DrainInotify();
+  size_t handed = 0;
+  if (!queue_.empty()) handed = ReadQueue(budget);  // the rest of the last cycle first
+  if (queue_.empty()) {
+    StartCycle();
+    handed += ReadQueue(budget - handed);
+  }
+  return handed;
+}
+
+uint64_t FileFollower::BacklogBytes() const {
+  uint64_t total = 0;
+  for (const auto& f : files_) {
+    struct stat st;
+    if (::fstat(f->fd, &st) == 0 && static_cast<uint64_t>(st.st_size) > f->offset) {
+      total += static_cast<uint64_t>(st.st_size) - f->offset;
+    }
+  }
+  return total;
 }
 
 std::vector<FilePosition> FileFollower::Positions() const {

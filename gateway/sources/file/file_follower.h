@@ -9,7 +9,7 @@
 // position counts only the bytes of whole lines handed on, so a restart from
 // Positions() resumes right after the last line delivered.
 //
-// Each Poll() rescans the globs, then reads every file with new data, oldest
+// A read cycle rescans the globs, then reads every file with new data, oldest
 // first: by mtime, ties (a clock tick is coarse) broken by the order the
 // files were found in, and files found together by name, "x.log.2" before
 // "x.log.1" before "x.log". So a rotated file is drained before its
@@ -33,9 +33,9 @@
 //    is itself a copy (a single x.log.1 copied over in place). With no copy
 //    (a generator rewriting its file) it is just read from 0. The globs are
 //    scanned again after a truncation, for copies newer than the scan.
-//    Before handing on the lines of a read, the file's first bytes are
-//    checked once more: a truncation between the check and the read leaves
-//    the lines for the next Poll.
+//    Before handing on the lines of a read (each slice of it), the file's
+//    first bytes are checked once more: a truncation between the check and
+//    the read leaves the lines for the next cycle.
 //  - New files are read from 0. A new file named after a followed (or new)
 //    one, e.g. "x.log.1" for "x.log", that starts with its first bytes (as
 //    they are, or as last seen) is taken for a copy (copytruncate to a name
@@ -45,18 +45,34 @@
 //    glob scan racing renames may miss a file: before a file counts as gone
 //    from the globs, its directory is searched for it.
 //
+// Slices (a budget, DESIGN.md section 10): Poll() runs a whole cycle;
+// Poll(budget) stops a cycle once `budget` lines were handed on, and the next
+// Poll goes on with the same files in the same order, without a new scan,
+// until the cycle is done; then it starts the next one. All of the above
+// holds for a cycle read in slices. A slice reads ahead at most one buffer
+// (128 KiB) of a file. A truncation between two slices is caught by the check
+// of the first bytes before a slice hands on lines of a file, or by its size
+// falling below the read position: the file is then left to the next cycle,
+// which recovers its lines from a copy from the end of the last line handed
+// on. Positions() between two slices is exact: lines read ahead and not
+// handed on are not in it, so after a restart they are read again, once.
+//
 // Limits, by design:
 //  - A truncate-and-rewrite that has grown past the old offset with the same
 //    first bytes cannot be told from growth: reading goes on from the old
 //    offset.
 //  - Lines written after the last read and before a truncation are lost when
 //    no copy of them is left (a generator rewriting its file), as with any
-//    tail.
-//  - A generation rotated out of the globs (renamed or copied) before a Poll
-//    saw it, e.g. two rotations of `x.log` with glob `*.log` between Polls or
-//    while the gateway is stopped, is not read: make the globs match rotated
-//    names (`x.log*`) when that can happen. With such globs, at most as many
-//    rotations as rotated files are kept may pass unseen.
+//    tail. With a budget, "read" means handed on: lines read ahead into the
+//    buffer and not handed on when the truncation is seen count as unread.
+//  - A generation rotated out of the globs (renamed or copied) before a
+//    glob scan saw it, e.g. two rotations of `x.log` with glob `*.log`
+//    between two scans (two cycles: with a budget, a cycle reading a large
+//    backlog lasts several Polls) or while the gateway is stopped, is not
+//    read: make the globs match rotated names (`x.log*`) when that can
+//    happen. With such globs, at most as many rotations as rotated files are
+//    kept may pass unseen. Files followed already are drained through their
+//    descriptors however often they are renamed.
 //  - Order across files is by mtime and discovery: when a whole generation
 //    is copied away and the next one written between two looks at the
 //    directory, it may come after lines of the next one (none is lost).
@@ -75,6 +91,10 @@
 // before the file's first record, and again before its next record whenever
 // another file's records came in between, so a sink can keep one header.
 //
+// Time: the monotonic reading of the injected Clock (rotate_wait_us, when a
+// file last changed) and its wall reading (a file's age from its mtime), so
+// tests drive it with a FakeClock.
+//
 // Not thread-safe: owned and used by the daemon's single thread. Poll() never
 // waits for data and the follower owns no thread.
 #ifndef SENSORGATE_GATEWAY_SOURCES_FILE_FILE_FOLLOWER_H_
@@ -84,7 +104,7 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <functional>
+#include <limits>
 #include <map>
 #include <memory>
 #include <set>
@@ -92,9 +112,10 @@
 #include <string_view>
 #include <vector>
 
+#include "gateway/base/clock.h"
+#include "gateway/base/status.h"
 #include "gateway/config/config.h"
 #include "gateway/sources/source.h"
-#include "gateway/base/status.h"
 
 namespace sensorgate {
 
@@ -126,8 +147,9 @@ struct FileFollowerOptions {
   // closed (handing on a final line without newline, if any); the same wait
   // applies before the final partial line of a renamed file still followed.
   int64_t rotate_wait_us = 5 * 1000 * 1000;
-  // Monotonic clock in microseconds; empty: MonotonicMicros(). Tests inject one.
-  std::function<int64_t()> clock_us;
+  // Where time is read (monotonic for waits, wall for file ages); nullptr:
+  // SystemClock(). Tests inject a FakeClock. REQUIRES: outlives the follower.
+  Clock* clock = nullptr;
 };
 
 class FileFollower {
@@ -164,13 +186,45 @@ class FileFollower {
   // inotify could not be set up (then only Poll() on a timer).
   int inotify_fd() const { return inotify_fd_; }
 
+  // No budget: Poll(kUnlimited) runs whole cycles.
+  static constexpr size_t kUnlimited = std::numeric_limits<size_t>::max();
+
   // Reads every whole line available now from every followed file, picks up
-  // new, rotated, truncated and deleted files. Call when inotify_fd() is
-  // readable and on a 1 s timer (the polling fallback). Never waits for data;
-  // a stat per followed file and a glob() per pattern when nothing changed.
-  // Returns the number of lines handed on (OnLine + OnTooLong).
-  // REQUIRES: Start() succeeded.
-  size_t Poll();
+  // new, rotated, truncated and deleted files: one whole read cycle (the
+  // rest of a cycle left by Poll(budget) first, then a new one). Call when
+  // inotify_fd() is readable and on a 1 s timer (the polling fallback).
+  // Never waits for data; a stat per followed file and a glob() per pattern
+  // when nothing changed. Returns the number of lines handed on (OnLine +
+  // OnTooLong). REQUIRES: Start() succeeded.
+  size_t Poll() { return Poll(kUnlimited); }
+
+  // As Poll(), but hands on at most `budget` lines: OnLine and OnTooLong
+  // calls count; OnHeader calls do not (one at most before each run of a
+  // file's records), nor do the blank lines skipped before a CSV header (a
+  // slice skips at most 4096 of them). Drains inotify_fd() every time.
+  // If a cycle was left unfinished (pending()), goes on with it, in the same
+  // order and without a new scan; once it is done, runs a new cycle (glob
+  // scan, truncation check, new files) with what is left of the budget, also
+  // when nothing is left: then it only finds out whether lines are waiting.
+  // Stops between two lines, so Positions() is exact after any call. Returns
+  // the number of lines handed on (<= budget). REQUIRES: Start() succeeded.
+  size_t Poll(size_t budget);
+
+  // True when the last Poll(budget) stopped because of the budget with lines
+  // known to be waiting (a line buffered, bytes on disk past the read
+  // position, or a file of the cycle not read yet that changed; the bytes may
+  // turn out to be only the start of a line): call Poll() again soon.
+  // False once caught up; then new data is announced by inotify_fd() or
+  // found by the 1 s timer.
+  bool pending() const { return !queue_.empty(); }
+
+  // Monotonic time (the injected clock) of the last glob scan (Start() or the
+  // start of a read cycle): the polling fallback is due 1 s after it.
+  int64_t last_scan_us() const { return last_scan_us_; }
+
+  // Bytes of followed files past their read positions (one fstat per file):
+  // how far behind the follower is, for /api/links.
+  uint64_t BacklogBytes() const;
 
   // Positions of every followed file, consistent with the lines handed on so
   // far (for the checkpoint); files not judged yet (empty) at offset 0.
@@ -221,9 +275,18 @@ class FileFollower {
   bool Changed(const File& f, const struct stat& st) const;
   // Takes truncated files out of files_ (their copies in); true if any.
   bool CheckTruncations();
-  size_t ReadAll();
-  bool ReadOne(File* f, const struct stat& st, size_t* handed);
-  size_t ReadLines(File* f, bool final_partial);
+  // Starts a read cycle: scan, truncations, new files, then the order to
+  // read the files in (queue_).
+  void StartCycle();
+  // Reads the files of queue_ in order until it is done or `budget` lines
+  // were handed on; keeps what is left (if anything waits) in queue_.
+  size_t ReadQueue(size_t budget);
+  bool HasData(const File& f) const;
+  void Close(File* f);
+  bool ReadOne(File* f, const struct stat& st, size_t budget, size_t* handed);
+  size_t ReadLines(File* f, bool final_partial, size_t limit);
+  bool MoreToRead(const File& f, bool final_partial) const;
+  bool Dirty(const std::string& path) const;
   void Prescan(File* f);
   static bool StartsWithSeen(int fd, uint64_t size, const File& f);
   void ClassifyCandidates(FileList* generations);
@@ -236,7 +299,11 @@ class FileFollower {
   bool started_ = false;
   int inotify_fd_ = -1;
   std::map<std::string, int> watches_;  // directory -> watch descriptor
-  std::set<std::string> dirty_;         // paths inotify reported modified since the last Poll
+  Clock* const clock_;
+  std::set<std::string> dirty_;         // paths inotify reported modified since the cycle began
+  std::set<std::string> cycle_dirty_;   // those reported before it began
+  std::vector<File*> queue_;            // files of the unfinished cycle left to read, in order
+  int64_t last_scan_us_ = 0;
   FileList files_;                      // followed
   std::vector<std::unique_ptr<Candidate>> candidates_;  // matched, not read (yet)
   uint64_t next_seq_ = 0;

@@ -39,6 +39,10 @@ bool LineReader::Fill() {
   }
 }
 
+bool LineReader::HasLine() const {
+  return std::memchr(buf_.get() + begin_, '\n', end_ - begin_) != nullptr;
+}
+
 LineReader::Result LineReader::Next(std::string_view* line, bool final_partial) {
   eof_ = false;
   while (true) {

@@ -34,6 +34,14 @@ class LineReader {
   // Bytes consumed up to the end of the last line returned (an offset in the
   // file when the reader started at offset 0).
   uint64_t consumed() const { return consumed_; }
+
+  // Whether the next Next() returns kLine or kTooLong without reading: a
+  // newline is buffered. For a caller that stops between lines (a budget)
+  // to tell whether a line is known to be waiting.
+  bool HasLine() const;
+  // Bytes read from fd and not returned yet (a partial line, or lines after
+  // the last one returned).
+  size_t buffered() const { return end_ - begin_; }
   const Status& status() const { return status_; }
 
  private:
