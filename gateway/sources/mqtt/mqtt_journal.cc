@@ -388,7 +388,7 @@ void MqttJournal::Checkpointed(const MqttPosition& p) {
   }
 }
 
-uint64_t MqttJournal::backlog_bytes() {
+uint64_t MqttJournal::backlog_bytes() const {
   std::lock_guard<std::mutex> lock(mu_);
   uint64_t total = 0;
   for (const Sealed& s : sealed_) {

@@ -120,7 +120,7 @@ class MqttJournal {
   void Checkpointed(const MqttPosition& p);
 
   // Bytes written and not yet read (a backlog gauge).
-  uint64_t backlog_bytes();
+  uint64_t backlog_bytes() const;
   const Stats& stats() const { return stats_; }
   std::string FileName(uint64_t gen) const;
 
@@ -136,7 +136,7 @@ class MqttJournal {
 
   const std::string dir_;
   // Writer side, guarded by mu_.
-  std::mutex mu_;
+  mutable std::mutex mu_;
   int write_fd_ = -1;
   uint64_t write_gen_ = 0;
   uint64_t written_ = 0;          // bytes of whole frames in write_gen_

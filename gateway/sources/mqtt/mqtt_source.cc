@@ -13,6 +13,7 @@
 #include <utility>
 
 #include "gateway/base/log.h"
+#include "gateway/base/metrics.h"
 #include "gateway/base/time_util.h"
 #include "mqtt/async_client.h"
 
@@ -23,6 +24,8 @@ constexpr int64_t kMinBackoffUs = 250 * 1000;
 constexpr int64_t kMaxBackoffUs = 30 * 1000 * 1000;
 constexpr auto kConnectTimeout = std::chrono::seconds(10);
 constexpr auto kKeepAlive = std::chrono::seconds(30);
+constexpr auto kRestartTimeout = std::chrono::milliseconds(2000);  // Start() replacing a client
+constexpr auto kDestroyTimeout = std::chrono::milliseconds(1000);
 
 std::string Join(const std::vector<std::string>& list) {
   std::string out;
@@ -116,9 +119,12 @@ class MqttSource::Listener : public mqtt::iaction_listener {
   const Event::Kind success_, failure_;
 };
 
-MqttSource::MqttSource(const std::string& state_dir, MqttJournal::Reader* reader)
-    : journal_(state_dir), state_dir_(state_dir), rng_(std::random_device{}()) {
-  reader_ = reader;
+MqttSource::MqttSource(const std::string& state_dir, RecordReceiver* receiver, Clock* clock)
+    : journal_(state_dir),
+      state_dir_(state_dir),
+      receiver_(receiver),
+      clock_(clock != nullptr ? clock : SystemClock()),
+      rng_(std::random_device{}()) {
   event_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   std::lock_guard<std::mutex> lock(g_trace_mu);
   g_trace_source = this;
@@ -127,7 +133,7 @@ MqttSource::MqttSource(const std::string& state_dir, MqttJournal::Reader* reader
 }
 
 MqttSource::~MqttSource() {
-  Stop(std::chrono::milliseconds(1000));
+  Disconnect(kDestroyTimeout);
   client_.reset();
   {
     std::lock_guard<std::mutex> lock(g_trace_mu);
@@ -140,7 +146,20 @@ std::string MqttSource::Session(const MqttConfig& config) { return config.client
 
 Status MqttSource::Open(const MqttPosition& from, const MqttConfig& config) {
   if (event_fd_ < 0) return Status::Error(std::string("cannot create an eventfd: ") + std::strerror(errno));
-  return journal_.Open(from, Session(config));
+  Status s = journal_.Open(from, Session(config));
+  if (!s.ok()) return s;
+  opened_ = true;
+  Wake();  // the journal may hold messages from before: the first Poll() reads them
+  return s;
+}
+
+void MqttSource::OnJournaled(std::string_view topic, const char* payload, size_t len, TimeMicros arrival_us,
+                             bool too_long) {
+  if (too_long) {
+    receiver_->OnTooLong(RecordOrigin{topic, 0});
+  } else {
+    receiver_->OnMessage(topic, payload, len, arrival_us);
+  }
 }
 
 void MqttSource::Wake() {
@@ -184,7 +203,7 @@ int MqttSource::MessageArrived(void* context, char* topic, int topic_len, MQTTAs
   if (self->journal_.Append(std::string_view(topic, tlen),
                             std::string_view(static_cast<const char*>(m->payload),
                                              static_cast<size_t>(std::max(0, m->payloadlen))),
-                            WallClockMicros(), static_cast<uint16_t>(id), dup)) {
+                            self->clock_->WallUs(), static_cast<uint16_t>(id), dup)) {
     self->Wake();
   }
   MQTTAsync_freeMessage(&m);
@@ -198,16 +217,19 @@ bool MqttSource::PasswordChanged() const {
 }
 
 Status MqttSource::Start(const MqttConfig& config) {
+  if (!opened_) return Status::Error("[mqtt]: the journal is not open (Open() first)");
   if (client_) {
-    Stop(std::chrono::milliseconds(2000));
+    Disconnect(kRestartTimeout);
     client_.reset();
   }
   config_ = config;
+  last_error_.clear();
+  last_failure_.clear();
   journal_.ResetRecent(Session(config_));  // a new session: other packet ids
   password_.clear();
   if (!config_.password_file.empty() && !ReadPassword(config_.password_file, &password_)) {
-    return Status::Error("[mqtt] password_file = " + config_.password_file + ": cannot read: " +
-                         std::strerror(errno));
+    last_failure_ = "[mqtt] password_file = " + config_.password_file + ": cannot read: " + std::strerror(errno);
+    return Status::Error(last_failure_);
   }
   const uint64_t epoch = ++epoch_;
   try {
@@ -241,7 +263,8 @@ Status MqttSource::Start(const MqttConfig& config) {
     connect_options_ = std::make_unique<mqtt::connect_options>(builder.finalize());
   } catch (const std::exception& e) {
     client_.reset();
-    return Status::Error("[mqtt] uri = " + config_.uri + ": " + e.what());
+    last_failure_ = "[mqtt] uri = " + config_.uri + ": " + e.what();
+    return Status::Error(last_failure_);
   }
   connect_listener_ = std::make_unique<Listener>(this, epoch, Event::kConnected, Event::kConnectFailed);
   subscribe_listener_ = std::make_unique<Listener>(this, epoch, Event::kSubscribed, Event::kSubscribeFailed);
@@ -279,7 +302,7 @@ void MqttSource::Subscribe() {
   }
 }
 
-void MqttSource::Stop(std::chrono::milliseconds timeout) {
+void MqttSource::Disconnect(std::chrono::milliseconds timeout) {
   if (!client_ || state_ == State::kIdle) return;
   ++epoch_;  // events of this client are stale from now on
   state_ = State::kIdle;
@@ -290,12 +313,30 @@ void MqttSource::Stop(std::chrono::milliseconds timeout) {
   }
 }
 
+void MqttSource::Stop(int64_t deadline_us) {
+  const int64_t left_us = deadline_us == kNever ? kNever : deadline_us - clock_->MonotonicUs();
+  const int64_t left_ms = std::clamp<int64_t>(left_us / 1000, 0, INT32_MAX);
+  Disconnect(std::chrono::milliseconds(left_ms));
+  // What was received, by packet id: a redelivery after the restart is
+  // recognized as one.
+  if (opened_) journal_.SaveRecent();
+}
+
+void MqttSource::SavePosition(SourcePositions* positions) {
+  // The journal is made durable before the checkpoint that points into it.
+  journal_.Sync();
+  positions->mqtt = journal_.position();
+}
+
+void MqttSource::Checkpointed(const SourcePositions& positions) { journal_.Checkpointed(positions.mqtt); }
+
 void MqttSource::ScheduleRetry(const std::string& why) {
   last_error_ = why;
+  last_failure_ = why;
   backoff_us_ = backoff_us_ == 0 ? kMinBackoffUs : std::min(kMaxBackoffUs, backoff_us_ * 2);
   std::uniform_real_distribution<double> jitter(0.5, 1.5);
   const auto delay = static_cast<int64_t>(static_cast<double>(backoff_us_) * jitter(rng_));
-  retry_at_us_ = MonotonicMicros() + delay;
+  retry_at_us_ = clock_->MonotonicUs() + delay;
   state_ = State::kWaiting;
   Log(LogLevel::kWarning, "mqtt: %s: %s; next attempt in %.1f s", config_.uri.c_str(), why.c_str(),
       static_cast<double>(delay) / 1e6);
@@ -336,6 +377,7 @@ void MqttSource::HandleEvent(const Event& e) {
     if (state_ == State::kWaiting && last_error_.find("TLS") == std::string::npos) {
       // The failure was reported before the reason came in.
       last_error_ += " (TLS: " + e.text + ")";
+      last_failure_ = last_error_;
       Log(LogLevel::kWarning, "mqtt: %s: TLS: %s", config_.uri.c_str(), e.text.c_str());
     }
     return;
@@ -442,7 +484,7 @@ bool MqttSource::Poll(size_t budget) {
     events.swap(events_);
   }
   for (const Event& e : events) HandleEvent(e);
-  const int64_t now = MonotonicMicros();
+  const int64_t now = clock_->MonotonicUs();
   if (state_ == State::kWaiting && now >= retry_at_us_) {
     bool connected = false;
     try {
@@ -453,7 +495,7 @@ bool MqttSource::Poll(size_t budget) {
     else Connect();
   }
   const uint64_t before = journal_.stats().read;
-  if (journal_.Read(reader_, budget)) return true;
+  if (journal_.Read(this, budget)) return true;
   if (journal_.stats().read != before) {
     // Busy: stay unarmed, so that Paho's thread writes no eventfd and this
     // thread wakes no more than every kBatchUs while messages stream in.
@@ -462,14 +504,14 @@ bool MqttSource::Poll(size_t budget) {
   }
   // Idle: arm the wake-up, then look once more: a message appended or an
   // event pushed before the flag was cleared wrote no eventfd.
-  rearm_at_us_ = INT64_MAX;
+  rearm_at_us_ = kNever;
   signalled_.store(false);
   bool events_waiting;
   {
     std::lock_guard<std::mutex> lock(events_mu_);
     events_waiting = !events_.empty();
   }
-  return journal_.Read(reader_, budget) || events_waiting;
+  return journal_.Read(this, budget) || events_waiting;
 }
 
 std::string MqttSource::StateText() const {
@@ -479,13 +521,61 @@ std::string MqttSource::StateText() const {
     case State::kSubscribing: return "mqtt subscribing on " + config_.uri;
     case State::kSubscribed: return "mqtt connected to " + config_.uri;
     case State::kWaiting: {
-      const int64_t left = std::max<int64_t>(0, retry_at_us_ - MonotonicMicros());
+      const int64_t left = std::max<int64_t>(0, retry_at_us_ - clock_->MonotonicUs());
       char buf[64];
       std::snprintf(buf, sizeof buf, ", next attempt in %.0f s", static_cast<double>(left) / 1e6);
       return "mqtt disconnected (" + last_error_ + ")" + buf;
     }
   }
   return "mqtt";
+}
+
+LinkState MqttSource::Link() const {
+  LinkState link;
+  link.name = "mqtt";
+  link.up = connected();
+  link.state = StateText();
+  link.backlog = journal_.backlog_bytes();
+  link.backlog_unit = "bytes";
+  link.last_error = last_failure_;
+  return link;
+}
+
+void MqttSource::AppendMetrics(std::string* out) const {
+  const Counters& m = counters_;
+  const MqttJournal::Stats& j = journal_.stats();
+  AppendMetric(out, "sensorgate_mqtt_connected", MetricType::kGauge,
+               "1 while connected to the MQTT broker and subscribed.", connected() ? 1 : 0);
+  AppendMetric(out, "sensorgate_mqtt_messages_total", MetricType::kCounter, "MQTT messages received.",
+               static_cast<double>(m.messages.load()));
+  AppendMetric(out, "sensorgate_mqtt_redelivered_total", MetricType::kCounter,
+               "MQTT messages the broker sent again (DUP flag): possible duplicates.",
+               static_cast<double>(m.redelivered.load()));
+  AppendMetric(out, "sensorgate_mqtt_duplicates_dropped_total", MetricType::kCounter,
+               "Redelivered MQTT messages dropped: already received (same packet id and content).",
+               static_cast<double>(j.duplicates.load()));
+  AppendMetric(out, "sensorgate_mqtt_connects_total", MetricType::kCounter, "Connections made to the broker.",
+               static_cast<double>(m.connects));
+  AppendMetric(out, "sensorgate_mqtt_connection_losses_total", MetricType::kCounter,
+               "Connections to the broker lost.", static_cast<double>(m.connection_losses));
+  AppendMetric(out, "sensorgate_mqtt_connect_failures_total", MetricType::kCounter,
+               "Connection attempts that failed.", static_cast<double>(m.connect_failures));
+  AppendMetric(out, "sensorgate_mqtt_subscribe_failures_total", MetricType::kCounter,
+               "Subscriptions refused or failed.", static_cast<double>(m.subscribe_failures));
+  AppendMetric(out, "sensorgate_mqtt_journal_backlog_bytes", MetricType::kGauge,
+               "Bytes of MQTT messages journaled and not yet processed.",
+               static_cast<double>(journal_.backlog_bytes()));
+  AppendMetric(out, "sensorgate_mqtt_journal_replayed_total", MetricType::kCounter,
+               "MQTT messages read again from the journal after a restart.", static_cast<double>(j.replayed));
+  AppendMetric(out, "sensorgate_mqtt_journal_write_errors_total", MetricType::kCounter,
+               "MQTT messages the journal could not write (kept in memory instead).",
+               static_cast<double>(j.write_errors.load()));
+  AppendMetric(out, "sensorgate_mqtt_journal_lost_total", MetricType::kCounter,
+               "MQTT messages lost: the journal could not write them and memory was full.",
+               static_cast<double>(j.lost.load()));
+  AppendMetric(out, "sensorgate_mqtt_journal_torn_total", MetricType::kCounter,
+               "Torn or damaged journal frames skipped (a crash in the middle of a write).",
+               static_cast<double>(j.torn));
 }
 
 }  // namespace sensorgate

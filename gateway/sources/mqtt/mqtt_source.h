@@ -20,8 +20,21 @@
 // system's CAs) including its host name; cert_file and key_file give mutual
 // TLS. The password is read from password_file at each (re)configuration.
 //
-// Threads: Paho's threads call only the journal and the event queue; every
-// public method runs on the pipeline thread.
+// Time: every timer (backoff, the next batch, the time left in StateText())
+// runs on the injected Clock's monotonic reading, and arrival times are its
+// wall reading, so tests drive them with a FakeClock.
+//
+// As a Source (source.h): Poll() hands the journaled messages to the
+// RecordReceiver in arrival order; SavePosition() fsyncs the journal and
+// gives its read position; Stop() disconnects and leaves whatever was
+// received and not yet handed on in the journal, read after the next start
+// (from the checkpointed position). Call order: Open(), then Start() (again
+// for a new configuration), then Poll() whenever fd() is readable or
+// next_poll_us() has come.
+//
+// Threads: Paho's threads call only the journal, the event queue and the
+// clock's WallUs() (so the Clock must be safe to read from any thread, as
+// SystemClock() is); every public method runs on the pipeline thread.
 #ifndef SENSORGATE_GATEWAY_SOURCES_MQTT_MQTT_SOURCE_H_
 #define SENSORGATE_GATEWAY_SOURCES_MQTT_MQTT_SOURCE_H_
 
@@ -34,12 +47,16 @@
 #include <mutex>
 #include <random>
 #include <string>
+#include <string_view>
 
 #include <MQTTAsync.h>
 
+#include "gateway/base/clock.h"
+#include "gateway/base/link_state.h"
+#include "gateway/base/status.h"
 #include "gateway/config/config.h"
 #include "gateway/sources/mqtt/mqtt_journal.h"
-#include "gateway/base/status.h"
+#include "gateway/sources/source.h"
 
 namespace mqtt {
 class async_client;
@@ -49,7 +66,7 @@ class token;
 
 namespace sensorgate {
 
-class MqttSource {
+class MqttSource : public Source, private MqttJournal::Reader {
  public:
   struct Counters {
     std::atomic<uint64_t> messages{0};     // received from the broker
@@ -60,47 +77,70 @@ class MqttSource {
     uint64_t subscribe_failures = 0;
   };
 
-  MqttSource(const std::string& state_dir, MqttJournal::Reader* reader);
-  ~MqttSource();
+  // Messages read from the journal go to `receiver`; `clock` (nullptr:
+  // SystemClock()) gives every time. REQUIRES: both outlive this source.
+  MqttSource(const std::string& state_dir, RecordReceiver* receiver, Clock* clock);
+  ~MqttSource() override;
   MqttSource(const MqttSource&) = delete;
   MqttSource& operator=(const MqttSource&) = delete;
 
-  // Opens the journal; what was received after `from` is read again by Poll().
-  // `config` names the session whose redeliveries are recognized.
+  // Opens the journal; what was received after `from` is read again by Poll()
+  // (fd() is made readable, so the loop polls at once). `config` names the
+  // session whose redeliveries are recognized. Call once, before Start().
   Status Open(const MqttPosition& from, const MqttConfig& config);
 
   // (Re)starts the client with `config`, replacing a running one (which is
   // disconnected first, waiting at most 2 s). The connection is made in the
-  // background. An error here (bad URI, unreadable password file) is final
-  // for this configuration.
+  // background. An error here (bad URI, unreadable password file, Open() not
+  // done) is final for this configuration. REQUIRES: Open() succeeded.
   Status Start(const MqttConfig& config);
 
   // True when password_file now holds another password than the one in use.
   bool PasswordChanged() const;
 
-  // Disconnects, waiting at most `timeout`. Whatever was received is in the
-  // journal; Poll() still reads it.
-  void Stop(std::chrono::milliseconds timeout);
+  // Source. name(): "mqtt". fd(): the eventfd, readable when Poll() has
+  // work (messages, connection events, a replay after Open()).
+  std::string_view name() const override { return "mqtt"; }
+  int fd() const override { return event_fd_; }
 
-  // Readable when Poll() has work.
-  int event_fd() const { return event_fd_; }
+  // Monotonic time (µs, the injected clock) at which Poll() must run: a
+  // reconnection attempt, or the next batch; kNever when nothing is due.
+  int64_t next_poll_us() const override {
+    return std::min(state_ == State::kWaiting ? retry_at_us_ : kNever, rearm_at_us_);
+  }
 
-  // Pipeline thread: handles connection events (subscribing, scheduling the
-  // next attempt), makes a due connection attempt, and reads up to `budget`
-  // messages. Returns true if messages are still waiting.
+  // Handles connection events (subscribing, scheduling the next attempt),
+  // makes a due connection attempt, and hands up to `budget` journaled
+  // messages to the receiver. Returns true if more are waiting now.
   //
   // While messages stream in, the eventfd is left unarmed after a Poll()
   // that read some, and Poll() is due again kBatchUs later (next_poll_us()):
   // one wake-up per batch, not per message, which saves both threads a few
   // system calls per message for at most kBatchUs of delay.
-  bool Poll(size_t budget);
+  bool Poll(size_t budget) override;
   static constexpr int64_t kBatchUs = 10 * 1000;
 
-  // Monotonic time (µs) at which Poll() must run (a reconnection attempt, or
-  // the next batch); INT64_MAX when nothing is due.
-  int64_t next_poll_us() const {
-    return std::min(state_ == State::kWaiting ? retry_at_us_ : INT64_MAX, rearm_at_us_);
-  }
+  // Makes the journal durable (fdatasync), then sets positions->mqtt to how
+  // far it has been read. Leaves the other members alone.
+  void SavePosition(SourcePositions* positions) override;
+  // A checkpoint holding positions.mqtt is on disk: journal generations
+  // before it are removed.
+  void Checkpointed(const SourcePositions& positions) override;
+
+  // Disconnects from the broker, waiting at most until `deadline_us`
+  // (monotonic, the injected clock), then saves the redelivery table
+  // (MqttJournal::SaveRecent). Reads nothing from the journal: what was
+  // received and not handed on stays there, for Poll() after this (which
+  // still reads it, without reconnecting) or after the next start. Start()
+  // connects again.
+  void Stop(int64_t deadline_us) override;
+
+  // The sensorgate_mqtt_* families of /metrics.
+  void AppendMetrics(std::string* out) const override;
+  // name "mqtt"; up while connected and subscribed; state: StateText();
+  // backlog: journaled bytes not yet read; last_error: the last failure since
+  // Start() (kept after a recovery), "" if none.
+  LinkState Link() const override;
 
   bool connected() const { return state_ == State::kSubscribed; }
   // One line for logs and STATUS=, e.g. "mqtt connected to tcp://h:1883" or
@@ -108,6 +148,7 @@ class MqttSource {
   std::string StateText() const;
 
   MqttJournal& journal() { return journal_; }
+  const MqttJournal& journal() const { return journal_; }
   const Counters& counters() const { return counters_; }
 
  private:
@@ -122,7 +163,13 @@ class MqttSource {
   static int MessageArrived(void* context, char* topic, int topic_len, MQTTAsync_message* m);
 
   static std::string Session(const MqttConfig& config);
-  void Wake();  // any thread: makes event_fd() readable
+  // MqttJournal::Reader: forwards to the receiver.
+  void OnJournaled(std::string_view topic, const char* payload, size_t len, TimeMicros arrival_us,
+                   bool too_long) override;
+  // Disconnects the running client, waiting at most `timeout`; its events
+  // are ignored from now on.
+  void Disconnect(std::chrono::milliseconds timeout);
+  void Wake();  // any thread: makes fd() readable
   void Push(Event e);
   void Connect();
   void Subscribe();
@@ -135,7 +182,9 @@ class MqttSource {
 
   MqttJournal journal_;
   const std::string state_dir_;
-  MqttJournal::Reader* reader_ = nullptr;
+  RecordReceiver* const receiver_;
+  Clock* const clock_;
+  bool opened_ = false;  // Open() succeeded
   int event_fd_ = -1;
   std::atomic<bool> signalled_{false};
   std::mutex events_mu_;
@@ -147,8 +196,9 @@ class MqttSource {
   uint64_t epoch_ = 0;  // increases with every client made
   int64_t backoff_us_ = 0;
   int64_t retry_at_us_ = 0;
-  int64_t rearm_at_us_ = INT64_MAX;  // the next batch is due (eventfd unarmed)
-  std::string last_error_;
+  int64_t rearm_at_us_ = kNever;  // the next batch is due (eventfd unarmed)
+  std::string last_error_;    // why the current wait for a retry (cleared once subscribed)
+  std::string last_failure_;  // the last failure since Start(), for Link()
   std::string tls_error_;  // last TLS error reported by the library
   std::atomic<bool> tls_handshake_seen_{false};  // this attempt reached the TLS handshake
   std::mt19937_64 rng_;
