@@ -63,6 +63,12 @@ int RunReplay(const Config& config, const std::vector<std::string>& paths, std::
   ReplayOutput output(out);
   const RecordFormat format = config.file.format;
   Pipeline pipeline(config, format, &output);
+  if (!pipeline.ok()) {
+    std::fprintf(err, "sensorgate: [window] size = %u, max_keys = %u: the windows cannot be allocated\n",
+                 config.window.size, config.window.max_keys);
+    for (int f : fds) close(f);
+    return 1;
+  }
   int rc = 0;
   for (size_t i = 0; i < paths.size(); ++i) {
     const std::string name = paths[i] == "-" ? "(stdin)" : paths[i];

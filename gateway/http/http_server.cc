@@ -241,6 +241,8 @@ bool HttpServer::Respond(MHD_Connection* connection, const char* url, const char
     content_->WriteWindows(&body_);
   } else if (path == "/api/alerts") {
     content_->WriteAlerts(&body_);
+  } else if (path == "/api/links") {
+    content_->WriteLinks(&body_);
   } else {
     return Queue(connection, MHD_HTTP_NOT_FOUND, "not found\n", MHD_RESPMEM_PERSISTENT,
                  kTextType) == MHD_YES;

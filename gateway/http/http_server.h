@@ -5,6 +5,7 @@
 //   GET /healthz      200 "ok\n", or 503 and the reason
 //   GET /api/windows  JSON array of the replay window objects
 //   GET /api/alerts   JSON array of the alerts firing now
+//   GET /api/links    JSON array of every source's and sink's state
 // HEAD is served like GET without a body; other methods get 405, other paths
 // 404. Every response carries "Cache-Control: no-store".
 //
@@ -36,12 +37,15 @@ namespace sensorgate {
 class HttpContent {
  public:
   virtual ~HttpContent() = default;
-  // Prometheus text (AppendPipelineMetrics plus the daemon's own families).
+  // Prometheus text (every stage's families).
   virtual void WriteMetrics(std::string* out) = 0;
-  // JSON array of the replay window objects (AppendWindowsJson).
+  // JSON array of the replay window objects.
   virtual void WriteWindows(std::string* out) = 0;
-  // JSON array of the alerts firing now (AppendFiringAlertsJson).
+  // JSON array of the alerts firing now.
   virtual void WriteAlerts(std::string* out) = 0;
+  // JSON array: one object per source and sink (name, up, state, backlog,
+  // last_error).
+  virtual void WriteLinks(std::string* out) { out->append("[]"); }
   // True if the gateway is healthy; otherwise false and *why says what is
   // wrong (one line, served as the body of a 503).
   virtual bool Healthy(std::string* why) = 0;

@@ -39,7 +39,7 @@ Pipeline::Pipeline(const Config& config, RecordFormat format, Sink* sink, Clock*
       rule_(RuleFrom(config.alert)),
       stale_after_us_(config.alert.enabled ? config.alert.stale_after_us : 0),
       parser_(std::make_unique<RecordParser>(config.reading, format)),
-      windows_(std::make_unique<WindowTable>(config.window.size, config.window.max_keys)),
+      windows_(WindowTable::Create(config.window.size, config.window.max_keys)),
       clock_(clock),
       reject_log_(10, 1) {
   if (sink) sinks_.push_back(sink);
@@ -127,6 +127,7 @@ void Pipeline::Emit(std::string_view rule, bool firing, uint32_t slot, TimeMicro
   } else {
     ++(firing ? counters_.alerts_firing : counters_.alerts_resolved);
   }
+  MarkChanged(slot);  // its alert state changed
   if (sinks_.empty()) return;
   const WindowTable& w = *windows_;
   const AlertEvent e{rule, firing ? "firing" : "resolved", w.key(slot), w.average(slot), w.count(slot), time_us};
@@ -150,8 +151,8 @@ size_t Pipeline::PublishWindows() {
   for (uint32_t slot : changed_) {
     is_changed_[slot] = 0;
     if (w.count(slot) == 0) continue;
-    const WindowSummary summary = w.Summary(slot);
-    for (Sink* s : sinks_) s->OnWindow("hot", summary);
+    const WindowEvent e{"hot", w.Summary(slot), keys_[slot].hot.phase == AlertPhase::kFiring, keys_[slot].stale};
+    for (Sink* s : sinks_) s->OnWindow(e);
   }
   changed_.clear();
   return n;
@@ -194,24 +195,38 @@ void Pipeline::CheckStale(TimeMicros now_us) {
   }
 }
 
-void Pipeline::Reconfigure(const Config& config, RecordFormat format) {
+Status Pipeline::Reconfigure(const Config& config, RecordFormat format) {
+  // The new windows first: a table that cannot be had changes nothing.
+  std::unique_ptr<WindowTable> resized;
+  if (config.window.size != windows_->size() || config.window.max_keys != windows_->max_keys()) {
+    resized = WindowTable::Create(config.window.size, config.window.max_keys);
+    if (!resized) {
+      return Status::Error("[window] size = " + std::to_string(config.window.size) +
+                           ", max_keys = " + std::to_string(config.window.max_keys) +
+                           ": the windows cannot be allocated");
+    }
+  }
   alert_enabled_ = config.alert.enabled;
   rule_ = RuleFrom(config.alert);
   stale_after_us_ = config.alert.enabled ? config.alert.stale_after_us : 0;
   if (!alert_enabled_) {
-    for (KeyState& k : keys_) k.hot = AlertState();
+    for (uint32_t slot = 0; slot < keys_.size(); ++slot) {
+      keys_[slot].hot = AlertState();
+      MarkChanged(slot);
+    }
   }
   parser_ = std::make_unique<RecordParser>(config.reading, format);
   SetMqtt(config);
-  if (config.window.size != windows_->size() || config.window.max_keys != windows_->max_keys()) {
+  if (resized) {
     auto old = std::move(windows_);
     std::vector<KeyState> old_keys = std::move(keys_);
-    windows_ = std::make_unique<WindowTable>(config.window.size, config.window.max_keys);
+    windows_ = std::move(resized);
     keys_.clear();
     keys_.reserve(config.window.max_keys);
     changed_.clear();
     changed_.reserve(config.window.max_keys);
     is_changed_.assign(config.window.max_keys, 0);
+    for (Sink* s : sinks_) s->OnWindowsReset();
     uint32_t dropped = 0;
     for (uint32_t slot = 0; slot < old->key_count(); ++slot) {
       if (!RestoreKey(old->key(slot), old->Values(slot), old->total(slot), old->last_time(slot),
@@ -224,6 +239,7 @@ void Pipeline::Reconfigure(const Config& config, RecordFormat format) {
           config.window.max_keys, dropped);
     }
   }
+  return Status::Ok();
 }
 
 bool Pipeline::RestoreKey(std::string_view key, const std::vector<double>& values, uint64_t total,

@@ -57,6 +57,11 @@ class Pipeline : public RecordReceiver {
   Pipeline(const Pipeline&) = delete;
   Pipeline& operator=(const Pipeline&) = delete;
 
+  // False when the windows could not be allocated (the configuration's memory
+  // plan is checked first, so only when the machine is out of memory); such
+  // a pipeline must not be used.
+  bool ok() const { return windows_ != nullptr; }
+
   // Events go to every sink added, in the order they were added.
   void AddSink(Sink* sink);
   void RemoveSink(Sink* sink);
@@ -74,6 +79,8 @@ class Pipeline : public RecordReceiver {
   // Calls every sink's OnWindow() for each key whose window changed since
   // the last call (in slot order). Returns the number of keys published.
   size_t PublishWindows();
+  // True when a window or alert state changed since PublishWindows().
+  bool has_changes() const { return !changed_.empty(); }
 
   // Processes one record (no line terminator). Blank records are ignored.
   // REQUIRES: kRecordPadding readable bytes after data + len.
@@ -98,7 +105,9 @@ class Pipeline : public RecordReceiver {
   // Swaps in a new configuration (SIGHUP): windows, alert states and counters
   // are kept; windows are carried over when size or max_keys change (the
   // newest readings kept; keys beyond a lower max_keys are dropped, logged).
-  void Reconfigure(const Config& config, RecordFormat format);
+  // Returns an error, and changes nothing, when the resized windows cannot be
+  // allocated.
+  Status Reconfigure(const Config& config, RecordFormat format);
 
   // Restores one key (from a checkpoint). Returns false if the table is full.
   bool RestoreKey(std::string_view key, const std::vector<double>& values, uint64_t total,

@@ -39,6 +39,14 @@ struct AlertEvent {
   TimeMicros time_us = 0;  // time of the reading that caused it (stale: the wall clock)
 };
 
+// One key's window after it changed, with its alert states then.
+struct WindowEvent {
+  std::string_view rule;  // "hot"
+  WindowSummary window;   // window.key: valid during the call only
+  bool firing = false;    // the rule's alert is firing for the key
+  bool stale = false;     // a stale alert is firing for the key
+};
+
 class Sink {
  public:
   virtual ~Sink() = default;
@@ -46,11 +54,12 @@ class Sink {
   virtual std::string_view name() const = 0;
   // An alert event. Must not block.
   virtual void OnAlert(const AlertEvent& event) = 0;
-  // One key's window changed; `window.key` is valid during the call only.
-  virtual void OnWindow(std::string_view rule, const WindowSummary& window) {
-    (void)rule;
-    (void)window;
-  }
+  // One key's window or alert state changed (published by the daemon a few
+  // times a second, for the keys that changed since the last time).
+  virtual void OnWindow(const WindowEvent& event) { (void)event; }
+  // The pipeline rebuilt its windows (a reload resized them): forget every
+  // window kept; the current ones follow as OnWindow() events.
+  virtual void OnWindowsReset() {}
   // The descriptor to watch for EPOLLIN, or -1.
   virtual int fd() const { return -1; }
   // Monotonic time by which Tick() is due even if fd() stays quiet; kNever.

@@ -1,7 +1,9 @@
 #!/bin/bash
 # Daemon costs: CPU seconds per hour while idle (3 followed files, no new
-# lines: no busy polling), and peak RSS while following 10,000 keys.
+# lines: no busy polling), peak RSS while following 10,000 keys, and the
+# longest /healthz stall while a backlog of CATCHUP_LINES lines is read.
 # Usage: tests/bench/daemon_bench.sh [BUILD_DIR] [IDLE_SECONDS]
+#   SKIP_IDLE=1 skips the idle part; CATCHUP_LINES [2000000], 0 skips it.
 set -euo pipefail
 src=$(cd "$(dirname "$0")/../.." && pwd)
 build=$(cd "${1:-$src/build}" && pwd)
@@ -16,6 +18,7 @@ ticks=$(getconf CLK_TCK)
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 
 # --- idle: three files, no new lines -----------------------------------------
+if [[ $skip_idle != 1 ]]; then
 for f in a b c; do "$sim" --equipment 5 --count 1000 --seed 1 --start-time 2023-03-15T12:00:00Z -o "$work/$f.log"; done
 cat >"$work/idle.ini" <<INI
 [gateway]
@@ -40,6 +43,7 @@ kill -TERM $pid; wait $pid || true; pid=""
 awk -v t="$((t1 - t0))" -v hz="$ticks" -v ns="$((s1 - s0))" 'BEGIN {
   secs = ns / 1e9; cpu = t / hz
   printf "idle: 3 files, no new lines, %.0f s: %.2f CPU s (clock ticks of 1/%d s) -> %.2f CPU s per hour\n", secs, cpu, hz, cpu * 3600 / secs }'
+fi
 
 # --- peak RSS while following 10,000 keys ---------------------------------------
 "$sim" --equipment 10000 --count 1000000 --seed 2 --start-time 2023-03-15T12:00:00Z -o "$work/big.txt"
@@ -75,3 +79,53 @@ s1=$(date +%s%N)
 hwm=$(awk '/VmHWM/ {print $2}' "/proc/$pid/status")
 kill -TERM $pid; wait $pid || true; pid=""
 echo "following 10,000 keys (size 60, 1,000,000 records, HTTP on): peak RSS ${hwm} KiB; read in $(( (s1 - s0) / 1000000 )) ms"
+
+# --- catch-up: the longest /healthz stall while a backlog is read ---------------
+catchup=${CATCHUP_LINES:-2000000}
+if [[ $catchup -gt 0 ]]; then
+"$sim" --equipment 50 --count "$catchup" --seed 3 --start-time 2023-03-15T12:00:00Z -o "$work/backlog.txt"
+cat >"$work/catchup.ini" <<INI
+[gateway]
+state_dir = $work/state-catchup
+[file]
+path = $work/backlog.txt
+from = beginning
+[alert]
+above = 75
+[http]
+listen = 127.0.0.1:0
+INI
+"$gate" --config "$work/catchup.ini" 2>"$work/catchup.err" &
+pid=$!
+port=""
+for _ in $(seq 200); do port=$(sed -n 's/.*(port \([0-9]*\)).*/\1/p' "$work/catchup.err" | head -1); [[ -n $port ]] && break; sleep 0.05; done
+# One request after the other, each timed; the daemon's progress read from
+# /metrics every 20th request. Stops when the whole backlog is read.
+/usr/bin/python3 - "$port" "$catchup" <<'PY'
+import socket, sys, time
+port, total = int(sys.argv[1]), int(sys.argv[2])
+def get(path):
+    s = socket.create_connection(("127.0.0.1", port))
+    s.sendall(("GET %s HTTP/1.0\r\n\r\n" % path).encode())
+    data = b""
+    while True:
+        b = s.recv(65536)
+        if not b: break
+        data += b
+    s.close()
+    return data.decode("utf-8", "replace")
+def read_total():
+    for line in get("/metrics").splitlines():
+        if line.startswith("sensorgate_records_read_total "):
+            return int(float(line.split()[1]))
+    return 0
+start = time.monotonic(); worst = 0.0; n = 0; done = 0
+while done < total and time.monotonic() - start < 600:
+    t0 = time.monotonic(); get("/healthz"); dt = time.monotonic() - t0
+    worst = max(worst, dt); n += 1
+    if n % 20 == 0: done = read_total()
+print("catch-up: %d lines read in %.0f ms; longest /healthz stall %.1f ms over %d requests"
+      % (total, (time.monotonic() - start) * 1000, worst * 1000, n))
+PY
+kill -TERM $pid; wait $pid || true; pid=""
+fi

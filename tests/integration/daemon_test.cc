@@ -54,6 +54,16 @@ class NotifySocket {
     close(fd_);
     unlink(path_.c_str());
   }
+  // Reads the datagrams waiting now, without waiting; returns how many hold `text`.
+  int Drain(const std::string& text) {
+    int found = 0;
+    char buf[4096];
+    ssize_t n;
+    while ((n = recv(fd_, buf, sizeof buf, MSG_DONTWAIT)) > 0) {
+      found += std::string(buf, static_cast<size_t>(n)).find(text) != std::string::npos;
+    }
+    return found;
+  }
   // Waits for a datagram holding `text`; returns every datagram seen meanwhile.
   bool Await(const std::string& text, int timeout_ms, std::vector<std::string>* seen) {
     const int64_t deadline = NowMs() + timeout_ms;
@@ -328,6 +338,10 @@ TEST(DaemonFollow, WindowsEqualReplayAfterRotationsTruncationsAndKills) {
     args.insert(args.end(), p.common.begin(), p.common.end());
     const std::vector<std::string> lines = testing_util::Lines(RunCommand(args).out);
     if (p.layout.empty()) {
+      // A rewrite destroys what was not read: the daemon, restarted from a
+      // checkpoint taken before its last catch-up, first reads the rest.
+      AwaitHttp(daemon->HttpPort(10000), "/api/windows", [&](const std::string& b) { return TotalOf(b) >= written; },
+                30000);
       // Rewrite rounds: truncate, write a round, await the daemon, again.
       for (size_t at = 0; at < lines.size(); at += 500) {
         std::string round;
@@ -368,10 +382,77 @@ TEST(DaemonFollow, WindowsEqualReplayAfterRotationsTruncationsAndKills) {
   expected += "]";
 
   const std::string windows = AwaitHttp(daemon->HttpPort(10000), "/api/windows", [&](const std::string& b) { return TotalOf(b) >= records; }, 30000);
-  EXPECT_EQ(TotalOf(windows), records) << "readings lost or counted twice";
+  EXPECT_EQ(TotalOf(windows), records) << "readings lost or counted twice; the last daemon's log:\n" << daemon->log();
   EXPECT_EQ(windows, expected);
   daemon->Signal(SIGTERM);
   EXPECT_EQ(daemon->Wait(10000), 0) << daemon->log();
+}
+
+}  // namespace
+}  // namespace sensorgate
+
+namespace sensorgate {
+namespace {
+
+// The value of an unlabelled sample in a Prometheus text body; -1 if absent.
+double MetricValue(const std::string& body, const std::string& name) {
+  const size_t at = body.find("\n" + name + " ");
+  if (at == std::string::npos) return -1;
+  return std::atof(body.c_str() + at + name.size() + 2);
+}
+
+// A backlog far larger than one slice of the loop (EventLoop::kDefaultBudget
+// records) is read in slices: READY comes before any of it is read, and while
+// it is read /healthz and /metrics answer and the watchdog is pinged between
+// slices. (How long each slice takes is measured by tests/bench/daemon_bench.sh,
+// not asserted here.)
+TEST(DaemonBacklog, TwoMillionLinesAreReadInSlicesServingHttpAndTheWatchdog) {
+  constexpr int kLines = 2000000;
+  TempDir dir;
+  {
+    std::string chunk;
+    std::ofstream out(dir.path() + "/in.log", std::ios::binary);
+    for (int i = 0; i < kLines; ++i) {
+      chunk += "{\"k\":\"s" + std::to_string(i % 50) + "\",\"v\":" + std::to_string(i % 100) + "}\n";
+      if (chunk.size() > (1 << 20)) {
+        out << chunk;
+        chunk.clear();
+      }
+    }
+    out << chunk;
+  }
+  const std::string ini = dir.Write("g.ini", BaseIni(dir, "[reading]\nkey = k\nvalue = v\ntime =\n"));
+  NotifySocket sock(dir.path() + "/notify");
+  DaemonProcess d(SENSORGATE_BIN, ini,
+                  {"NOTIFY_SOCKET=" + dir.path() + "/notify", "WATCHDOG_USEC=100000"});
+  std::vector<std::string> seen;
+  ASSERT_TRUE(sock.Await("READY=1", 30000, &seen)) << d.log();
+  // READY says what was read so far: nothing.
+  EXPECT_NE(seen.back().find(", 0 keys,"), std::string::npos) << seen.back();
+  const int port = d.HttpPort(10000);
+  ASSERT_GT(port, 0) << d.log();
+
+  int answers_during_catch_up = 0, healthy_during_catch_up = 0, pings_during_catch_up = 0;
+  double read = 0;
+  const int64_t deadline = NowMs() + 300000;
+  while (read < kLines && NowMs() < deadline) {
+    // Pings sent before the answer below (the socket is not waited on).
+    const int pings = sock.Drain("WATCHDOG=1");
+    const testing_util::HttpResponse m = HttpGet(port, "/metrics");
+    ASSERT_EQ(m.status, 200) << d.log();
+    read = MetricValue(m.body, "sensorgate_records_read_total");
+    if (read >= kLines) break;
+    ++answers_during_catch_up;
+    pings_during_catch_up += pings;
+    if (HttpGet(port, "/healthz").status == 200) ++healthy_during_catch_up;
+  }
+  ASSERT_EQ(read, kLines) << d.log();
+  // Served between slices: several answers while the backlog was being read.
+  EXPECT_GE(answers_during_catch_up, 2);
+  EXPECT_GE(healthy_during_catch_up, 1);
+  EXPECT_GE(pings_during_catch_up, 1);
+  d.Signal(SIGTERM);
+  EXPECT_EQ(d.Wait(30000), 0) << d.log();
 }
 
 }  // namespace

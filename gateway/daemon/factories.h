@@ -1,0 +1,67 @@
+// Factories: the one place that turns a validated Config into the sources
+// and sinks it asks for. Each kind of source or sink is one entry in a table
+// (factories.cc): whether the configuration enables it, whether a reload
+// needs it rebuilt, and how to build and start it. Adding a sink is a new
+// folder under gateway/sinks/ and one entry here.
+//
+// Called on the loop thread, at start-up and on a reload.
+#ifndef SENSORGATE_GATEWAY_DAEMON_FACTORIES_H_
+#define SENSORGATE_GATEWAY_DAEMON_FACTORIES_H_
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "gateway/base/clock.h"
+#include "gateway/base/status.h"
+#include "gateway/config/config.h"
+#include "gateway/sinks/sink.h"
+#include "gateway/sources/source.h"
+
+namespace sensorgate {
+
+// What sources are built with.
+struct SourceContext {
+  RecordReceiver* receiver;         // the pipeline
+  Clock* clock;
+  const SourcePositions* positions;  // where to resume (from the checkpoint)
+};
+
+// What sinks are built with: the gateway-wide views the HTTP sink serves.
+struct SinkContext {
+  Clock* clock;
+  std::function<void(std::string*)> metrics;
+  std::function<bool(std::string*)> healthy;
+  std::function<void(std::string*)> links;
+  std::function<void()> refresh;  // publishes the windows that changed
+};
+
+struct SourceFactory {
+  const char* name;  // "file", "mqtt"
+  bool (*enabled)(const Config& config);
+  // True when a running source built from `running` must be rebuilt to
+  // follow `next` (its section changed, or a secret file did).
+  bool (*must_restart)(const Config& running, const Config& next, const Source& source);
+  // Builds and starts the source. An error names the section and the cause.
+  Status (*make)(const Config& config, const SourceContext& context, std::unique_ptr<Source>* out);
+  // Optional: starts a stopped source again with `next`, keeping its state
+  // and counters (MQTT: the journal and the redelivery table). Null: a
+  // source that must restart is rebuilt from its position instead.
+  Status (*restart)(const Config& next, Source* stopped);
+};
+
+struct SinkFactory {
+  const char* name;  // "log", "http"
+  bool (*enabled)(const Config& config);
+  bool (*must_restart)(const Config& running, const Config& next);
+  Status (*make)(const Config& config, const SinkContext& context, std::unique_ptr<Sink>* out);
+};
+
+// Every kind of source and sink this build has, in the order they are served.
+const std::vector<SourceFactory>& SourceFactories();
+const std::vector<SinkFactory>& SinkFactories();
+
+}  // namespace sensorgate
+
+#endif  // SENSORGATE_GATEWAY_DAEMON_FACTORIES_H_

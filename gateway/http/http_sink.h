@@ -1,0 +1,83 @@
+// HttpSink: the [http] listener as a sink (DESIGN.md section 10). It keeps
+// its own copy of what it shows, built from the pipeline's events, so it
+// never reads the pipeline while serving:
+//   GET /api/windows  the replay window objects of every key, sorted by key
+//   GET /api/alerts   the alerts firing now, sorted by key, then rule
+// (brought up to date through Providers::refresh before each answer), and
+// serves through callbacks what belongs to the whole gateway:
+//   GET /metrics      Prometheus text (the daemon gathers every stage's)
+//   GET /healthz      200 "ok", or 503 and the reason
+//   GET /api/links    the state of every source and sink
+//   GET /             the dashboard
+//
+// Runs on the loop thread: the server's epoll descriptor is fd(), and Tick()
+// serves whatever is ready without blocking.
+#ifndef SENSORGATE_GATEWAY_HTTP_HTTP_SINK_H_
+#define SENSORGATE_GATEWAY_HTTP_HTTP_SINK_H_
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "gateway/http/http_server.h"
+#include "gateway/sinks/sink.h"
+
+namespace sensorgate {
+
+class HttpSink : public Sink, private HttpContent {
+ public:
+  // What the sink asks the rest of the gateway for; each appends to `out`.
+  struct Providers {
+    std::function<void(std::string* out)> metrics;
+    std::function<bool(std::string* why)> healthy;
+    std::function<void(std::string* out)> links;  // a JSON array
+    // Called before /api/windows and /api/alerts are written: the pipeline
+    // publishes what changed since its last publication, so the answer is as
+    // current as /metrics. May be empty.
+    std::function<void()> refresh;
+  };
+
+  HttpSink(Providers providers, Clock* clock);
+  ~HttpSink() override;
+
+  // Listens on `listen` (HOST:PORT, see HttpServer::Start).
+  Status Start(const std::string& listen);
+  uint16_t port() const { return server_.port(); }
+  const std::string& listen() const { return listen_; }
+
+  std::string_view name() const override { return "http"; }
+  void OnAlert(const AlertEvent& event) override { (void)event; }
+  void OnWindow(const WindowEvent& event) override;
+  void OnWindowsReset() override { windows_.clear(); }
+  int fd() const override { return server_.epoll_fd(); }
+  int64_t next_tick_us() const override;
+  void Tick(int64_t now_us) override;
+  LinkState Link() const override;
+
+ private:
+  struct Kept {
+    uint32_t count;
+    uint64_t total;
+    double avg, min, max, last;
+    TimeMicros time_us;
+    bool firing, stale;
+  };
+
+  // HttpContent
+  void WriteMetrics(std::string* out) override { providers_.metrics(out); }
+  void WriteWindows(std::string* out) override;
+  void WriteAlerts(std::string* out) override;
+  void WriteLinks(std::string* out) override { providers_.links(out); }
+  bool Healthy(std::string* why) override { return providers_.healthy(why); }
+
+  const Providers providers_;
+  Clock* const clock_;
+  HttpServer server_;
+  std::string listen_;
+  std::map<std::string, Kept, std::less<>> windows_;  // by key
+};
+
+}  // namespace sensorgate
+
+#endif  // SENSORGATE_GATEWAY_HTTP_HTTP_SINK_H_
