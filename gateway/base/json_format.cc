@@ -71,6 +71,20 @@ void AppendWindowJson(std::string* out, const WindowSummary& w, bool event, std:
   out->push_back('}');
 }
 
+void AppendFiringAlertJson(std::string* out, std::string_view rule, const WindowSummary& w) {
+  out->append("{\"rule\":");
+  AppendJsonString(out, rule);
+  out->append(",\"key\":");
+  AppendJsonString(out, w.key);
+  out->append(",\"avg\":");
+  AppendJsonNumber(out, w.avg);
+  out->append(",\"count\":");
+  AppendJsonInt(out, w.count);
+  out->append(",\"time\":");
+  AppendJsonTime(out, w.time_us);
+  out->push_back('}');
+}
+
 void AppendAlertJson(std::string* out, std::string_view rule, std::string_view state,
                      std::string_view key, double avg, uint32_t count, TimeMicros time,
                      std::string_view prefix) {

@@ -36,6 +36,10 @@ void AppendJsonTime(std::string* out, TimeMicros t);
 void AppendWindowJson(std::string* out, const WindowSummary& w, bool event = true,
                       std::string_view prefix = {});
 
+// {"rule":..,"key":..,"avg":..,"count":..,"time":".."}: an alert firing now,
+// as /api/alerts lists it, with the key's window as it stands.
+void AppendFiringAlertJson(std::string* out, std::string_view rule, const WindowSummary& w);
+
 // {"event":"alert","rule":..,"state":..,"key":..,"avg":..,"count":..,"time":".."}
 void AppendAlertJson(std::string* out, std::string_view rule, std::string_view state,
                      std::string_view key, double avg, uint32_t count, TimeMicros time,

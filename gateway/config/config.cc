@@ -16,6 +16,7 @@
 #include <set>
 #include <sstream>
 
+#include "gateway/base/host_port.h"
 #include "gateway/base/time_util.h"
 
 namespace sensorgate {
@@ -81,25 +82,8 @@ bool IsTopicKey(std::string_view s, int* level) {
 }
 
 bool IsHostPort(std::string_view s, bool allow_port_zero) {
-  const size_t colon = s.rfind(':');
-  if (colon == std::string_view::npos || colon == 0) return false;
-  std::string_view host = s.substr(0, colon);
-  const std::string_view port = s.substr(colon + 1);
-  if (host.front() == '[') {
-    if (host.back() != ']' || host.size() < 3) return false;
-  } else if (host.find(':') != std::string_view::npos) {
-    return false;
-  }
-  for (char c : host) {
-    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' || c == '_' ||
-          c == ':' || c == '[' || c == ']')) {
-      return false;
-    }
-  }
-  int p = -1;
-  auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), p);
-  return ec == std::errc() && end == port.data() + port.size() && p >= (allow_port_zero ? 0 : 1) &&
-         p <= 65535;
+  HostPort unused;
+  return ParseHostPort(s, allow_port_zero, &unused);
 }
 
 bool IsMailAddress(std::string_view s) {
@@ -206,23 +190,9 @@ const char* CheckGlobs(const Value& v) {
   return nullptr;
 }
 
-HostPort ParseHostPort(std::string_view s) {
-  HostPort hp;
-  const size_t colon = s.rfind(':');
-  if (colon == std::string_view::npos) return hp;
-  std::string_view host = s.substr(0, colon);
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
-  hp.host = std::string(host);
-  const std::string_view port = s.substr(colon + 1);
-  unsigned p = 0;
-  auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), p);
-  if (ec == std::errc() && end == port.data() + port.size() && p <= 65535) hp.port = static_cast<uint16_t>(p);
-  return hp;
-}
-
 void SetListen(Config& c, const std::string& text) {
   c.http.listen = text;
-  c.http.listen_addr = ParseHostPort(text);
+  if (!ParseHostPort(text, true, &c.http.listen_addr)) c.http.listen_addr = HostPort{};
 }
 
 #define STORE(expr) [](Config& c, const Value& v) { (void)v; expr; }

@@ -28,6 +28,7 @@
 #include <vector>
 
 #include "gateway/base/formats.h"
+#include "gateway/base/host_port.h"
 #include "gateway/base/log.h"
 #include "gateway/config/where.h"
 
@@ -109,12 +110,6 @@ struct KafkaConfig {
   int64_t interval_us;
   uint64_t spool_max_bytes;
   std::vector<std::pair<std::string, std::string>> rdkafka;  // "rdkafka." stripped
-};
-
-// A listening address, parsed once by the loader from "HOST:PORT".
-struct HostPort {
-  std::string host;   // as written, without the brackets of an IPv6 address ("::1")
-  uint16_t port = 0;  // 0: any free port
 };
 
 struct HttpConfig {

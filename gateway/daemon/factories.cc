@@ -79,8 +79,8 @@ const SinkFactory kLogSink{
 #if SENSORGATE_WITH_HTTP
 Status MakeHttpSink(const Config& config, const SinkContext& ctx, std::unique_ptr<Sink>* out) {
   auto sink = std::make_unique<HttpSink>(HttpSink::Providers{ctx.metrics, ctx.healthy, ctx.links, ctx.refresh}, ctx.clock);
-  const Status s = sink->Start(config.http.listen);
-  if (!s.ok()) return Status::Error("[http] listen = " + config.http.listen + ": " + s.message());
+  const Status s = sink->Start(config.http.listen_addr);
+  if (!s.ok()) return s;
   Log(LogLevel::kInfo, "http: listening on %s (port %u)", config.http.listen.c_str(),
       static_cast<unsigned>(sink->port()));
   *out = std::move(sink);

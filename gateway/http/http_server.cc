@@ -30,31 +30,6 @@ constexpr char kDashboardPolicy[] =
     "connect-src 'self'; img-src data:; base-uri 'none'; form-action 'none'; "
     "frame-ancestors 'none'";
 
-// Splits "HOST:PORT" / "[V6]:PORT". Returns false if it is not of that shape.
-bool SplitHostPort(std::string_view listen, std::string* host, uint16_t* port, bool* bracketed) {
-  const size_t colon = listen.rfind(':');
-  if (colon == std::string_view::npos || colon == 0) return false;
-  std::string_view h = listen.substr(0, colon);
-  const std::string_view p = listen.substr(colon + 1);
-  *bracketed = h.front() == '[';
-  if (*bracketed) {
-    if (h.size() < 3 || h.back() != ']') return false;
-    h = h.substr(1, h.size() - 2);
-  } else if (h.find(':') != std::string_view::npos) {
-    return false;  // an IPv6 literal needs brackets
-  }
-  if (p.empty() || p.size() > 5) return false;
-  unsigned value = 0;
-  for (char c : p) {
-    if (c < '0' || c > '9') return false;
-    value = value * 10 + static_cast<unsigned>(c - '0');
-  }
-  if (value > 65535) return false;
-  host->assign(h);
-  *port = static_cast<uint16_t>(value);
-  return true;
-}
-
 std::string AddressText(const sockaddr* addr, socklen_t len) {
   char host[NI_MAXHOST];
   char serv[NI_MAXSERV];
@@ -135,15 +110,13 @@ HttpServer::~HttpServer() {
   if (daemon_ != nullptr) MHD_stop_daemon(daemon_);
 }
 
-Status HttpServer::Start(const std::string& listen) {
+Status HttpServer::Start(const HostPort& listen_addr) {
+  const std::string& listen = listen_addr.text;
   const std::string where = "[http] listen = " + listen;
   if (daemon_ != nullptr) return Status::Error(where + ": the HTTP server is already started");
-  std::string host;
-  uint16_t port = 0;
-  bool bracketed = false;
-  if (!SplitHostPort(listen, &host, &port, &bracketed)) {
-    return Status::Error(where + ": must be HOST:PORT, e.g. 127.0.0.1:9108 or [::1]:9108");
-  }
+  const std::string& host = listen_addr.host;
+  const uint16_t port = listen_addr.port;
+  const bool bracketed = listen_addr.ipv6_literal;
 
   addrinfo hints{};
   hints.ai_family = bracketed ? AF_INET6 : AF_UNSPEC;

@@ -24,6 +24,7 @@
 #include <memory>
 #include <string>
 
+#include "gateway/base/host_port.h"
 #include "gateway/base/metrics.h"
 #include "gateway/base/status.h"
 
@@ -60,13 +61,13 @@ class HttpServer {
   // Stops the server: closes the listening socket and all connections.
   ~HttpServer();
 
-  // Listens on `listen`, "HOST:PORT" as [http] listen takes it: an IPv4
-  // literal, an IPv6 literal in brackets ("[::1]:9108") or a host name,
-  // resolved once, here (the first of its addresses that can be bound). Binds
-  // that address only. Port 0 picks a free port (see port()). Returns an error
-  // naming the address if it cannot be parsed, resolved or bound.
+  // Listens on `listen`, as the configuration loader parsed [http] listen: an
+  // IPv4 literal, an IPv6 literal or a host name, resolved once, here (the
+  // first of its addresses that can be bound). Binds that address only. Port
+  // 0 picks a free port (see port()). Returns an error naming the address if
+  // it cannot be resolved or bound.
   // REQUIRES: not started yet.
-  Status Start(const std::string& listen);
+  Status Start(const HostPort& listen);
 
   // The descriptor for the event loop to watch for EPOLLIN (an epoll
   // instance); -1 before a successful Start(). Owned by the server.

@@ -9,8 +9,8 @@ HttpSink::HttpSink(Providers providers, Clock* clock)
 
 HttpSink::~HttpSink() = default;
 
-Status HttpSink::Start(const std::string& listen) {
-  listen_ = listen;
+Status HttpSink::Start(const HostPort& listen) {
+  listen_ = listen.text;
   return server_.Start(listen);
 }
 
@@ -42,7 +42,7 @@ void HttpSink::WriteWindows(std::string* out) {
   for (const auto& [key, k] : windows_) {
     if (!first) out->push_back(',');
     first = false;
-    AppendWindowJson(out, WindowSummary{key, k.count, k.total, k.avg, k.min, k.max, k.last, k.time_us});
+    AppendWindowJson(out, Summary(key, k));
   }
   out->push_back(']');
 }
@@ -54,17 +54,7 @@ void HttpSink::WriteAlerts(std::string* out) {
   const auto append = [&](const char* rule, const std::string& key, const Kept& k) {
     if (!first) out->push_back(',');
     first = false;
-    out->append("{\"rule\":\"");
-    out->append(rule);
-    out->append("\",\"key\":");
-    AppendJsonString(out, key);
-    out->append(",\"avg\":");
-    AppendJsonNumber(out, k.avg);
-    out->append(",\"count\":");
-    AppendJsonInt(out, k.count);
-    out->append(",\"time\":");
-    AppendJsonTime(out, k.time_us);
-    out->push_back('}');
+    AppendFiringAlertJson(out, rule, Summary(key, k));
   };
   for (const auto& [key, k] : windows_) {
     if (k.firing) append("hot", key, k);

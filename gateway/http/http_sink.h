@@ -41,8 +41,8 @@ class HttpSink : public Sink, private HttpContent {
   HttpSink(Providers providers, Clock* clock);
   ~HttpSink() override;
 
-  // Listens on `listen` (HOST:PORT, see HttpServer::Start).
-  Status Start(const std::string& listen);
+  // Listens on `listen` (see HttpServer::Start).
+  Status Start(const HostPort& listen);
   uint16_t port() const { return server_.port(); }
   const std::string& listen() const { return listen_; }
 
@@ -55,6 +55,11 @@ class HttpSink : public Sink, private HttpContent {
   void Tick(int64_t now_us) override;
   LinkState Link() const override;
 
+  // HttpContent, public for tests: the JSON arrays of /api/windows and
+  // /api/alerts (after Providers::refresh).
+  void WriteWindows(std::string* out) override;
+  void WriteAlerts(std::string* out) override;
+
  private:
   struct Kept {
     uint32_t count;
@@ -64,10 +69,12 @@ class HttpSink : public Sink, private HttpContent {
     bool firing, stale;
   };
 
+  static WindowSummary Summary(std::string_view key, const Kept& k) {
+    return WindowSummary{key, k.count, k.total, k.avg, k.min, k.max, k.last, k.time_us};
+  }
+
   // HttpContent
   void WriteMetrics(std::string* out) override { providers_.metrics(out); }
-  void WriteWindows(std::string* out) override;
-  void WriteAlerts(std::string* out) override;
   void WriteLinks(std::string* out) override { providers_.links(out); }
   bool Healthy(std::string* why) override { return providers_.healthy(why); }
 

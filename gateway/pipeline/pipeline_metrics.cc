@@ -73,44 +73,4 @@ void AppendPipelineMetrics(const Pipeline& p, std::string* out) {
   }
 }
 
-void AppendWindowsJson(const Pipeline& p, std::string* out) {
-  const WindowTable& w = p.windows();
-  out->push_back('[');
-  bool first = true;
-  for (uint32_t s : w.SlotsByKey()) {
-    if (w.count(s) == 0) continue;
-    if (!first) out->push_back(',');
-    first = false;
-    AppendWindowJson(out, w.Summary(s));
-  }
-  out->push_back(']');
-}
-
-void AppendFiringAlertsJson(const Pipeline& p, std::string* out) {
-  const WindowTable& w = p.windows();
-  out->push_back('[');
-  bool first = true;
-  const auto append = [&](const char* rule, uint32_t s) {
-    if (!first) out->push_back(',');
-    first = false;
-    out->append("{\"rule\":\"");
-    out->append(rule);
-    out->append("\",\"key\":");
-    AppendJsonString(out, w.key(s));
-    out->append(",\"avg\":");
-    AppendJsonNumber(out, w.average(s));
-    out->append(",\"count\":");
-    AppendJsonInt(out, w.count(s));
-    out->append(",\"time\":");
-    AppendJsonTime(out, w.last_time(s));
-    out->push_back('}');
-  };
-  for (uint32_t s : w.SlotsByKey()) {
-    if (w.count(s) == 0) continue;
-    if (p.alert_phase(s) == AlertPhase::kFiring) append("hot", s);
-    if (p.key_state(s).stale) append("stale", s);
-  }
-  out->push_back(']');
-}
-
 }  // namespace sensorgate

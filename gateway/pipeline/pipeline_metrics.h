@@ -1,7 +1,5 @@
-// What the pipeline shows of its state: its Prometheus families, and the
-// JSON arrays of /api/windows and /api/alerts built from the pipeline itself
-// (the HTTP sink keeps its own copy from window events; these serve tests and
-// the checkpoint-free views).
+// What the pipeline shows of its state in /metrics: its Prometheus families.
+// (/api/windows and /api/alerts are the HTTP sink's, from window events.)
 //
 // They read the pipeline and so run where it runs, on the pipeline thread.
 #ifndef SENSORGATE_GATEWAY_PIPELINE_PIPELINE_METRICS_H_
@@ -28,16 +26,6 @@ class Pipeline;
 // The per-key series are sorted by key (bytewise). (The readings gauge is not
 // "_count": Prometheus reserves that suffix for histograms and summaries.)
 void AppendPipelineMetrics(const Pipeline& p, std::string* out);
-
-// Appends the JSON array of /api/windows: the replay's window objects
-// (AppendWindowJson, "event" member included), sorted by key (bytewise).
-void AppendWindowsJson(const Pipeline& p, std::string* out);
-
-// Appends the JSON array of /api/alerts: one object per alert firing now,
-// sorted by key, then rule (hot before stale):
-//   {"rule":"hot","key":..,"avg":..,"count":..,"time":".."}
-// with the key's window average, readings and time of its last reading now.
-void AppendFiringAlertsJson(const Pipeline& p, std::string* out);
 
 }  // namespace sensorgate
 

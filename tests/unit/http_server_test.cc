@@ -60,6 +60,13 @@ class FakeContent : public HttpContent {
   int calls = 0;
 };
 
+// "HOST:PORT" as the configuration loader parses it.
+HostPort Listen(const std::string& text) {
+  HostPort hp;
+  EXPECT_TRUE(ParseHostPort(text, true, &hp)) << text;
+  return hp;
+}
+
 struct Response {
   int status = 0;
   std::map<std::string, std::string> headers;  // names in lower case
@@ -205,7 +212,7 @@ Response Fetch(HttpServer* server, const std::string& method, const std::string&
 class HttpServerTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    const Status s = server_.Start("127.0.0.1:0");
+    const Status s = server_.Start(Listen("127.0.0.1:0"));
     ASSERT_TRUE(s.ok()) << s.message();
     ASSERT_NE(server_.port(), 0);
     ASSERT_GE(server_.epoll_fd(), 0);
@@ -422,7 +429,7 @@ TEST(HttpServer, NotStartedIsInert) {
 TEST(HttpServer, ListensOnIpv6Loopback) {
   FakeContent content;
   HttpServer server(&content);
-  const Status s = server.Start("[::1]:0");
+  const Status s = server.Start(Listen("[::1]:0"));
   if (!s.ok()) GTEST_SKIP() << "no IPv6 loopback here: " << s.message();
   const Response r = Fetch(&server, "GET", "/healthz", "::1");
   EXPECT_EQ(r.status, 200) << r.error;
@@ -432,31 +439,36 @@ TEST(HttpServer, ListensOnIpv6Loopback) {
 TEST(HttpServer, ResolvesAHostName) {
   FakeContent content;
   HttpServer server(&content);
-  const Status s = server.Start("localhost:0");
+  const Status s = server.Start(Listen("localhost:0"));
   ASSERT_TRUE(s.ok()) << s.message();
   EXPECT_NE(server.port(), 0);
 }
 
-TEST(HttpServer, RefusesMalformedListenAddresses) {
-  FakeContent content;
+TEST(HostPort, RefusesMalformedListenAddresses) {
   for (const char* listen : {"127.0.0.1", ":80", "::1:80", "[::1:80", "[]:80", "127.0.0.1:65536",
-                             "127.0.0.1:x", "127.0.0.1:", "[127.0.0.1]:80"}) {
-    HttpServer server(&content);
-    const Status s = server.Start(listen);
-    ASSERT_FALSE(s.ok()) << listen;
-    EXPECT_EQ(s.message().rfind(std::string("[http] listen = ") + listen + ": ", 0), 0u)
-        << s.message();
-    EXPECT_EQ(server.epoll_fd(), -1);
+                             "127.0.0.1:x", "127.0.0.1:", "[127.0.0.1]:80", "host name:80", "h\x01:80"}) {
+    HostPort hp;
+    EXPECT_FALSE(ParseHostPort(listen, true, &hp)) << listen;
   }
+  HostPort hp;
+  EXPECT_FALSE(ParseHostPort("127.0.0.1:0", false, &hp));
+  ASSERT_TRUE(ParseHostPort("[::1]:9108", false, &hp));
+  EXPECT_EQ(hp.host, "::1");
+  EXPECT_EQ(hp.port, 9108);
+  EXPECT_TRUE(hp.ipv6_literal);
+  EXPECT_EQ(hp.text, "[::1]:9108");
+  ASSERT_TRUE(ParseHostPort("plant-gw_1.local:0", true, &hp));
+  EXPECT_EQ(hp.host, "plant-gw_1.local");
+  EXPECT_FALSE(hp.ipv6_literal);
 }
 
 TEST(HttpServer, ReportsAPortInUse) {
   FakeContent content;
   HttpServer first(&content);
-  ASSERT_TRUE(first.Start("127.0.0.1:0").ok());
+  ASSERT_TRUE(first.Start(Listen("127.0.0.1:0")).ok());
   HttpServer second(&content);
   const std::string listen = "127.0.0.1:" + std::to_string(first.port());
-  const Status s = second.Start(listen);
+  const Status s = second.Start(Listen(listen));
   ASSERT_FALSE(s.ok());
   EXPECT_EQ(s.message().rfind("[http] listen = " + listen + ": ", 0), 0u) << s.message();
   EXPECT_NE(s.message().find("in use"), std::string::npos) << s.message();
@@ -465,16 +477,16 @@ TEST(HttpServer, ReportsAPortInUse) {
 TEST(HttpServer, StartingTwiceIsAnError) {
   FakeContent content;
   HttpServer server(&content);
-  ASSERT_TRUE(server.Start("127.0.0.1:0").ok());
+  ASSERT_TRUE(server.Start(Listen("127.0.0.1:0")).ok());
   const uint16_t port = server.port();
-  EXPECT_FALSE(server.Start("127.0.0.1:0").ok());
+  EXPECT_FALSE(server.Start(Listen("127.0.0.1:0")).ok());
   EXPECT_EQ(server.port(), port);
 }
 
 TEST(HttpDashboard, IsServedAtTheRootAndPollsBothApis) {
   FakeContent content;
   HttpServer server(&content);
-  ASSERT_TRUE(server.Start("127.0.0.1:0").ok());
+  ASSERT_TRUE(server.Start(Listen("127.0.0.1:0")).ok());
   const Response r = Fetch(&server, "GET", "/");
   ASSERT_EQ(r.error, "");
   EXPECT_EQ(r.status, 200);

@@ -15,7 +15,9 @@
 #include <string>
 #include <thread>
 
+#include "gateway/base/json_format.h"
 #include "gateway/daemon/event_loop.h"
+#include "gateway/pipeline/pipeline.h"
 
 namespace sensorgate {
 namespace {
@@ -61,7 +63,9 @@ class HttpSinkTest : public ::testing::Test {
  protected:
   void SetUp() override {
     ASSERT_TRUE(loop_.Open().ok());
-    ASSERT_TRUE(sink_.Start("127.0.0.1:0").ok());
+    HostPort listen;
+    ASSERT_TRUE(ParseHostPort("127.0.0.1:0", true, &listen));
+    ASSERT_TRUE(sink_.Start(listen).ok());
     loop_.AddSink(&sink_);
   }
   std::string metrics_ = "# HELP sensorgate_up Up.\n# TYPE sensorgate_up gauge\nsensorgate_up 1\n";
@@ -109,6 +113,91 @@ TEST_F(HttpSinkTest, ServesMetricsHealthAndLinksFromTheProviders) {
   const LinkState l = sink_.Link();
   EXPECT_TRUE(l.up);
   EXPECT_NE(l.state.find("listening on 127.0.0.1:0"), std::string::npos) << l.state;
+}
+
+std::string Record(const std::string& key_json, double celsius, const std::string& time) {
+  std::string r = "{\"sensor\":" + key_json + ",\"padrao\":{\"leitura\":{\"temperatura\":";
+  AppendJsonNumber(&r, celsius);
+  return r + "}},\"data_evento\":\"" + time + "\"}";
+}
+
+// Feeds one record from a buffer with the padding the pipeline requires.
+void Feed(Pipeline* p, const std::string& record, TimeMicros arrival_us = 0) {
+  std::string buf = record;
+  buf.append(kRecordPadding, 'x');
+  p->ProcessRecord(buf.data(), record.size(), arrival_us, RecordOrigin{"test", 1});
+}
+
+// Hot above 75 until below 73; stale after a minute without a reading.
+Config AlertConfigAbove75() {
+  ConfigResult r = LoadConfigText("[alert]\nabove = 75\nclear_below = 73\nstale_after = 1m\n",
+                                  "test.ini", ConfigMode::kReplay);
+  EXPECT_TRUE(r.ok());
+  return r.config;
+}
+
+// The pipeline's windows and alerts as the HTTP sink shows them, through the
+// window events the pipeline publishes (as the daemon does).
+TEST(HttpSinkJson, WindowsAreTheReplayWindowLinesAsAnArray) {
+  HttpSink sink({}, SystemClock());
+  Pipeline p(DefaultConfig(), RecordFormat::kJson, &sink);
+  std::string out;
+  p.PublishWindows();
+  sink.WriteWindows(&out);
+  EXPECT_EQ(out, "[]");
+  Feed(&p, Record("\"b\"", 80, "2023-03-15T12:15:39Z"));
+  Feed(&p, Record("\"a\"", 70, "2023-03-15T12:15:37.166944Z"));
+  Feed(&p, Record("\"a\"", 72, "2023-03-15T12:15:38Z"));
+  out.clear();
+  p.PublishWindows();
+  sink.WriteWindows(&out);
+  EXPECT_EQ(out,
+            "[{\"event\":\"window\",\"key\":\"a\",\"count\":2,\"total\":2,\"avg\":71,\"min\":70,"
+            "\"max\":72,\"last\":72,\"time\":\"2023-03-15T12:15:38.000000Z\"},"
+            "{\"event\":\"window\",\"key\":\"b\",\"count\":1,\"total\":1,\"avg\":80,\"min\":80,"
+            "\"max\":80,\"last\":80,\"time\":\"2023-03-15T12:15:39.000000Z\"}]");
+  // Exactly the replay's lines, in its order.
+  std::string lines = "[";
+  for (uint32_t s : p.windows().SlotsByKey()) {
+    if (lines.size() > 1) lines += ",";
+    AppendWindowJson(&lines, p.windows().Summary(s));
+  }
+  EXPECT_EQ(out, lines + "]");
+}
+
+TEST(HttpSinkJson, AlertsListOnlyAlertsFiringNow) {
+  constexpr TimeMicros kMinute = 60 * kMicrosPerSecond;
+  HttpSink sink({}, SystemClock());
+  Pipeline p(AlertConfigAbove75(), RecordFormat::kJson, &sink);
+  std::string out;
+  p.PublishWindows();
+  sink.WriteAlerts(&out);
+  EXPECT_EQ(out, "[]");
+  Feed(&p, Record("\"z\"", 80, "2023-03-15T12:00:00Z"), kMinute);
+  Feed(&p, Record("\"cool\"", 60, "2023-03-15T12:00:01Z"), 5 * kMinute);
+  Feed(&p, Record("\"a\\\"q\"", 90, "2023-03-15T12:00:02Z"), 5 * kMinute);
+  Feed(&p, Record("\"z\"", 74, "2023-03-15T12:00:03.25Z"), kMinute);  // avg 77: still firing
+  Feed(&p, Record("\"r\"", 76, "2023-03-15T12:00:04Z"), 5 * kMinute);
+  Feed(&p, Record("\"r\"", 60, "2023-03-15T12:00:05Z"), 5 * kMinute);  // resolved
+  out.clear();
+  p.PublishWindows();
+  sink.WriteAlerts(&out);
+  EXPECT_EQ(out,
+            "[{\"rule\":\"hot\",\"key\":\"a\\\"q\",\"avg\":90,\"count\":1,"
+            "\"time\":\"2023-03-15T12:00:02.000000Z\"},"
+            "{\"rule\":\"hot\",\"key\":\"z\",\"avg\":77,\"count\":2,"
+            "\"time\":\"2023-03-15T12:00:03.250000Z\"}]");
+  p.CheckStale(5 * kMinute);  // z has sent nothing for 4 minutes
+  out.clear();
+  p.PublishWindows();
+  sink.WriteAlerts(&out);
+  EXPECT_EQ(out,
+            "[{\"rule\":\"hot\",\"key\":\"a\\\"q\",\"avg\":90,\"count\":1,"
+            "\"time\":\"2023-03-15T12:00:02.000000Z\"},"
+            "{\"rule\":\"hot\",\"key\":\"z\",\"avg\":77,\"count\":2,"
+            "\"time\":\"2023-03-15T12:00:03.250000Z\"},"
+            "{\"rule\":\"stale\",\"key\":\"z\",\"avg\":77,\"count\":2,"
+            "\"time\":\"2023-03-15T12:00:03.250000Z\"}]");
 }
 
 }  // namespace
