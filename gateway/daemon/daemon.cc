@@ -372,6 +372,7 @@ int Daemon::Run() {
     return 1;
   }
   positions_.mqtt = MqttPosition{meta_.mqtt_generation, meta_.mqtt_offset};
+  pipeline_->TrackWindowChanges();  // the restored windows are published too
   if (found) {
     Log(LogLevel::kInfo, "resumed from %s: %u keys, %zu files", checkpoint_path_.c_str(),
         pipeline_->windows().key_count(), positions_.files.size());

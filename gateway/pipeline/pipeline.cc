@@ -44,8 +44,6 @@ Pipeline::Pipeline(const Config& config, RecordFormat format, Sink* sink, Clock*
       reject_log_(10, 1) {
   if (sink) sinks_.push_back(sink);
   keys_.reserve(config.window.max_keys);
-  changed_.reserve(config.window.max_keys);
-  is_changed_.assign(config.window.max_keys, 0);
   SetMqtt(config);
 }
 
@@ -158,8 +156,16 @@ size_t Pipeline::PublishWindows() {
   return n;
 }
 
+void Pipeline::TrackWindowChanges() {
+  changed_.clear();
+  changed_.reserve(windows_->max_keys());
+  is_changed_.assign(windows_->max_keys(), 0);
+  for (uint32_t slot = 0; slot < windows_->key_count(); ++slot) MarkChanged(slot);
+}
+
 void Pipeline::MarkChanged(uint32_t slot) {
-  if (is_changed_[slot]) return;
+  // Not tracking (replay): is_changed_ is empty.
+  if (is_changed_.empty() || is_changed_[slot]) return;
   is_changed_[slot] = 1;
   changed_.push_back(slot);
 }
@@ -223,9 +229,11 @@ Status Pipeline::Reconfigure(const Config& config, RecordFormat format) {
     windows_ = std::move(resized);
     keys_.clear();
     keys_.reserve(config.window.max_keys);
-    changed_.clear();
-    changed_.reserve(config.window.max_keys);
-    is_changed_.assign(config.window.max_keys, 0);
+    if (!is_changed_.empty()) {
+      changed_.clear();
+      changed_.reserve(config.window.max_keys);
+      is_changed_.assign(config.window.max_keys, 0);
+    }
     for (Sink* s : sinks_) s->OnWindowsReset();
     uint32_t dropped = 0;
     for (uint32_t slot = 0; slot < old->key_count(); ++slot) {

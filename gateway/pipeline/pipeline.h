@@ -76,8 +76,13 @@ class Pipeline : public RecordReceiver {
   }
   void OnTooLong(const RecordOrigin& origin) override { RejectTooLong(origin); }
 
+  // Starts keeping track of the keys whose window or alert state changes
+  // (every key counts as changed now), for PublishWindows(). Costs 5 bytes per
+  // key of max_keys; replay does not call it.
+  void TrackWindowChanges();
   // Calls every sink's OnWindow() for each key whose window changed since
-  // the last call (in slot order). Returns the number of keys published.
+  // the last call (in the order they changed first). Returns the number of
+  // keys published. Publishes nothing unless TrackWindowChanges() was called.
   size_t PublishWindows();
   // True when a window or alert state changed since PublishWindows().
   bool has_changes() const { return !changed_.empty(); }

@@ -49,6 +49,41 @@ TEST(Cli, CheckExitsZeroForAValidFileAnd78ListingEveryError) {
   EXPECT_NE(r.err.find(bad + ":9: [alert] clear_below = 80: must not be greater than above (75)"), std::string::npos) << r.err;
 }
 
+// The memory plan (DESIGN section 3): valid-looking windows too large for
+// [gateway] memory_max stop --check, the daemon and --replay with FILE:LINE,
+// before anything is allocated; --check prints the plan of a good file.
+TEST(Cli, AMemoryPlanOverMemoryMaxExits78EverywhereAndCheckPrintsThePlan) {
+  TempDir dir;
+  const std::string base = "[gateway]\nstate_dir = " + dir.path() + "/state\n[file]\npath = " + dir.path() +
+                           "/*.log\n";
+  const std::string huge = dir.Write("huge.ini", base + "[window]\nsize = 100000\nmax_keys = 1000000\n");
+  const std::string small = dir.Write("small.ini", "[gateway]\nstate_dir = " + dir.path() +
+                                                       "/state\nmemory_max = 1MiB\n[file]\npath = " + dir.path() +
+                                                       "/*.log\n[window]\nsize = 60\nmax_keys = 10000\n");
+  for (const std::string& ini : {huge, small}) {
+    const std::string where = ini + (ini == huge ? ":7: [window] max_keys = 1000000: " : ":8: [window] max_keys = 10000: ");
+    const auto check = RunCommand({SENSORGATE_BIN, "--config", ini, "--check"});
+    EXPECT_EQ(check.exit_code, 78) << check.err;
+    EXPECT_NE(check.err.find(where), std::string::npos) << check.err;
+    EXPECT_NE(check.err.find("over [gateway] memory_max"), std::string::npos) << check.err;
+    const auto replay = RunCommand({SENSORGATE_BIN, "--config", ini, "--replay", "-"}, "{}\n");
+    EXPECT_EQ(replay.exit_code, 78) << replay.err;
+    EXPECT_NE(replay.err.find(where), std::string::npos) << replay.err;
+    EXPECT_EQ(replay.out, "");
+    const auto daemon = RunCommand({SENSORGATE_BIN, "--config", ini});
+    EXPECT_EQ(daemon.exit_code, 78) << daemon.err;
+    EXPECT_NE(daemon.err.find(where), std::string::npos) << daemon.err;
+  }
+  const std::string good = dir.Write("good.ini", base);
+  const auto ok = RunCommand({SENSORGATE_BIN, "--config", good, "--check"});
+  EXPECT_EQ(ok.exit_code, 0) << ok.err;
+  // 60 readings x 10,000 keys x 8 bytes, plus the keys: the hot rule's plan.
+  EXPECT_NE(ok.out.find("memory plan: rule hot "), std::string::npos) << ok.out;
+  EXPECT_NE(ok.out.find("size 60 × max_keys 10000 × 8 bytes"), std::string::npos) << ok.out;
+  EXPECT_NE(ok.out.find("memory plan: total "), std::string::npos) << ok.out;
+  EXPECT_NE(ok.out.find(" of memory_max 64 MiB"), std::string::npos) << ok.out;
+}
+
 TEST(Cli, ReplayWithABadConfigurationExits78AndReadsNothing) {
   TempDir dir;
   const std::string bad = dir.Write("bad.ini", "[windw]\n");

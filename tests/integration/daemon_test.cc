@@ -134,6 +134,18 @@ TEST(Daemon, ReloadSwapsAValidConfigurationAndKeepsWindows) {
   Append(in, Record("a", 8));
   body = AwaitHttp(port, "/api/windows", [](const std::string& b) { return b.find("\"total\":8") != std::string::npos; });
   EXPECT_NE(body.find("\"count\":5,\"total\":8,\"avg\":6,\"min\":4,\"max\":8"), std::string::npos) << body;
+
+  // Windows over the memory plan: refused, the running configuration kept.
+  const size_t mark2 = d.log().size();
+  dir.Write("g.ini", BaseIni(dir, "[window]\nsize = 100000\nmax_keys = 1000000\n"));
+  d.Signal(SIGHUP);
+  ASSERT_NE(d.WaitForLog("reload refused", 10000, mark2), std::string::npos) << d.log();
+  EXPECT_NE(d.log().find("g.ini:15: [window] max_keys = 1000000: the windows need ", mark2), std::string::npos)
+      << d.log().substr(mark2);
+  EXPECT_NE(d.log().find("over [gateway] memory_max = 64MiB", mark2), std::string::npos) << d.log().substr(mark2);
+  Append(in, Record("a", 9));
+  body = AwaitHttp(port, "/api/windows", [](const std::string& b) { return b.find("\"total\":9") != std::string::npos; });
+  EXPECT_NE(body.find("\"count\":5,\"total\":9,\"avg\":7,\"min\":5,\"max\":9"), std::string::npos) << body;
   d.Signal(SIGTERM);
   EXPECT_EQ(d.Wait(10000), 0) << d.log();
 }

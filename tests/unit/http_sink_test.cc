@@ -141,6 +141,7 @@ Config AlertConfigAbove75() {
 TEST(HttpSinkJson, WindowsAreTheReplayWindowLinesAsAnArray) {
   HttpSink sink({}, SystemClock());
   Pipeline p(DefaultConfig(), RecordFormat::kJson, &sink);
+  p.TrackWindowChanges();
   std::string out;
   p.PublishWindows();
   sink.WriteWindows(&out);
@@ -169,6 +170,7 @@ TEST(HttpSinkJson, AlertsListOnlyAlertsFiringNow) {
   constexpr TimeMicros kMinute = 60 * kMicrosPerSecond;
   HttpSink sink({}, SystemClock());
   Pipeline p(AlertConfigAbove75(), RecordFormat::kJson, &sink);
+  p.TrackWindowChanges();
   std::string out;
   p.PublishWindows();
   sink.WriteAlerts(&out);

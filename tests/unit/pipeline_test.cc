@@ -88,6 +88,7 @@ TEST(Pipeline, PublishesEachChangedWindowOnceWithItsAlertState) {
   RecordingSink sink("s", &all);
   Config c = HotConfig();
   Pipeline p(c, RecordFormat::kJson, &sink);
+  p.TrackWindowChanges();
   EXPECT_FALSE(p.has_changes());
   Feed(&p, Rec("a", 80, 1));
   Feed(&p, Rec("a", 81, 2));
