@@ -1,11 +1,15 @@
 // Configuration: the INI file of DESIGN.md section 3, read with inih.
 //
-// One table of sections and keys (name, type, default, range, one-line doc)
-// drives parsing, validation, `--check` and the example configuration
-// (ConfigKeys() exposes it; a test keeps systemd/sensorgate.ini.example and the
-// table in agreement). Loading either yields a fully validated Config, so the
-// data path never sees raw text, or a list of errors, each naming the file,
-// the line, the section and key, what was found and what is allowed:
+// The typed options: Config and one plain struct per section, filled once at
+// load time, so the data path never sees raw text. Each section's table of
+// keys (name, type, default, range, one-line doc) lives beside the component
+// that uses it and is read by the engine of config_engine.h; the daemon
+// assembles them into one schema (gateway/daemon/config_schema.cc, which
+// defines LoadConfigFile, LoadConfigText, DefaultConfig and ConfigKeys).
+// ConfigKeys() exposes the tables; a test keeps systemd/sensorgate.ini.example
+// and the tables in agreement. Loading either yields a fully validated Config
+// or a list of errors, each naming the file, the line, the section and key,
+// what was found and what is allowed:
 //   sensorgate.ini:12: [window] size = 0: must be an integer from 1 to 100000
 //
 // Named sections [rule.NAME] (DESIGN.md section 13.2) are parsed into typed
@@ -230,7 +234,10 @@ struct ConfigResult {
   bool ok() const { return errors.empty(); }
 };
 
-// Every default of the table, as if loaded from an empty file for --replay.
+// The loading functions below are defined with the schema, in
+// gateway/daemon/config_schema.cc (link sensorgate_daemon or sensorgate_core).
+
+// Every default of the tables, as if loaded from an empty file for --replay.
 Config DefaultConfig();
 
 // Reads and validates the file at path.
@@ -240,9 +247,10 @@ ConfigResult LoadConfigFile(const std::string& path, ConfigMode mode);
 ConfigResult LoadConfigText(std::string_view text, const std::string& name, ConfigMode mode);
 
 // The level N of an "@topic.N" key (0 to 63), or -1 when `key` is not one.
+// Defined in config_engine.cc.
 int TopicKeyLevel(std::string_view key);
 
-// The table behind the loader, for documentation and tests.
+// The tables behind the loader, for documentation and tests.
 enum class KeyType { kString, kPath, kSecretFile, kInt, kNumber, kDuration, kSize, kBool,
                      kEnum, kList };
 struct ConfigKeyInfo {
@@ -254,6 +262,7 @@ struct ConfigKeyInfo {
   std::string_view allowed;   // what the error message says is allowed
   std::string_view doc;
 };
+// Every key of every section, in the order of DESIGN.md section 3.
 std::vector<ConfigKeyInfo> ConfigKeys();
 
 }  // namespace sensorgate

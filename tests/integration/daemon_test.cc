@@ -238,6 +238,7 @@ TEST(Daemon, ResumesFromTheCheckpointAfterSigtermAndSigkill) {
     ASSERT_NE(d.WaitForLog("resumed from", 1000), std::string::npos) << d.log();
     const std::string cp = dir.path() + "/state/checkpoint.json";
     const int64_t deadline = NowMs() + 10000;
+    // Polls a file another process writes (a real daemon: no clock to advance).
     while (NowMs() < deadline && testing_util::ReadFile(cp).find("\"total\":8") == std::string::npos) usleep(50000);
     d.Kill9();
   }
