@@ -2,12 +2,12 @@
 // its component, assembled in the order of DESIGN.md section 3 and the
 // example configuration, with the checks that span sections. Defines the
 // loading functions declared in gateway/config/config.h.
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
-#include <fstream>
-#include <sstream>
 #include <string>
 #include <utility>
 #include <vector>
@@ -23,6 +23,9 @@
 
 namespace sensorgate {
 namespace {
+
+// A configuration larger than this is not one.
+constexpr off_t kMaxConfigBytes = 1 << 20;
 
 constexpr double kS = 1e6;  // microseconds per second, for duration bounds
 
@@ -187,12 +190,35 @@ ConfigResult LoadConfigText(std::string_view text, const std::string& name, Conf
 }
 
 ConfigResult LoadConfigFile(const std::string& path, ConfigMode mode) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return {Config{}, {path + ": cannot open: " + std::strerror(errno)}};
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  if (in.bad()) return {Config{}, {path + ": cannot read: " + std::strerror(errno)}};
-  return LoadConfigText(ss.str(), path, mode);
+  // Non-blocking, so that a FIFO cannot hold the start-up; only a regular
+  // file of a sane size is read (a directory, /dev/zero or a pipe is refused).
+  const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) return {Config{}, {path + ": cannot open: " + std::strerror(errno)}};
+  struct stat st;
+  std::string problem;
+  if (::fstat(fd, &st) != 0) {
+    problem = std::string("cannot read: ") + std::strerror(errno);
+  } else if (S_ISDIR(st.st_mode)) {
+    problem = "is a directory: --config takes a regular file";
+  } else if (!S_ISREG(st.st_mode)) {
+    problem = "not a regular file (a device, pipe or socket): --config takes a regular file";
+  } else if (st.st_size > kMaxConfigBytes) {
+    problem = "is " + std::to_string(st.st_size) + " bytes: a configuration is at most " +
+              std::to_string(kMaxConfigBytes) + " bytes";
+  }
+  std::string text;
+  while (problem.empty()) {
+    char buf[65536];
+    const ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) problem = std::string("cannot read: ") + std::strerror(errno);
+    if (n <= 0) break;
+    text.append(buf, static_cast<size_t>(n));
+    if (text.size() > static_cast<size_t>(kMaxConfigBytes)) problem = "grew past the size limit while read";
+  }
+  ::close(fd);
+  if (!problem.empty()) return {Config{}, {path + ": " + problem}};
+  return LoadConfigText(text, path, mode);
 }
 
 Config DefaultConfig() { return LoadConfigText("", "(defaults)", ConfigMode::kReplay).config; }

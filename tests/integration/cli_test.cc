@@ -1,5 +1,6 @@
 // The command line contract of DESIGN.md section 2: options and exit codes.
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include "tests/integration/run_command.h"
 
@@ -82,6 +83,35 @@ TEST(Cli, AMemoryPlanOverMemoryMaxExits78EverywhereAndCheckPrintsThePlan) {
   EXPECT_NE(ok.out.find("size 60 × max_keys 10000 × 8 bytes"), std::string::npos) << ok.out;
   EXPECT_NE(ok.out.find("memory plan: total "), std::string::npos) << ok.out;
   EXPECT_NE(ok.out.find(" of memory_max 64 MiB"), std::string::npos) << ok.out;
+}
+
+// --config must name a regular file: a directory was read as an empty file
+// (a replay ran on defaults), /dev/zero grew until the process aborted, and a
+// FIFO hung the start-up.
+TEST(Cli, AConfigurationThatIsNoRegularFileExits78WithTheReason) {
+  TempDir dir;
+  const std::string fifo = dir.path() + "/fifo.ini";
+  ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {dir.path(), "is a directory: --config takes a regular file"},
+      {"/dev/zero", "not a regular file (a device, pipe or socket)"},
+      {fifo, "not a regular file (a device, pipe or socket)"}};
+  for (const auto& [path, why] : cases) {
+    for (const char* mode : {"--check", "--replay"}) {
+      std::vector<std::string> argv = {SENSORGATE_BIN, "--config", path, mode};
+      if (std::string(mode) == "--replay") argv.push_back("-");
+      const auto r = RunCommand(argv, "{}\n");
+      EXPECT_EQ(r.exit_code, 78) << path << " " << mode << ": " << r.err;
+      EXPECT_NE(r.err.find(path + ": " + why), std::string::npos) << r.err;
+      EXPECT_EQ(r.out, "");
+    }
+  }
+  std::string big(1100000, ';');
+  const std::string huge = dir.Write("huge.ini", big);
+  const auto r = RunCommand({SENSORGATE_BIN, "--config", huge, "--check"});
+  EXPECT_EQ(r.exit_code, 78);
+  EXPECT_NE(r.err.find(huge + ": is 1100000 bytes: a configuration is at most 1048576 bytes"), std::string::npos)
+      << r.err;
 }
 
 TEST(Cli, ReplayWithABadConfigurationExits78AndReadsNothing) {
