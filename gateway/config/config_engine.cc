@@ -451,6 +451,9 @@ struct Loader : ConfigCheck {
   bool HasErrors() const { return !errors_.empty(); }
   ConfigResult Result() {
     cfg_.path = name_;
+    if (errors_not_listed_ > 0) {
+      errors_.push_back(name_ + ": " + std::to_string(errors_not_listed_) + " more error(s) not listed");
+    }
     return {std::move(cfg_), std::move(errors_)};
   }
 
@@ -503,6 +506,11 @@ std::string ConfigCheck::Text(const std::string& section, const std::string& key
 }
 
 void ConfigCheck::Error(int at, const std::string& what) {
+  // A file of garbage must not print a million lines: the first ones say enough.
+  if (errors_.size() >= kMaxConfigErrors) {
+    ++errors_not_listed_;
+    return;
+  }
   errors_.push_back(name_ + (at > 0 ? ":" + std::to_string(at) : std::string()) + ": " + what);
 }
 

@@ -89,6 +89,9 @@ struct ConfigSchema {
   std::vector<ConfigHook> checks;
 };
 
+// Errors listed at most per load; the rest are counted in one last line.
+constexpr size_t kMaxConfigErrors = 100;
+
 // What the hooks see of a load in progress: the Config being filled, which
 // sections and keys the text gave, and the errors so far. Lives for one load.
 class ConfigCheck {
@@ -125,6 +128,7 @@ class ConfigCheck {
   ConfigMode mode_ = ConfigMode::kDaemon;
   Config cfg_{};
   std::vector<std::string> errors_;
+  uint64_t errors_not_listed_ = 0;  // beyond kMaxConfigErrors
   std::map<std::string, int> section_line_;                       // first header line
   std::map<std::pair<std::string, std::string>, int> key_line_;  // where each key was set
   std::map<std::pair<std::string, std::string>, std::string> key_text_;

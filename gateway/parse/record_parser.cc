@@ -81,6 +81,8 @@ void RecordParser::AddPath(std::string_view dotted, Field f) {
 
 Status RecordParser::SetCsvHeader(std::string_view header) {
   column_ = {-1, -1, -1};
+  // Spreadsheet exports start the file with a UTF-8 byte order mark.
+  if (header.substr(0, 3) == "\xEF\xBB\xBF") header.remove_prefix(3);
   const std::string_view names[kFieldCount] = {config_.key, config_.value, config_.time};
   int index = 0;
   size_t p = 0;

@@ -11,6 +11,7 @@
 //   - @topic.N keys and bare-number payloads.
 // Progress is awaited on /metrics, /api/windows and log lines, never slept on.
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <signal.h>
 #include <simdjson.h>
 
@@ -519,6 +520,11 @@ TEST(Mqtt, ReloadSubscribesToTheNewFiltersAndMetricsPassPromtool) {
   const int port = d.HttpPort(10000);
   ASSERT_GT(port, 0) << d.log();
   ASSERT_NE(d.WaitForLog("mqtt: subscribed to plant/a/#", 10000), std::string::npos) << d.log();
+  // The filters kept for the persistent session are a state file like the
+  // others: readable by the gateway's group, not by everyone.
+  struct stat filters_st {};
+  ASSERT_EQ(stat((dir.path() + "/state/mqtt-filters").c_str(), &filters_st), 0);
+  EXPECT_EQ(filters_st.st_mode & 0777, 0640u);
   auto publish = [&](const std::string& topic, const std::string& key) {
     PublishLines(broker, topic,
                  {"{\"sensor\":\"" + key +

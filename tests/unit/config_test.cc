@@ -860,3 +860,21 @@ TEST(ConfigExample, TellsOperatorsAboutMosquittosQueueLimit) {
 
 }  // namespace
 }  // namespace sensorgate
+
+namespace sensorgate {
+namespace {
+
+// A file of garbage lists its first 100 errors and counts the rest, instead
+// of printing one line per bad line.
+TEST(Config, ListsAtMostAHundredErrorsAndCountsTheRest) {
+  std::string text;
+  for (int i = 0; i < 1000; ++i) text += "garbage line " + std::to_string(i) + "\n";
+  const ConfigResult r = LoadConfigText(text, "g.ini", ConfigMode::kReplay);
+  ASSERT_EQ(r.errors.size(), 101u);
+  EXPECT_EQ(r.errors[0], "g.ini:1: \"garbage line 0\": not a \"key = value\" line or a [section] header");
+  EXPECT_EQ(r.errors[99].rfind("g.ini:100: ", 0), 0u) << r.errors[99];
+  EXPECT_EQ(r.errors[100], "g.ini: 900 more error(s) not listed");
+}
+
+}  // namespace
+}  // namespace sensorgate

@@ -306,3 +306,28 @@ TEST(Pipeline, CountsRejectionsByReasonAndKeepsWindowsUntouched) {
 
 }  // namespace
 }  // namespace sensorgate
+
+namespace sensorgate {
+namespace {
+
+// A CSV export from a spreadsheet starts with a UTF-8 byte order mark; its
+// first column is still the column named in the configuration.
+TEST(CsvHeader, StartingWithAByteOrderMarkIsRecognised) {
+  ReadingConfig rc = DefaultConfig().reading;
+  rc.key = "sensor";
+  rc.value = "temp";
+  rc.time = "";
+  RecordParser p(rc, RecordFormat::kCsv);
+  ASSERT_TRUE(p.SetCsvHeader("\xEF\xBB\xBFsensor,temp").ok());
+  const std::string line = "s1,21.5";
+  std::vector<char> buf(line.begin(), line.end());
+  buf.resize(line.size() + kRecordPadding);
+  Reading r;
+  RejectReason why = RejectReason::kParseError;
+  ASSERT_TRUE(p.Parse(buf.data(), line.size(), 7, &r, &why)) << RejectReasonName(why);
+  EXPECT_EQ(r.key, "s1");
+  EXPECT_EQ(r.value, 21.5);
+}
+
+}  // namespace
+}  // namespace sensorgate

@@ -12,6 +12,7 @@
 #include <stdexcept>
 #include <utility>
 
+#include "gateway/base/file_util.h"
 #include "gateway/base/log.h"
 #include "gateway/base/metrics.h"
 #include "gateway/base/time_util.h"
@@ -424,8 +425,8 @@ void MqttSource::HandleEvent(const Event& e) {
       state_ = State::kSubscribed;
       backoff_us_ = 0;
       last_error_.clear();
-      Log(LogLevel::kInfo, "mqtt: subscribed to %s at QoS %d", Join(config_.topics).c_str(), config_.qos);
       SaveFilters();
+      Log(LogLevel::kInfo, "mqtt: subscribed to %s at QoS %d", Join(config_.topics).c_str(), config_.qos);
       break;
     }
     case Event::kSubscribeFailed:
@@ -467,12 +468,9 @@ void MqttSource::SaveFilters() {
   const std::string path = state_dir_ + "/mqtt-filters";
   std::string text = config_.client_id + "\n" + config_.uri + "\n";
   for (const auto& t : config_.topics) text += t + "\n";
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::trunc);
-    out << text;
-  }
-  std::rename(tmp.c_str(), path.c_str());
+  // Like every state file: 0640, replaced atomically.
+  const Status s = ReplaceFile(path, text, 0640);
+  if (!s.ok()) Log(LogLevel::kWarning, "mqtt: %s", s.message().c_str());
 }
 
 bool MqttSource::Poll(size_t budget) {
