@@ -366,6 +366,7 @@ int Daemon::Run() {
   }
   if (!OpenStateDir()) return 1;
   bool found = false;
+  Log(LogLevel::kInfo, "reading the checkpoint %s", checkpoint_path_.c_str());
   const Status restored = ReadCheckpoint(checkpoint_path_, pipeline_.get(), &positions_.files, &meta_, &found);
   if (!restored.ok()) {
     Log(LogLevel::kError, "%s", restored.message().c_str());

@@ -470,3 +470,51 @@ TEST(DaemonBacklog, TwoMillionLinesAreReadInSlicesServingHttpAndTheWatchdog) {
 
 }  // namespace
 }  // namespace sensorgate
+
+namespace sensorgate {
+namespace {
+
+// SIGHUP and SIGTERM that arrive while a large checkpoint is read wait for the
+// loop: a reload, or a clean stop with STOPPING=1 and a checkpoint (before:
+// the default action ended the process, SIGHUP included).
+TEST(DaemonStartup, SignalsWhileTheCheckpointIsReadAreHandledOnceTheLoopRuns) {
+  TempDir dir;
+  constexpr int kKeys = 200000;
+  {
+    std::string text;
+    for (int i = 0; i < kKeys; ++i) text += Record("k" + std::to_string(i), 20, i % 60);
+    Append(dir.path() + "/in.log", text);
+  }
+  const std::string ini = dir.Write(
+      "g.ini", BaseIni(dir, "[window]\nsize = 4\nmax_keys = 200000\n").replace(
+                   0, std::string("[gateway]\n").size(), "[gateway]\nmemory_max = 1GiB\n"));
+  {
+    DaemonProcess d(SENSORGATE_BIN, ini);
+    const int port = d.HttpPort(10000);
+    ASSERT_GT(port, 0) << d.log();
+    AwaitHttp(port, "/metrics", [](const std::string& b) {
+      return b.find("sensorgate_records_read_total 200000\n") != std::string::npos;
+    }, 60000);
+    d.Signal(SIGTERM);
+    ASSERT_EQ(d.Wait(60000), 0) << d.log();
+  }
+  for (const int sig : {SIGHUP, SIGTERM}) {
+    NotifySocket sock(dir.path() + "/notify");
+    DaemonProcess d(SENSORGATE_BIN, ini, {"NOTIFY_SOCKET=" + dir.path() + "/notify"});
+    ASSERT_NE(d.WaitForLog("reading the checkpoint", 10000), std::string::npos) << d.log();
+    d.Signal(sig);
+    std::vector<std::string> seen;
+    ASSERT_TRUE(sock.Await("READY=1", 60000, &seen)) << d.log();
+    if (sig == SIGHUP) {
+      ASSERT_NE(d.WaitForLog("reload: configuration applied", 10000), std::string::npos) << d.log();
+      EXPECT_NE(d.log().find("resumed from"), std::string::npos) << d.log();
+      d.Signal(SIGTERM);
+    }
+    ASSERT_TRUE(sock.Await("STOPPING=1", 30000, &seen)) << d.log();
+    EXPECT_EQ(d.Wait(60000), 0) << d.log();
+    EXPECT_NE(d.log().find("stopping: writing the checkpoint"), std::string::npos) << d.log();
+  }
+}
+
+}  // namespace
+}  // namespace sensorgate
