@@ -5,10 +5,13 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cmath>
 #include <cstring>
 
+#include "gateway/base/crc32c.h"
 #include "gateway/base/file_util.h"
 #include "gateway/base/json_format.h"
+#include "gateway/base/log.h"
 
 namespace sensorgate {
 namespace {
@@ -29,6 +32,24 @@ bool PhaseFrom(std::string_view s, AlertPhase* p) {
   return true;
 }
 
+// Why a key line cannot be restored, or nullptr: the rules of a reading
+// (DESIGN.md section 4) and the ranges the outputs can print.
+const char* RestoreProblem(std::string_view key, const std::vector<double>& values, uint64_t total, int64_t time,
+                           int64_t since, int64_t seen, const ReadingConfig& reading) {
+  if (key.empty() || key.size() > 128) return "a key is 1 to 128 bytes";
+  for (unsigned char c : key) {
+    if (c < 0x20 || c == 0x7f) return "a key holds no control character";
+  }
+  for (double v : values) {
+    if (!std::isfinite(v) || v < reading.min || v > reading.max) return "a value outside [reading] min and max";
+  }
+  if (total < values.size() || total > static_cast<uint64_t>(INT64_MAX)) return "total out of range";
+  if (time < 0 || time > kMaxTimeMicros) return "time out of range";
+  if (since < 0 || since > kMaxTimeMicros) return "since out of range";
+  if (seen < 0 || seen > kMaxTimeMicros) return "seen out of range";
+  return nullptr;
+}
+
 }  // namespace
 
 Status WriteCheckpoint(const std::string& path, const Pipeline& pipeline,
@@ -41,8 +62,10 @@ Status WriteCheckpoint(const std::string& path, const Pipeline& pipeline,
   std::string out;
   out.reserve(kChunk + 4096);
   Status s;
+  uint32_t crc = 0;  // of every byte before the end line
   auto flush = [&](bool force) {
     if (s.ok() && (force || out.size() >= kChunk)) {
+      crc = Crc32c(crc, out);
       if (!WriteAll(fd, out)) s = Errno("cannot write", tmp);
       out.clear();
     }
@@ -77,8 +100,9 @@ Status WriteCheckpoint(const std::string& path, const Pipeline& pipeline,
            ",\"stale\":" + (k.stale ? "true" : "false") + ",\"seen\":" + std::to_string(k.last_seen_us) + "}\n";
     flush(false);
   }
+  flush(true);
   out += "{\"end\":true,\"files\":" + std::to_string(files.size()) + ",\"keys\":" + std::to_string(w.key_count()) +
-         "}\n";
+         ",\"crc32c\":" + std::to_string(crc) + "}\n";
   flush(true);
   if (s.ok() && ::fsync(fd) != 0) s = Errno("cannot fsync", tmp);
   if (::close(fd) != 0 && s.ok()) s = Errno("cannot close", tmp);
@@ -86,13 +110,22 @@ Status WriteCheckpoint(const std::string& path, const Pipeline& pipeline,
     ::unlink(tmp.c_str());
     return s;
   }
+  // The newest becomes the previous generation: if the new one is damaged
+  // later (an SD card), the gateway starts from the previous one.
+  if (::rename(path.c_str(), PreviousCheckpointPath(path).c_str()) != 0 && errno != ENOENT) {
+    const Status e = Errno("cannot keep the previous generation", path);
+    ::unlink(tmp.c_str());
+    return e;
+  }
   if (::rename(tmp.c_str(), path.c_str()) != 0) return Errno("cannot rename over", path);
   SyncDir(DirName(path));
   return Status::Ok();
 }
 
-Status ReadCheckpoint(const std::string& path, Pipeline* pipeline, std::vector<FilePosition>* files,
-                      CheckpointMeta* meta, bool* found) {
+std::string PreviousCheckpointPath(const std::string& path) { return path + ".1"; }
+
+Status ReadCheckpoint(const std::string& path, const ReadingConfig& reading, Pipeline* pipeline,
+                      std::vector<FilePosition>* files, CheckpointMeta* meta, bool* found) {
   *found = false;
   if (::access(path.c_str(), F_OK) != 0) {
     if (errno == ENOENT) return Status::Ok();
@@ -100,6 +133,13 @@ Status ReadCheckpoint(const std::string& path, Pipeline* pipeline, std::vector<F
   }
   simdjson::padded_string text;
   if (simdjson::padded_string::load(path).get(text)) return Errno("cannot read", path);
+  // The end line carries the CRC-32C of every byte before it.
+  const std::string_view all(text.data(), text.size());
+  if (all.empty()) return Status::Error(path + ": empty");
+  if (all.back() != '\n') return Status::Error(path + ": incomplete checkpoint (no end line)");
+  const size_t last = all.rfind('\n', all.size() - 2);
+  const size_t end_line_at = last == std::string_view::npos ? 0 : last + 1;
+  const uint32_t crc = Crc32c(0, all.substr(0, end_line_at));
   simdjson::dom::parser parser;
   simdjson::dom::document_stream stream;
   if (parser.parse_many(text).get(stream)) return Status::Error(path + ": not a checkpoint");
@@ -158,6 +198,18 @@ Status ReadCheckpoint(const std::string& path, Pipeline* pipeline, std::vector<F
       k.stale = stale;
       k.last_seen_us = seen;
       if (v.empty()) return bad("a key without values");
+      // What a reading could not have brought is not restored: the line is
+      // skipped and counted (its key starts again from its next reading).
+      const char* why = RestoreProblem(key, v, total, time, since, seen, reading);
+      if (why != nullptr) {
+        ++meta->skipped_keys;
+        if (meta->skipped_keys <= 10) {
+          Log(LogLevel::kWarning, "%s:%llu: key line skipped: %s", path.c_str(),
+              static_cast<unsigned long long>(line), why);
+        }
+        ++keys;
+        continue;
+      }
       if (!pipeline->RestoreKey(key, v, total, time, k)) {
         Log(LogLevel::kWarning, "%s: key %.*s dropped: [window] max_keys reached", path.c_str(),
             static_cast<int>(key.size()), key.data());
@@ -166,11 +218,13 @@ Status ReadCheckpoint(const std::string& path, Pipeline* pipeline, std::vector<F
       continue;
     }
     bool end_flag;
-    uint64_t nfiles, nkeys;
+    uint64_t nfiles, nkeys, want_crc;
     if (!e["end"].get(end_flag)) {
       if (e["files"].get(nfiles) || e["keys"].get(nkeys) || nfiles != files->size() || nkeys != keys) {
         return bad("the end line does not match the lines before it");
       }
+      // Checkpoints written before the CRC existed have none.
+      if (!e["crc32c"].get(want_crc) && want_crc != crc) return bad("CRC-32C mismatch: the file is damaged");
       end = true;
       continue;
     }

@@ -34,6 +34,7 @@ constexpr int64_t kPublishUs = 50 * kMs;        // windows to the sinks, at most
 constexpr int64_t kStopSourcesUs = 2000 * kMs;  // disconnecting at stop
 constexpr int64_t kFlushSinksUs = 5000 * kMs;   // sinks making their queues safe at stop
 constexpr int64_t kDrainAtStopUs = 5000 * kMs;  // reading what sources received, at stop
+constexpr int64_t kStartupProblemUs = 600 * 1000 * kMs;  // /healthz says a damaged checkpoint this long
 
 // sd_notify(3), when built with libsystemd; a no-op otherwise.
 void Notify(const std::string& state) {
@@ -84,6 +85,7 @@ class Daemon {
 
  private:
   bool OpenStateDir();
+  bool Restore();
   Status StartSource(const SourceFactory& f);
   Status StartSink(const SinkFactory& f);
   void StopSource(RunningSource* r);
@@ -111,6 +113,9 @@ class Daemon {
   const int64_t started_us_;
   int64_t last_checkpoint_wall_us_ = 0;
   uint64_t reloads_ = 0, reload_failures_ = 0;
+  uint64_t checkpoints_damaged_ = 0;
+  std::string startup_problem_;  // shown by /healthz until startup_problem_until_us_
+  int64_t startup_problem_until_us_ = 0;
   int signal_fd_ = -1, lock_fd_ = -1;
   int publish_timer_ = -1, checkpoint_timer_ = -1;
   bool publish_armed_ = false;
@@ -119,6 +124,42 @@ class Daemon {
   uint64_t status_records_ = 0;
   int64_t status_us_ = 0;
 };
+
+// Reads the newest checkpoint generation that is whole; a damaged one is
+// moved aside (`.damaged`), said in the log, /healthz and the metrics, and
+// the previous generation is used: its positions are older, so lines are
+// read again, not lost. False only when the windows cannot be allocated.
+bool Daemon::Restore() {
+  const std::string generations[2] = {checkpoint_path_, PreviousCheckpointPath(checkpoint_path_)};
+  for (const std::string& path : generations) {
+    bool found = false;
+    Log(LogLevel::kInfo, "reading the checkpoint %s", path.c_str());
+    const Status s = ReadCheckpoint(path, config_.reading, pipeline_.get(), &positions_.files, &meta_, &found);
+    if (s.ok() && found) {
+      Log(LogLevel::kInfo, "resumed from %s: %u keys, %zu files%s", path.c_str(), pipeline_->windows().key_count(),
+          positions_.files.size(),
+          meta_.skipped_keys ? (", " + std::to_string(meta_.skipped_keys) + " key lines skipped").c_str() : "");
+      return true;
+    }
+    if (s.ok()) continue;  // none of this generation (a crash between the two renames): the previous one
+    ++checkpoints_damaged_;
+    const std::string aside = path + ".damaged";
+    const bool moved = ::rename(path.c_str(), aside.c_str()) == 0;
+    Log(LogLevel::kError, "%s", s.message().c_str());
+    Log(LogLevel::kError, "%s is damaged%s; %s", path.c_str(), moved ? (", moved aside to " + aside).c_str() : "",
+        &path == &generations[0] ? "trying the previous generation" : "starting without a checkpoint");
+    startup_problem_ = path + " was damaged at start" + (moved ? " (kept as " + aside + ")" : std::string()) +
+                       (&path == &generations[0] ? "; started from the previous generation"
+                                                 : "; started without a checkpoint");
+    startup_problem_until_us_ = clock_->MonotonicUs() + kStartupProblemUs;
+    // What the damaged file restored is dropped.
+    pipeline_ = std::make_unique<Pipeline>(config_, config_.file.format, nullptr, clock_);
+    if (!pipeline_->ok()) return false;
+    positions_ = SourcePositions{};
+    meta_ = CheckpointMeta{};
+  }
+  return true;
+}
 
 bool Daemon::OpenStateDir() {
   const std::string& dir = config_.gateway.state_dir;
@@ -297,6 +338,10 @@ bool Daemon::Healthy(std::string* why) {
     *why = "checkpoint failing: " + checkpoint_status_.message();
     return false;
   }
+  if (!startup_problem_.empty() && clock_->MonotonicUs() < startup_problem_until_us_) {
+    *why = startup_problem_;
+    return false;
+  }
   return true;
 }
 
@@ -340,6 +385,12 @@ void Daemon::WriteMetrics(std::string* out) {
                static_cast<double>(last_checkpoint_wall_us_) / 1e6);
   AppendMetric(out, "sensorgate_checkpoint_ok", MetricType::kGauge, "1 if the last checkpoint was written.",
                checkpoint_status_.ok() ? 1 : 0);
+  AppendMetric(out, "sensorgate_checkpoint_damaged_total", MetricType::kCounter,
+               "Checkpoint generations found damaged at start (moved aside; an older one was used).",
+               static_cast<double>(checkpoints_damaged_));
+  AppendMetric(out, "sensorgate_checkpoint_skipped_keys_total", MetricType::kCounter,
+               "Key lines of the checkpoint skipped at start: values or times a reading could not have.",
+               static_cast<double>(meta_.skipped_keys));
   AppendMetric(out, "sensorgate_reloads_total", MetricType::kCounter, "Configurations reloaded on SIGHUP.",
                static_cast<double>(reloads_));
   AppendMetric(out, "sensorgate_reload_failures_total", MetricType::kCounter,
@@ -365,19 +416,9 @@ int Daemon::Run() {
     return 1;
   }
   if (!OpenStateDir()) return 1;
-  bool found = false;
-  Log(LogLevel::kInfo, "reading the checkpoint %s", checkpoint_path_.c_str());
-  const Status restored = ReadCheckpoint(checkpoint_path_, pipeline_.get(), &positions_.files, &meta_, &found);
-  if (!restored.ok()) {
-    Log(LogLevel::kError, "%s", restored.message().c_str());
-    return 1;
-  }
+  if (!Restore()) return 1;
   positions_.mqtt = MqttPosition{meta_.mqtt_generation, meta_.mqtt_offset};
   pipeline_->TrackWindowChanges();  // the restored windows are published too
-  if (found) {
-    Log(LogLevel::kInfo, "resumed from %s: %u keys, %zu files", checkpoint_path_.c_str(),
-        pipeline_->windows().key_count(), positions_.files.size());
-  }
 
   signal_fd_ = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
   const Status opened = loop_.Open();

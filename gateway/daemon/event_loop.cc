@@ -9,6 +9,15 @@
 
 namespace sensorgate {
 
+namespace {
+
+// now + interval, kNever for an interval that never comes (no overflow).
+int64_t After(int64_t now, int64_t interval_us) {
+  return interval_us >= kNever - now ? kNever : now + interval_us;
+}
+
+}  // namespace
+
 EventLoop::EventLoop(Clock* clock, size_t budget) : clock_(clock), budget_(budget) {}
 
 EventLoop::~EventLoop() {
@@ -74,14 +83,14 @@ void EventLoop::RemoveSink(Sink* sink) {
 }
 
 int EventLoop::AddTimer(int64_t interval_us, std::function<void(int64_t)> fn) {
-  timers_.push_back(Timer{interval_us, clock_->MonotonicUs() + interval_us, std::move(fn)});
+  timers_.push_back(Timer{interval_us, After(clock_->MonotonicUs(), interval_us), std::move(fn)});
   return static_cast<int>(timers_.size() - 1);
 }
 
 void EventLoop::SetInterval(int id, int64_t interval_us) {
   Timer& t = timers_[static_cast<size_t>(id)];
   t.interval_us = interval_us;
-  t.due_us = interval_us == kNever ? kNever : clock_->MonotonicUs() + interval_us;
+  t.due_us = After(clock_->MonotonicUs(), interval_us);
 }
 
 void EventLoop::Expire(int id) { timers_[static_cast<size_t>(id)].due_us = clock_->MonotonicUs(); }
@@ -143,7 +152,7 @@ Status EventLoop::RunOnce(int64_t max_wait_us) {
   now = clock_->MonotonicUs();
   for (size_t i = 0; i < timers_.size(); ++i) {
     if (timers_[i].due_us > now) continue;
-    timers_[i].due_us = timers_[i].interval_us == kNever ? kNever : now + timers_[i].interval_us;
+    timers_[i].due_us = After(now, timers_[i].interval_us);
     // Copied: the callback may add timers (and so move the vector).
     std::function<void(int64_t)> fn = timers_[i].fn;
     fn(now);

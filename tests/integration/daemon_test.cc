@@ -518,3 +518,61 @@ TEST(DaemonStartup, SignalsWhileTheCheckpointIsReadAreHandledOnceTheLoopRuns) {
 
 }  // namespace
 }  // namespace sensorgate
+
+namespace sensorgate {
+namespace {
+
+// One damaged checkpoint (empty, cut short, or a flipped bit) no longer stops
+// the gateway (before: exit 1 at every start, a restart loop): it is moved
+// aside, the previous generation is used (older positions: the lines after
+// them are read again, nothing lost), and the log, /healthz and the metrics
+// say so.
+TEST(DaemonCheckpoint, ADamagedNewestGenerationFallsBackToThePreviousOne) {
+  TempDir dir;
+  const std::string in = dir.path() + "/in.log";
+  std::string lines;
+  for (int i = 0; i < 40; ++i) lines += Record("k" + std::to_string(i % 4), 20 + i, i);
+  Append(in, lines);
+  const std::string ini = dir.Write("g.ini", BaseIni(dir, "[window]\nsize = 5\n"));
+  const std::string cp = dir.path() + "/state/checkpoint.json";
+  std::string want;
+  {
+    DaemonProcess d(SENSORGATE_BIN, ini);
+    const int port = d.HttpPort(10000);
+    ASSERT_GT(port, 0) << d.log();
+    want = AwaitHttp(port, "/api/windows", [](const std::string& b) { return TotalOf(b) >= 40; });
+    ASSERT_EQ(TotalOf(want), 40u);
+    d.Signal(SIGTERM);
+    ASSERT_EQ(d.Wait(10000), 0) << d.log();
+  }
+  const std::string newest = testing_util::ReadFile(cp), previous = testing_util::ReadFile(cp + ".1");
+  ASSERT_FALSE(newest.empty());
+  ASSERT_FALSE(previous.empty());
+  std::string flipped = newest;
+  flipped[flipped.find("\"values\":[") + 11] ^= 0x01;  // a digit of a value: still JSON
+  for (const std::string& damaged : {std::string(), newest.substr(0, newest.size() / 2), flipped}) {
+    dir.Write("state/checkpoint.json", damaged);
+    dir.Write("state/checkpoint.json.1", previous);
+    DaemonProcess d(SENSORGATE_BIN, ini);
+    const int port = d.HttpPort(10000);
+    ASSERT_GT(port, 0) << d.log();
+    EXPECT_NE(d.log().find(cp + " is damaged, moved aside to " + cp + ".damaged; trying the previous generation"),
+              std::string::npos)
+        << d.log();
+    EXPECT_NE(d.log().find("resumed from " + cp + ".1"), std::string::npos) << d.log();
+    EXPECT_EQ(testing_util::ReadFile(cp + ".damaged"), damaged);
+    const testing_util::HttpResponse health = HttpGet(port, "/healthz");
+    EXPECT_EQ(health.status, 503);
+    EXPECT_NE(health.body.find(cp + " was damaged at start"), std::string::npos) << health.body;
+    EXPECT_NE(HttpGet(port, "/metrics").body.find("\nsensorgate_checkpoint_damaged_total 1\n"), std::string::npos);
+    // The lines after the previous generation's positions are read again.
+    const std::string windows =
+        AwaitHttp(port, "/api/windows", [](const std::string& b) { return TotalOf(b) >= 40; });
+    EXPECT_EQ(windows, want);
+    d.Signal(SIGTERM);
+    EXPECT_EQ(d.Wait(10000), 0) << d.log();
+  }
+}
+
+}  // namespace
+}  // namespace sensorgate

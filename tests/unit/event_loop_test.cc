@@ -168,5 +168,26 @@ TEST(EventLoop, WatchedDescriptorsAndTimersRunOnTheFakeClock) {
   close(efd);
 }
 
+// A timer armed for kNever (the daemon's publication timer between two
+// publications) never fires, and arming it does not overflow (UBSan checks).
+TEST(EventLoop, ATimerOfNeverNeverFiresUntilItIsGivenAnInterval) {
+  FakeClock clock(int64_t{1} << 40);
+  EventLoop loop(&clock);
+  ASSERT_TRUE(loop.Open().ok());
+  int fired = 0;
+  const int id = loop.AddTimer(kNever, [&](int64_t) { ++fired; });
+  clock.Advance(int64_t{1} << 50);
+  ASSERT_TRUE(loop.RunOnce(0).ok());
+  EXPECT_EQ(fired, 0);
+  loop.SetInterval(id, 50);
+  clock.Advance(50);
+  ASSERT_TRUE(loop.RunOnce(0).ok());
+  EXPECT_EQ(fired, 1);
+  loop.SetInterval(id, kNever);
+  clock.Advance(int64_t{1} << 50);
+  ASSERT_TRUE(loop.RunOnce(0).ok());
+  EXPECT_EQ(fired, 1);
+}
+
 }  // namespace
 }  // namespace sensorgate
