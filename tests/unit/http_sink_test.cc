@@ -18,6 +18,7 @@
 #include "gateway/base/json_format.h"
 #include "gateway/daemon/event_loop.h"
 #include "gateway/pipeline/pipeline.h"
+#include "tests/unit/pipeline_records.h"
 
 namespace sensorgate {
 namespace {
@@ -115,26 +116,9 @@ TEST_F(HttpSinkTest, ServesMetricsHealthAndLinksFromTheProviders) {
   EXPECT_NE(l.state.find("listening on 127.0.0.1:0"), std::string::npos) << l.state;
 }
 
-std::string Record(const std::string& key_json, double celsius, const std::string& time) {
-  std::string r = "{\"sensor\":" + key_json + ",\"padrao\":{\"leitura\":{\"temperatura\":";
-  AppendJsonNumber(&r, celsius);
-  return r + "}},\"data_evento\":\"" + time + "\"}";
-}
-
-// Feeds one record from a buffer with the padding the pipeline requires.
-void Feed(Pipeline* p, const std::string& record, TimeMicros arrival_us = 0) {
-  std::string buf = record;
-  buf.append(kRecordPadding, 'x');
-  p->ProcessRecord(buf.data(), record.size(), arrival_us, RecordOrigin{"test", 1});
-}
-
-// Hot above 75 until below 73; stale after a minute without a reading.
-Config AlertConfigAbove75() {
-  ConfigResult r = LoadConfigText("[alert]\nabove = 75\nclear_below = 73\nstale_after = 1m\n",
-                                  "test.ini", ConfigMode::kReplay);
-  EXPECT_TRUE(r.ok());
-  return r.config;
-}
+using test_records::AlertConfigAbove75;
+using test_records::Feed;
+using test_records::Record;
 
 // The pipeline's windows and alerts as the HTTP sink shows them, through the
 // window events the pipeline publishes (as the daemon does).

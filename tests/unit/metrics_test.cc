@@ -13,33 +13,16 @@
 
 #include "gateway/base/json_format.h"
 #include "gateway/pipeline/pipeline.h"
+#include "tests/unit/pipeline_records.h"
 
 namespace sensorgate {
 namespace {
 
 constexpr char kPromtool[] = "/usr/bin/promtool";
 
-// A JSON record in the format of the sample data.
-std::string Record(const std::string& key_json, double celsius, const std::string& time) {
-  std::string r = "{\"sensor\":" + key_json + ",\"padrao\":{\"leitura\":{\"temperatura\":";
-  AppendJsonNumber(&r, celsius);
-  return r + "}},\"data_evento\":\"" + time + "\"}";
-}
-
-// Feeds one record from a buffer with the padding the pipeline requires.
-void Feed(Pipeline* p, const std::string& record, TimeMicros arrival_us = 0) {
-  std::string buf = record;
-  buf.append(kRecordPadding, 'x');
-  p->ProcessRecord(buf.data(), record.size(), arrival_us, RecordOrigin{"test", 1});
-}
-
-// Hot above 75 until below 73; stale after a minute without a reading.
-Config AlertConfigAbove75() {
-  ConfigResult r = LoadConfigText("[alert]\nabove = 75\nclear_below = 73\nstale_after = 1m\n",
-                                  "test.ini", ConfigMode::kReplay);
-  EXPECT_TRUE(r.ok());
-  return r.config;
-}
+using test_records::AlertConfigAbove75;
+using test_records::Feed;
+using test_records::Record;
 
 std::string Metrics(const Pipeline& p) {
   std::string out;
