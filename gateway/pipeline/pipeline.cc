@@ -157,15 +157,15 @@ size_t Pipeline::PublishWindows() {
 }
 
 void Pipeline::TrackWindowChanges() {
+  tracking_ = true;
   changed_.clear();
   changed_.reserve(windows_->max_keys());
   is_changed_.assign(windows_->max_keys(), 0);
   for (uint32_t slot = 0; slot < windows_->key_count(); ++slot) MarkChanged(slot);
 }
 
-void Pipeline::MarkChanged(uint32_t slot) {
-  // Not tracking (replay): is_changed_ is empty.
-  if (is_changed_.empty() || is_changed_[slot]) return;
+void Pipeline::MarkChangedSlow(uint32_t slot) {
+  if (is_changed_[slot]) return;
   is_changed_[slot] = 1;
   changed_.push_back(slot);
 }
@@ -229,7 +229,7 @@ Status Pipeline::Reconfigure(const Config& config, RecordFormat format) {
     windows_ = std::move(resized);
     keys_.clear();
     keys_.reserve(config.window.max_keys);
-    if (!is_changed_.empty()) {
+    if (tracking_) {
       changed_.clear();
       changed_.reserve(config.window.max_keys);
       is_changed_.assign(config.window.max_keys, 0);

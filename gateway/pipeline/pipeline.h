@@ -133,7 +133,11 @@ class Pipeline : public RecordReceiver {
   bool Accept(const Reading& r, TimeMicros arrival_us);
   void Reject(RejectReason why, const RecordOrigin& origin, std::string_view record);
   void Emit(std::string_view rule, bool firing, uint32_t slot, TimeMicros time_us);
-  void MarkChanged(uint32_t slot);
+  // On the hot path: one branch when nothing tracks changes (replay).
+  void MarkChanged(uint32_t slot) {
+    if (tracking_) MarkChangedSlow(slot);
+  }
+  void MarkChangedSlow(uint32_t slot);
 
   bool alert_enabled_;
   HotRule rule_;
@@ -148,6 +152,7 @@ class Pipeline : public RecordReceiver {
   Clock* const clock_;
   std::vector<uint32_t> changed_;  // slots changed since PublishWindows(), each once
   std::vector<uint8_t> is_changed_;  // per slot
+  bool tracking_ = false;            // TrackWindowChanges() was called
   PipelineCounters counters_;
   RateLimiter reject_log_;
 };
