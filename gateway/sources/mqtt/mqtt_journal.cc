@@ -71,7 +71,8 @@ uint64_t MessageHash(std::string_view topic, std::string_view payload) {
 
 }  // namespace
 
-MqttJournal::MqttJournal(std::string dir) : dir_(std::move(dir)), recent_(65536, 0) {
+MqttJournal::MqttJournal(std::string dir, Clock* clock)
+    : dir_(std::move(dir)), clock_(clock ? clock : SystemClock()), recent_(65536, 0) {
   buf_.resize(kReadChunk + kRecordPadding);
   frame_.reserve(kHeaderBytes + 1024);
 }
@@ -213,7 +214,6 @@ void MqttJournal::RotateLocked() {
   ++write_gen_;
   written_ = 0;
   write_fd_ = ::open(FileName(write_gen_).c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0640);
-  write_broken_ = write_fd_ < 0;
   if (write_fd_ >= 0) SyncDir(dir_);
 }
 
@@ -238,15 +238,24 @@ bool MqttJournal::Append(std::string_view topic, std::string_view payload, TimeM
   frame_.append(topic);
   frame_.append(payload);
   stats_.appended.fetch_add(1, std::memory_order_relaxed);
-  if (memory_.empty()) {
-    if (write_broken_ || written_ >= kRotateBytes) RotateLocked();
-    if (!write_broken_) {
-      if (WriteAll(write_fd_, frame_)) {
-        written_ += frame_.size();
-        return true;
-      }
-      write_broken_ = true;
+  // To the disk, unless an earlier write failed and its retry time has not
+  // come (a full disk must not make a new file, and fsyncs, per message).
+  const int64_t now = write_broken_ ? clock_->MonotonicUs() : 0;
+  if (memory_.empty() && (!write_broken_ || now >= retry_at_us_)) {
+    if (write_fd_ < 0 || written_ >= kRotateBytes) {
+      RotateLocked();
+    } else if (write_broken_) {
+      (void)::ftruncate(write_fd_, static_cast<off_t>(written_));  // drop a torn frame, then retry here
     }
+    if (write_fd_ >= 0 && !fail_writes_ && WriteAll(write_fd_, frame_)) {
+      written_ += frame_.size();
+      write_broken_ = false;
+      retry_delay_us_ = 0;
+      return true;
+    }
+    write_broken_ = true;
+    retry_delay_us_ = retry_delay_us_ == 0 ? kFirstRetryUs : std::min(retry_delay_us_ * 2, kMaxRetryUs);
+    retry_at_us_ = (now ? now : clock_->MonotonicUs()) + retry_delay_us_;
   }
   // The disk refused: keep it in memory, in order, until the reader takes it.
   stats_.write_errors.fetch_add(1, std::memory_order_relaxed);

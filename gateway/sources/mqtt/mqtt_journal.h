@@ -82,10 +82,24 @@ class MqttJournal {
     uint64_t replayed = 0;                   // read at start-up from before it
   };
 
-  explicit MqttJournal(std::string dir);
+  // `clock` (nullptr: SystemClock()) times the retries after a refused write;
+  // it is read on the writer's thread.
+  explicit MqttJournal(std::string dir, Clock* clock = nullptr);
   ~MqttJournal();
   MqttJournal(const MqttJournal&) = delete;
   MqttJournal& operator=(const MqttJournal&) = delete;
+
+  // After the disk refused a write (full, or read-only), the journal keeps
+  // messages in memory and tries the disk again only after this backoff,
+  // doubling up to kMaxRetryUs: never a new file per message.
+  static constexpr int64_t kFirstRetryUs = 100 * 1000;
+  static constexpr int64_t kMaxRetryUs = 30 * 1000 * 1000;
+
+  // Tests: makes every write to the disk fail (as a full disk does) or not.
+  void ForceWriteErrorsForTest(bool fail) {
+    std::lock_guard<std::mutex> lock(mu_);
+    fail_writes_ = fail;
+  }
 
   // Finds the journal files, removes those before `from`, and opens a new
   // generation for writing. Messages after `from` are read back by Read().
@@ -136,11 +150,15 @@ class MqttJournal {
 
   const std::string dir_;
   // Writer side, guarded by mu_.
+  Clock* const clock_;
   mutable std::mutex mu_;
   int write_fd_ = -1;
   uint64_t write_gen_ = 0;
   uint64_t written_ = 0;          // bytes of whole frames in write_gen_
-  bool write_broken_ = false;     // a write failed: start a new generation
+  bool write_broken_ = false;     // a write failed: the file may end in a torn frame
+  bool fail_writes_ = false;      // ForceWriteErrorsForTest
+  int64_t retry_at_us_ = 0;       // while write_broken_: no write before this (monotonic)
+  int64_t retry_delay_us_ = 0;    // the current backoff
   std::deque<Sealed> sealed_;     // finished generations not yet removed, in order
   std::deque<std::string> memory_;  // frames that could not be written
   std::string frame_;             // scratch, reused
