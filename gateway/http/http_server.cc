@@ -18,6 +18,8 @@ namespace sensorgate {
 namespace {
 
 constexpr unsigned int kConnectionLimit = 64;
+// libmicrohttpd's own limit, never reached (see Callbacks::Accept).
+constexpr unsigned int kMhdConnectionLimit = 4 * kConnectionLimit;
 constexpr unsigned int kConnectionTimeoutSeconds = 30;
 
 constexpr char kMetricsType[] = "text/plain; version=0.0.4; charset=utf-8";
@@ -66,6 +68,20 @@ struct HttpServer::LogSink {
 };
 
 struct HttpServer::Callbacks {
+  // Connections are counted here and refused above kConnectionLimit, so
+  // that libmicrohttpd's own limit is never reached: at its limit, in epoll
+  // mode (0.9.75), it takes the listening socket out of its epoll set and,
+  // when the connections closed while the loop was busy, never put it back.
+  static MHD_Result Accept(void* cls, const sockaddr* /*addr*/, socklen_t /*len*/) {
+    return static_cast<HttpServer*>(cls)->open_connections_ < kConnectionLimit ? MHD_YES : MHD_NO;
+  }
+  static void Notify(void* cls, MHD_Connection* /*connection*/, void** /*socket_context*/,
+                     MHD_ConnectionNotificationCode code) {
+    HttpServer* server = static_cast<HttpServer*>(cls);
+    if (code == MHD_CONNECTION_NOTIFY_STARTED) ++server->open_connections_;
+    if (code == MHD_CONNECTION_NOTIFY_CLOSED && server->open_connections_ > 0) --server->open_connections_;
+  }
+
   static MHD_Result Access(void* cls, MHD_Connection* connection, const char* url,
                            const char* method, const char* /*version*/,
                            const char* /*upload_data*/, size_t* upload_data_size,
@@ -139,9 +155,10 @@ Status HttpServer::Start(const HostPort& listen_addr) {
         MHD_USE_EPOLL | MHD_USE_ERROR_LOG | (a->ai_family == AF_INET6 ? MHD_USE_IPv6 : 0);
     // The logger first, so that it gets the messages about the other options.
     daemon_ = MHD_start_daemon(
-        flags, port, nullptr, nullptr, &Callbacks::Access, this,
+        flags, port, &Callbacks::Accept, this, &Callbacks::Access, this,
         MHD_OPTION_EXTERNAL_LOGGER, &Callbacks::Log, sink, MHD_OPTION_SOCK_ADDR, a->ai_addr,
-        MHD_OPTION_CONNECTION_LIMIT, kConnectionLimit, MHD_OPTION_CONNECTION_TIMEOUT,
+        MHD_OPTION_NOTIFY_CONNECTION, &Callbacks::Notify, this,
+        MHD_OPTION_CONNECTION_LIMIT, kMhdConnectionLimit, MHD_OPTION_CONNECTION_TIMEOUT,
         kConnectionTimeoutSeconds, MHD_OPTION_END);
     sink->start_messages = nullptr;
     if (daemon_ == nullptr) {

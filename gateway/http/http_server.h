@@ -100,6 +100,7 @@ class HttpServer {
   int epoll_fd_ = -1;
   uint16_t port_ = 0;
   std::string body_;  // scratch for a response body, reused
+  unsigned int open_connections_ = 0;  // counted by Callbacks::Notify
 };
 
 }  // namespace sensorgate

@@ -142,6 +142,9 @@ struct HttpResponse {
 inline HttpResponse HttpGet(int port, const std::string& path) {
   HttpResponse r;
   const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  // A server that never answers fails the request after 10 s, not the test run.
+  timeval tv{10, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
   sockaddr_in a{};
   a.sin_family = AF_INET;
   a.sin_port = htons(static_cast<uint16_t>(port));

@@ -576,3 +576,73 @@ TEST(DaemonCheckpoint, ADamagedNewestGenerationFallsBackToThePreviousOne) {
 
 }  // namespace
 }  // namespace sensorgate
+
+namespace sensorgate {
+namespace {
+
+// Connects to 127.0.0.1:port; -1 on failure.
+int Connect(int port) {
+  const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(static_cast<uint16_t>(port));
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+    close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+// The HTTP server at its connection limit (64 clients holding half-sent
+// requests) while the loop is busy reading a large append, then the clients
+// drop: it must answer again (before: it never accepted again, the new
+// connections piled up in CLOSE-WAIT while the watchdog was still fed).
+TEST(DaemonHttp, AnswersAgainAfterHeldConnectionsDropWhileTheLoopWasBusy) {
+  TempDir dir;
+  Append(dir.path() + "/in.log", "");
+  const std::string ini = dir.Write("g.ini", BaseIni(dir, "[reading]\nkey = k\nvalue = v\ntime =\n"));
+  DaemonProcess d(SENSORGATE_BIN, ini);
+  const int port = d.HttpPort(10000);
+  ASSERT_GT(port, 0) << d.log();
+  ASSERT_EQ(HttpGet(port, "/healthz").status, 200);
+  std::vector<int> held;
+  for (int i = 0; i < 64; ++i) {
+    const int fd = Connect(port);
+    ASSERT_GE(fd, 0);
+    const std::string part = "GET /healthz HTTP/1.1\r\nHost: x\r\n";  // never finished
+    ASSERT_EQ(write(fd, part.data(), part.size()), static_cast<ssize_t>(part.size()));
+    held.push_back(fd);
+  }
+  {
+    std::string chunk;
+    std::ofstream out(dir.path() + "/in.log", std::ios::binary | std::ios::app);
+    for (int i = 0; i < 1000000; ++i) {
+      chunk += "{\"k\":\"s" + std::to_string(i % 50) + "\",\"v\":1}\n";
+      if (chunk.size() > (1 << 20)) {
+        out << chunk;
+        chunk.clear();
+      }
+    }
+    out << chunk;
+  }
+  for (int fd : held) close(fd);
+  // Answers again: requests are retried until one is answered (a request in
+  // the instant before the closes are seen may be refused).
+  int status = 0;
+  const int64_t deadline = NowMs() + 30000;
+  while (status != 200 && NowMs() < deadline) {
+    status = HttpGet(port, "/healthz").status;
+    if (status != 200) usleep(100000);  // a poll interval between requests to a real process
+  }
+  EXPECT_EQ(status, 200) << d.log();
+  const std::string m = AwaitHttp(port, "/metrics", [](const std::string& b) {
+    return b.find("sensorgate_records_read_total 1000000\n") != std::string::npos;
+  }, 60000);
+  EXPECT_NE(m.find("sensorgate_records_read_total 1000000\n"), std::string::npos);
+  d.Signal(SIGTERM);
+  EXPECT_EQ(d.Wait(30000), 0) << d.log();
+}
+
+}  // namespace
+}  // namespace sensorgate
