@@ -18,27 +18,12 @@
 #include <system_error>
 #include <vector>
 
+#include "tests/unit/temp_dir.h"
+
 namespace sensorgate {
 namespace {
 
-// A temporary directory, removed with its content.
-class TempDir {
- public:
-  TempDir() {
-    const char* base = std::getenv("TEST_TMPDIR");
-    std::string templ = std::string(base != nullptr ? base : "/tmp") + "/sensorgate_ff_XXXXXX";
-    path_ = ::mkdtemp(templ.data()) != nullptr ? templ : std::string();
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  std::string operator/(const std::string& name) const { return path_ + "/" + name; }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
+using testing_util::TempDir;
 
 void WriteAt(const std::string& path, const std::string& data, int flags) {
   const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC | flags, 0644);

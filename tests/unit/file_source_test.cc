@@ -14,25 +14,12 @@
 #include "gateway/base/clock.h"
 #include "gateway/parse/record_parser.h"
 
+#include "tests/unit/temp_dir.h"
+
 namespace sensorgate {
 namespace {
 
-class TempDir {
- public:
-  TempDir() {
-    const char* base = std::getenv("TEST_TMPDIR");
-    std::string templ = std::string(base != nullptr ? base : "/tmp") + "/sensorgate_fs_XXXXXX";
-    path_ = ::mkdtemp(templ.data()) != nullptr ? templ : std::string();
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  std::string operator/(const std::string& name) const { return path_ + "/" + name; }
-
- private:
-  std::string path_;
-};
+using testing_util::TempDir;
 
 void Append(const std::string& path, const std::string& data) {
   const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);

@@ -16,29 +16,12 @@
 #include "gateway/pipeline/pipeline.h"
 #include "gateway/parse/record_parser.h"
 
+#include "tests/unit/temp_dir.h"
+
 namespace sensorgate {
 namespace {
 
-class Dir {
- public:
-  Dir() {
-    char tmpl[] = "/tmp/sensorgate_journal_XXXXXX";
-    path_ = mkdtemp(tmpl);
-  }
-  ~Dir() { std::system(("rm -rf '" + path_ + "'").c_str()); }
-  const std::string& path() const { return path_; }
-  int Count(const std::string& prefix) const {
-    const std::string cmd = "ls '" + path_ + "' | grep -c '^" + prefix + "'";
-    FILE* p = popen(cmd.c_str(), "r");
-    int n = 0;
-    if (fscanf(p, "%d", &n) != 1) n = -1;
-    pclose(p);
-    return n;
-  }
-
- private:
-  std::string path_;
-};
+using Dir = testing_util::TempDir;
 
 struct Message {
   std::string topic;

@@ -21,33 +21,12 @@
 #include "gateway/base/clock.h"
 #include "gateway/parse/record_parser.h"
 
+#include "tests/unit/temp_dir.h"
+
 namespace sensorgate {
 namespace {
 
-class Dir {
- public:
-  Dir() {
-    char tmpl[] = "/tmp/sensorgate_mqtt_source_XXXXXX";
-    path_ = mkdtemp(tmpl);
-  }
-  ~Dir() { std::system(("rm -rf '" + path_ + "'").c_str()); }
-  const std::string& path() const { return path_; }
-  int Count(const std::string& prefix) const {
-    const std::string cmd = "ls '" + path_ + "' | grep -c '^" + prefix + "'";
-    FILE* p = popen(cmd.c_str(), "r");
-    int n = 0;
-    if (fscanf(p, "%d", &n) != 1) n = -1;
-    pclose(p);
-    return n;
-  }
-  bool Has(const std::string& name) const {
-    struct stat st;
-    return stat((path_ + "/" + name).c_str(), &st) == 0;
-  }
-
- private:
-  std::string path_;
-};
+using Dir = testing_util::TempDir;
 
 struct Got {
   std::string topic;
