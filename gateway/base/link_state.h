@@ -17,6 +17,7 @@ struct LinkState {
   uint64_t backlog = 0;    // records or bytes waiting (what `backlog_unit` says)
   std::string backlog_unit;
   std::string last_error;  // "" when none
+  bool healthy = true;     // false: /healthz fails, saying last_error (data is being missed)
 };
 
 }  // namespace sensorgate

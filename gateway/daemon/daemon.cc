@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/file.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -10,6 +11,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <map>
 #include <memory>
 #include <vector>
 
@@ -35,6 +37,22 @@ constexpr int64_t kStopSourcesUs = 2000 * kMs;  // disconnecting at stop
 constexpr int64_t kFlushSinksUs = 5000 * kMs;   // sinks making their queues safe at stop
 constexpr int64_t kDrainAtStopUs = 5000 * kMs;  // reading what sources received, at stop
 constexpr int64_t kStartupProblemUs = 600 * 1000 * kMs;  // /healthz says a damaged checkpoint this long
+constexpr int64_t kSourceRetryUs = 10 * 1000 * kMs;      // a source that failed to start is tried again
+constexpr rlim_t kMaxOpenFiles = 65536;                  // the soft RLIMIT_NOFILE asked for
+
+// Raises the soft limit of open files to the hard one (at most
+// kMaxOpenFiles): systemd and shells start services at a soft 1024, and
+// every followed file holds a descriptor. Nothing here uses select(), which
+// is what the low soft limit protects.
+void RaiseOpenFileLimit() {
+  struct rlimit limit;
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0) return;
+  const rlim_t want = limit.rlim_max == RLIM_INFINITY ? kMaxOpenFiles : std::min(limit.rlim_max, kMaxOpenFiles);
+  if (limit.rlim_cur != RLIM_INFINITY && limit.rlim_cur < want) {
+    limit.rlim_cur = want;
+    (void)setrlimit(RLIMIT_NOFILE, &limit);
+  }
+}
 
 // sd_notify(3), when built with libsystemd; a no-op otherwise.
 void Notify(const std::string& state) {
@@ -87,6 +105,7 @@ class Daemon {
   bool OpenStateDir();
   bool Restore();
   Status StartSource(const SourceFactory& f);
+  void StartSources(const char* when);
   Status StartSink(const SinkFactory& f);
   void StopSource(RunningSource* r);
   void HandleSignals();
@@ -105,6 +124,7 @@ class Daemon {
   EventLoop loop_;
   std::vector<RunningSource> sources_;
   std::vector<RunningSink> sinks_;
+  std::map<std::string, std::string> source_errors_;  // enabled sources that failed to start, and why
   SourcePositions positions_;  // as last checkpointed or restored; each source updates its own part
   CheckpointMeta meta_;
   std::string checkpoint_path_;
@@ -205,6 +225,37 @@ Status Daemon::StartSink(const SinkFactory& f) {
   loop_.AddSink(sink.get());
   sinks_.push_back(RunningSink{&f, std::move(sink)});
   return Status::Ok();
+}
+
+// Starts every enabled source not running. One that fails is logged (once
+// per distinct error), shown by /healthz and /api/links, and tried again
+// every kSourceRetryUs; the rest of the gateway (the other sources, HTTP)
+// goes on.
+void Daemon::StartSources(const char* when) {
+  for (auto it = source_errors_.begin(); it != source_errors_.end();) {
+    const bool enabled = std::any_of(SourceFactories().begin(), SourceFactories().end(),
+                                     [&](const SourceFactory& f) { return f.name == it->first && f.enabled(config_); });
+    it = enabled ? std::next(it) : source_errors_.erase(it);
+  }
+  for (const SourceFactory& f : SourceFactories()) {
+    const bool running =
+        std::any_of(sources_.begin(), sources_.end(), [&](const RunningSource& r) { return r.factory == &f; });
+    if (running || !f.enabled(config_)) continue;
+    const Status s = StartSource(f);
+    const auto failed = source_errors_.find(f.name);
+    if (s.ok()) {
+      if (failed != source_errors_.end()) {
+        Log(LogLevel::kInfo, "%s: source %s started", when, f.name);
+        source_errors_.erase(failed);
+      }
+      continue;
+    }
+    if (failed == source_errors_.end() || failed->second != s.message()) {
+      Log(LogLevel::kError, "%s: source %s cannot start: %s (trying again every %llds)", when, f.name,
+          s.message().c_str(), static_cast<long long>(kSourceRetryUs / 1000 / kMs));
+    }
+    source_errors_[f.name] = s.message();
+  }
 }
 
 // Takes the source's position, disconnects it and forgets it: what it had
@@ -320,29 +371,32 @@ void Daemon::Reload() {
     const Status s = StartSink(f);
     if (!s.ok()) Log(LogLevel::kError, "reload: %s could not be started: %s", f.name, s.message().c_str());
   }
-  for (const SourceFactory& f : SourceFactories()) {
-    const bool running =
-        std::any_of(sources_.begin(), sources_.end(), [&](const RunningSource& r) { return r.factory == &f; });
-    if (running || !f.enabled(config_)) continue;
-    const Status s = StartSource(f);
-    if (!s.ok()) Log(LogLevel::kError, "reload: %s", s.message().c_str());
-  }
+  StartSources("reload");
   loop_.SetInterval(checkpoint_timer_, config_.gateway.checkpoint_interval_us);
   ++reloads_;
   Log(LogLevel::kInfo, "reload: configuration applied");
   Notify("READY=1\nSTATUS=" + StatusLine());
 }
 
+// Every problem at once, "; "-separated: each one hides none of the others.
 bool Daemon::Healthy(std::string* why) {
-  if (!checkpoint_status_.ok()) {
-    *why = "checkpoint failing: " + checkpoint_status_.message();
-    return false;
+  why->clear();
+  const auto problem = [why](const std::string& text) {
+    if (!why->empty()) why->append("; ");
+    why->append(text);
+  };
+  if (!checkpoint_status_.ok()) problem("checkpoint failing: " + checkpoint_status_.message());
+  if (!startup_problem_.empty() && clock_->MonotonicUs() < startup_problem_until_us_) problem(startup_problem_);
+  for (const auto& e : source_errors_) problem("source " + e.first + " cannot start: " + e.second);
+  for (const RunningSource& r : sources_) {
+    const LinkState l = r.source->Link();
+    if (!l.healthy) problem(l.name + ": " + l.last_error);
   }
-  if (!startup_problem_.empty() && clock_->MonotonicUs() < startup_problem_until_us_) {
-    *why = startup_problem_;
-    return false;
+  for (const RunningSink& r : sinks_) {
+    const LinkState l = r.sink->Link();
+    if (!l.healthy) problem(l.name + ": " + l.last_error);
   }
-  return true;
+  return why->empty();
 }
 
 void Daemon::WriteLinks(std::string* out) {
@@ -366,6 +420,15 @@ void Daemon::WriteLinks(std::string* out) {
     out->push_back('}');
   };
   for (const RunningSource& r : sources_) append("source", r.source->Link());
+  for (const auto& e : source_errors_) {
+    LinkState l;
+    l.name = e.first;
+    l.up = false;
+    l.healthy = false;
+    l.state = "not started";
+    l.last_error = e.second;
+    append("source", l);
+  }
   for (const RunningSink& r : sinks_) append("sink", r.sink->Link());
   out->push_back(']');
 }
@@ -408,6 +471,7 @@ int Daemon::Run() {
   sigaddset(&mask, SIGINT);
   sigprocmask(SIG_BLOCK, &mask, nullptr);
   signal(SIGPIPE, SIG_IGN);
+  RaiseOpenFileLimit();
 
   SetLogLevel(config_.gateway.log_level);
   if (!pipeline_->ok()) {
@@ -438,14 +502,11 @@ int Daemon::Run() {
       return 1;
     }
   }
-  for (const SourceFactory& f : SourceFactories()) {
-    if (!f.enabled(config_)) continue;
-    const Status s = StartSource(f);
-    if (!s.ok()) {
-      Log(LogLevel::kError, "%s", s.message().c_str());
-      return 1;
-    }
-  }
+  // A source that cannot start is tried again; HTTP and the others go on.
+  StartSources("start");
+  loop_.AddTimer(kSourceRetryUs, [this](int64_t) {
+    if (!source_errors_.empty()) StartSources("retry");
+  });
   // Where each source starts (`from = end` offsets) is on disk before READY.
   Checkpoint();
 

@@ -9,6 +9,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -30,8 +31,10 @@ inline int64_t NowMs() {
 
 class DaemonProcess {
  public:
-  // Starts `sensorgate --config ini` with extra environment entries ("K=V").
-  DaemonProcess(const std::string& binary, const std::string& ini, const std::vector<std::string>& env = {}) {
+  // Starts `sensorgate --config ini` with extra environment entries ("K=V"),
+  // and, when `nofile` > 0, RLIMIT_NOFILE set to it (soft and hard).
+  DaemonProcess(const std::string& binary, const std::string& ini, const std::vector<std::string>& env = {},
+                rlim_t nofile = 0) {
     int err[2];
     if (pipe(err) != 0) std::abort();
     pid_ = fork();
@@ -43,6 +46,10 @@ class DaemonProcess {
       close(err[0]);
       close(err[1]);
       for (const auto& e : env) putenv(const_cast<char*>(e.c_str()));
+      if (nofile > 0) {
+        const struct rlimit limit = {nofile, nofile};
+        if (setrlimit(RLIMIT_NOFILE, &limit) != 0) _exit(126);
+      }
       execl(binary.c_str(), binary.c_str(), "--config", ini.c_str(), static_cast<char*>(nullptr));
       _exit(127);
     }

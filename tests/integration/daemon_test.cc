@@ -3,7 +3,9 @@
 // a bad configuration, stale alerts, /metrics checked by promtool, and the
 // checkpoint across SIGTERM and SIGKILL.
 #include <gtest/gtest.h>
+#include <fcntl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 
 #include <fstream>
@@ -640,6 +642,106 @@ TEST(DaemonHttp, AnswersAgainAfterHeldConnectionsDropWhileTheLoopWasBusy) {
     return b.find("sensorgate_records_read_total 1000000\n") != std::string::npos;
   }, 60000);
   EXPECT_NE(m.find("sensorgate_records_read_total 1000000\n"), std::string::npos);
+  d.Signal(SIGTERM);
+  EXPECT_EQ(d.Wait(30000), 0) << d.log();
+}
+
+// Issue 10 (3): 1,100 matching files under a limit of 1,024 descriptors. Before:
+// 85 files were never read, without a word. Now the gateway keeps descriptors
+// for itself, HTTP answers, and the files over the budget are named in
+// /healthz, /api/links and the metrics; once followed files go away, the
+// waiting ones are read.
+TEST(DaemonFiles, MoreMatchingFilesThanDescriptorsAreReportedAndHttpKeepsAnswering) {
+  TempDir dir;
+  const int kFiles = 1100;
+  ASSERT_EQ(mkdir((dir.path() + "/logs").c_str(), 0755), 0);
+  for (int i = 0; i < kFiles; ++i) {
+    Append(dir.path() + "/logs/f" + std::to_string(i) + ".log", Record("s" + std::to_string(i), 20));
+  }
+  const std::string ini = dir.Write("g.ini", BaseIni(dir, "", "logs/*.log"));
+  DaemonProcess d(SENSORGATE_BIN, ini, {}, 1024);
+  const int port = d.HttpPort(20000);
+  ASSERT_GT(port, 0) << d.log();
+  // Awaits a metric, reading the log meanwhile (a line per file: the pipe must not fill).
+  const auto await_metric = [&](const std::string& line) {
+    std::string body;
+    for (const int64_t deadline = NowMs() + 30000; NowMs() < deadline; d.Pump(100)) {
+      body = HttpGet(port, "/metrics").body;
+      if (body.find(line) != std::string::npos) break;
+    }
+    return body;
+  };
+  const testing_util::HttpResponse health = HttpGet(port, "/healthz");
+  EXPECT_EQ(health.status, 503) << health.body;
+  EXPECT_NE(health.body.find("matching files are not followed"), std::string::npos) << health.body;
+  const std::string links = HttpGet(port, "/api/links").body;
+  EXPECT_NE(links.find("over the open-file budget of 768"), std::string::npos) << links;
+  const std::string m = await_metric("sensorgate_records_accepted_total 768\n");
+  EXPECT_NE(m.find("sensorgate_files_followed 768\n"), std::string::npos) << m;
+  EXPECT_NE(m.find("sensorgate_files_unfollowed 332\n"), std::string::npos) << m;
+  EXPECT_NE(m.find("sensorgate_file_open_budget 768\n"), std::string::npos) << m;
+  EXPECT_NE(d.log().find("332 matching files are not followed"), std::string::npos) << d.log();
+  // The files read so far go away (as logrotate's maxage would): the rest are read.
+  const std::string w = HttpGet(port, "/api/windows").body;
+  int removed = 0;
+  for (int i = 0; i < kFiles; ++i) {
+    if (w.find("\"key\":\"s" + std::to_string(i) + "\"") != std::string::npos) {
+      ASSERT_EQ(unlink((dir.path() + "/logs/f" + std::to_string(i) + ".log").c_str()), 0);
+      ++removed;
+    }
+  }
+  EXPECT_EQ(removed, 768);
+  const std::string all = await_metric("sensorgate_records_accepted_total 1100\n");
+  EXPECT_NE(all.find("sensorgate_files_unfollowed 0\n"), std::string::npos) << all;
+  EXPECT_EQ(HttpGet(port, "/healthz").status, 200);
+  d.Signal(SIGTERM);
+  EXPECT_EQ(d.Wait(30000), 0) << d.log();
+}
+
+// Issue 10 (3): a source that cannot start stopped the whole gateway (exit 1,
+// a restart loop), HTTP listener included. Here the state_dir has no inode
+// left, so the MQTT journal cannot be created: the file source and HTTP go
+// on, /healthz and /api/links say which source and why, and it is tried again
+// until it starts. Needs root (a small tmpfs is mounted); skipped otherwise.
+TEST(DaemonSources, ASourceThatCannotStartLeavesHttpAndTheOthersRunningAndIsRetried) {
+  TempDir dir;
+  const std::string state = dir.path() + "/state";
+  ASSERT_EQ(mkdir(state.c_str(), 0750), 0);
+  if (RunCommand({"/bin/mount", "-t", "tmpfs", "-o", "size=1m,nr_inodes=64", "sensorgate-test", state}).exit_code != 0) {
+    GTEST_SKIP() << "cannot mount a tmpfs (needs root): " << state;
+  }
+  struct Unmount {
+    std::string path;
+    ~Unmount() { RunCommand({"/bin/umount", path}); }
+  } unmount{state};
+  Append(state + "/lock", "");
+  std::vector<std::string> fillers;
+  for (int i = 0; i < 100; ++i) {  // every inode taken
+    const std::string path = state + "/filler" + std::to_string(i);
+    const int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0600);
+    if (fd < 0) break;
+    close(fd);
+    fillers.push_back(path);
+  }
+  ASSERT_LT(fillers.size(), 100u);
+  Append(dir.path() + "/in.log", Record("a", 20));
+  const std::string ini = dir.Write(
+      "g.ini", BaseIni(dir, "[mqtt]\nuri = tcp://127.0.0.1:1\ntopics = t/#\nclient_id = sg-test-full\n"));
+  DaemonProcess d(SENSORGATE_BIN, ini);
+  const int port = d.HttpPort(20000);
+  ASSERT_GT(port, 0) << d.log();
+  const testing_util::HttpResponse health = HttpGet(port, "/healthz");
+  EXPECT_EQ(health.status, 503);
+  EXPECT_NE(health.body.find("source mqtt cannot start"), std::string::npos) << health.body;
+  const std::string links = HttpGet(port, "/api/links").body;
+  EXPECT_NE(links.find("\"name\":\"mqtt\",\"up\":false,\"state\":\"not started\""), std::string::npos) << links;
+  AwaitHttp(port, "/metrics", [](const std::string& b) {
+    return b.find("sensorgate_records_accepted_total 1\n") != std::string::npos;
+  }, 20000);
+  // Room again: the retry starts it.
+  for (const std::string& f : fillers) unlink(f.c_str());
+  EXPECT_NE(d.WaitForLog("retry: source mqtt started", 30000), std::string::npos) << d.log();
+  EXPECT_EQ(HttpGet(port, "/api/links").body.find("not started"), std::string::npos);
   d.Signal(SIGTERM);
   EXPECT_EQ(d.Wait(30000), 0) << d.log();
 }

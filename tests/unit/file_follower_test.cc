@@ -1165,5 +1165,40 @@ TEST_F(FileFollowerTest, SlicedReadingWithRotationsTruncationsAndRestartsLosesAn
   }
 }
 
+// Issue 10 (3): with more matching files than descriptors, the files over the
+// budget were never read and nothing said so. Now they are listed with the
+// reason, and followed, from their beginning, once followed files go away.
+TEST_F(FileFollowerTest, FilesOverTheOpenFileBudgetAreListedAndFollowedOnceOthersClose) {
+  options_.max_open_files = 3;
+  for (const char* name : {"a", "b", "c", "d", "e"}) {
+    Append(dir_ / (std::string(name) + ".log"), std::string(name) + "1\n");
+  }
+  auto f = Started();
+  f->Poll();
+  EXPECT_EQ(f->file_count(), 3u);
+  ASSERT_EQ(f->unfollowed().size(), 2u);
+  EXPECT_EQ(f->over_budget(), 2u);
+  EXPECT_EQ(f->unfollowed()[0].reason, "open-file budget used up");
+  Lines got = sink_.TakeLines();
+  ASSERT_EQ(got.size(), 3u);
+  // The followed ones are fully read and deleted: the two waiting take their places.
+  std::vector<std::string> waiting;
+  for (const auto& u : f->unfollowed()) waiting.push_back(u.path);
+  for (const char* name : {"a", "b", "c", "d", "e"}) {
+    const std::string path = dir_ / (std::string(name) + ".log");
+    if (std::find(waiting.begin(), waiting.end(), path) == waiting.end()) {
+      ASSERT_EQ(::unlink(path.c_str()), 0);
+    }
+  }
+  Tick(f.get());  // the deleted files are closed
+  Tick(f.get());  // the waiting files are opened and read from their beginning
+  for (const std::string& line : sink_.TakeLines()) got.push_back(line);
+  std::sort(got.begin(), got.end());
+  EXPECT_EQ(got, (Lines{"a1", "b1", "c1", "d1", "e1"}));
+  EXPECT_TRUE(f->unfollowed().empty());
+  EXPECT_EQ(f->over_budget(), 0u);
+  EXPECT_EQ(f->file_count(), 2u);
+}
+
 }  // namespace
 }  // namespace sensorgate

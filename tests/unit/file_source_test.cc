@@ -187,7 +187,7 @@ TEST_F(FileSourceTest, SavedPositionsBetweenSlicesResumeWithoutLossOrRepeat) {
   }
 }
 
-TEST_F(FileSourceTest, MetricsHaveTheFiveFileFamilies) {
+TEST_F(FileSourceTest, MetricsHaveTheSevenFileFamilies) {
   Append(dir_ / "a.log", "{\"v\": 1}\n");
   auto s = Started();
   s->Poll(100);
@@ -214,11 +214,16 @@ TEST_F(FileSourceTest, MetricsHaveTheFiveFileFamilies) {
                      "copy that a plain tail would have lost.\n"
                      "# TYPE sensorgate_file_recovered_lines_total counter\n"),
             std::string::npos);
+  EXPECT_NE(out.find("# TYPE sensorgate_files_unfollowed gauge\nsensorgate_files_unfollowed 0\n"),
+            std::string::npos);
+  EXPECT_NE(out.find("# TYPE sensorgate_file_open_budget gauge\nsensorgate_file_open_budget " +
+                     std::to_string(FileSource::OpenFileBudget()) + "\n"),
+            std::string::npos);
   size_t families = 0;
   for (size_t at = out.find("# TYPE "); at != std::string::npos; at = out.find("# TYPE ", at + 1)) {
     ++families;
   }
-  EXPECT_EQ(families, 5u);
+  EXPECT_EQ(families, 7u);
 }
 
 TEST_F(FileSourceTest, LinkSaysHowManyFilesAndTheBacklog) {

@@ -414,6 +414,10 @@ void FileFollower::UpdateNames(const Scan& scan) {
 
 void FileFollower::TakeCandidates(const Scan& scan) {
   for (auto& c : candidates_) c->seen = false;
+  unfollowed_.clear();
+  over_budget_ = 0;
+  std::vector<std::string> still_failing;
+  std::string first_over_budget;
   for (const auto& entry : scan) {
     if (FindFile(entry.first) != nullptr) continue;
     const std::string& path = entry.second.front();
@@ -426,17 +430,24 @@ void FileFollower::TakeCandidates(const Scan& scan) {
       }
     }
     if (known) continue;
+    if (options_.max_open_files > 0 && files_.size() + candidates_.size() >= options_.max_open_files) {
+      unfollowed_.push_back({path, "open-file budget used up"});
+      if (over_budget_++ == 0) first_over_budget = path;
+      continue;
+    }
     const int fd = ::open(path.c_str(), kOpenFlags);
     if (fd < 0 && errno == ENOENT) continue;  // renamed since the scan: the next one sees it
     if (fd < 0) {
-      if (std::find(open_failed_.begin(), open_failed_.end(), path) == open_failed_.end()) {
-        Log(LogLevel::kWarning, "%s: cannot open: %s", path.c_str(), std::strerror(errno));
-        open_failed_.push_back(path);
+      const int err = errno;
+      unfollowed_.push_back({path, std::strerror(err)});
+      if (err == EMFILE || err == ENFILE) {
+        if (over_budget_++ == 0) first_over_budget = path;  // the process's (or the system's) limit: logged below, once
+      } else if (std::find(open_failed_.begin(), open_failed_.end(), path) == open_failed_.end()) {
+        Log(LogLevel::kWarning, "%s: cannot open: %s", path.c_str(), std::strerror(err));
       }
+      still_failing.push_back(path);
       continue;
     }
-    open_failed_.erase(std::remove(open_failed_.begin(), open_failed_.end(), path),
-                       open_failed_.end());
     struct stat st;
     const Identity id = entry.first;
     if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
@@ -450,6 +461,16 @@ void FileFollower::TakeCandidates(const Scan& scan) {
     c->fd = fd;
     candidates_.push_back(std::move(c));
   }
+  open_failed_ = std::move(still_failing);
+  if (over_budget_ > over_budget_logged_) {
+    Log(LogLevel::kError,
+        "%zu matching files are not followed: %zu files are open, the most this gateway may keep "
+        "open (raise LimitNOFILE, or match fewer files); first: %s",
+        over_budget_, files_.size() + candidates_.size(), first_over_budget.c_str());
+  } else if (over_budget_ == 0 && over_budget_logged_ > 0) {
+    Log(LogLevel::kInfo, "every matching file is followed again");
+  }
+  over_budget_logged_ = over_budget_;
 }
 
 // Whether the file open as `fd`, `size` bytes long, starts with what was seen

@@ -147,6 +147,12 @@ struct FileFollowerOptions {
   // closed (handing on a final line without newline, if any); the same wait
   // applies before the final partial line of a renamed file still followed.
   int64_t rotate_wait_us = 5 * 1000 * 1000;
+  // Files kept open at most (followed, and matched ones waiting to be
+  // judged); 0: no limit. Matching files beyond it are not opened: they are
+  // listed by unfollowed() and picked up, read from their beginning, once
+  // followed files are closed (deleted or rotated away). Files restored from
+  // a checkpoint are opened whatever the budget (they were followed before).
+  size_t max_open_files = 0;
   // Where time is read (monotonic for waits, wall for file ages); nullptr:
   // SystemClock(). Tests inject a FakeClock. REQUIRES: outlives the follower.
   Clock* clock = nullptr;
@@ -233,6 +239,19 @@ class FileFollower {
   // Files followed (open) now.
   size_t file_count() const { return files_.size(); }
 
+  // Files the last glob scan matched that are not followed, and why: the
+  // open-file budget (`max_open_files`) was used up, or open() failed (the
+  // reason as strerror says it). Tried again at every scan.
+  struct UnfollowedFile {
+    std::string path;
+    std::string reason;
+  };
+  const std::vector<UnfollowedFile>& unfollowed() const { return unfollowed_; }
+  // The budget of open files (FileFollowerOptions::max_open_files).
+  size_t max_open_files() const { return options_.max_open_files; }
+  // How many of unfollowed() wait for the open-file budget.
+  size_t over_budget() const { return over_budget_; }
+
   // Counters for /metrics: bytes consumed (whole lines, headers included),
   // lines handed on (OnLine + OnTooLong), rotations (renames) seen,
   // truncations seen, lines recovered from a copytruncate copy.
@@ -310,6 +329,9 @@ class FileFollower {
   uint64_t next_header_id_ = 0;
   uint64_t header_sent_ = 0;  // header_id of the last header handed to OnHeader
   std::vector<std::string> open_failed_;  // paths whose open failure was logged
+  std::vector<UnfollowedFile> unfollowed_;      // matched by the last scan, not opened
+  size_t over_budget_ = 0;                     // of unfollowed_: over max_open_files
+  size_t over_budget_logged_ = 0;              // over_budget_ when last logged
   Stats stats_;
 };
 

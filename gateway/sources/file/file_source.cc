@@ -1,13 +1,23 @@
 #include "gateway/sources/file/file_source.h"
 
+#include <sys/resource.h>
+
 #include <utility>
 
 #include "gateway/base/metrics.h"
 
 namespace sensorgate {
 
+size_t FileSource::OpenFileBudget() {
+  struct rlimit limit;
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur == RLIM_INFINITY) return 0;
+  const size_t soft = static_cast<size_t>(limit.rlim_cur);
+  return soft >= 2 * kReservedDescriptors ? soft - kReservedDescriptors : soft / 2;
+}
+
 FileFollowerOptions FileSource::WithClock(FileFollowerOptions options, Clock* clock) {
   if (options.clock == nullptr) options.clock = clock;
+  if (options.max_open_files == 0) options.max_open_files = OpenFileBudget();
   return options;
 }
 
@@ -43,6 +53,13 @@ void FileSource::AppendMetrics(std::string* out) const {
   const FileFollower::Stats& s = follower_.stats();
   AppendMetric(out, "sensorgate_files_followed", MetricType::kGauge, "Files followed now.",
                static_cast<double>(follower_.file_count()));
+  AppendMetric(out, "sensorgate_files_unfollowed", MetricType::kGauge,
+               "Files matching the globs that are not followed: the open-file budget is used up, or "
+               "they cannot be opened.",
+               static_cast<double>(follower_.unfollowed().size()));
+  AppendMetric(out, "sensorgate_file_open_budget", MetricType::kGauge,
+               "Files the gateway may keep open for following (from RLIMIT_NOFILE; 0: no limit).",
+               static_cast<double>(follower_.max_open_files()));
   AppendMetric(out, "sensorgate_file_bytes_read_total", MetricType::kCounter,
                "Bytes read from sensor files.", static_cast<double>(s.bytes));
   AppendMetric(out, "sensorgate_file_rotations_total", MetricType::kCounter,
@@ -65,6 +82,19 @@ LinkState FileSource::Link() const {
   if (started_ && follower_.inotify_fd() < 0) link.state += ", polled every second (no inotify)";
   link.backlog = follower_.BacklogBytes();
   link.backlog_unit = "bytes";
+  const auto& unfollowed = follower_.unfollowed();
+  if (!unfollowed.empty()) {
+    link.up = false;
+    link.healthy = false;
+    link.state += ", " + std::to_string(unfollowed.size()) + " not followed";
+    const size_t budget = follower_.over_budget();
+    link.last_error = std::to_string(unfollowed.size()) + " matching files are not followed";
+    if (budget > 0) {
+      link.last_error += " (" + std::to_string(budget) + " over the open-file budget of " +
+                         std::to_string(follower_.max_open_files()) + ": raise LimitNOFILE or match fewer files)";
+    }
+    link.last_error += "; first: " + unfollowed.front().path + ": " + unfollowed.front().reason;
+  }
   return link;
 }
 

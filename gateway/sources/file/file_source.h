@@ -37,10 +37,20 @@ class FileSource : public Source, private LineSink {
  public:
   // How long after a glob scan the next one is due when inotify says nothing.
   static constexpr int64_t kRescanUs = 1000 * 1000;
+  // Descriptors left to the rest of the gateway (HTTP connections, MQTT,
+  // mail, Kafka, the journal and checkpoint files) when the open-file budget
+  // of the followed files is taken from RLIMIT_NOFILE.
+  static constexpr size_t kReservedDescriptors = 256;
+
+  // The files this process may keep open for following: RLIMIT_NOFILE's soft
+  // limit less kReservedDescriptors (half the limit when that leaves less
+  // than half); 0 (no budget) when unlimited.
+  static size_t OpenFileBudget();
 
   // Records go to `receiver`; `clock` (nullptr: SystemClock()) gives arrival
   // times (wall) and every wait (monotonic), and is also the follower's
-  // unless `options.clock` names another. Nothing is opened before Start().
+  // unless `options.clock` names another; `options.max_open_files` 0 takes
+  // OpenFileBudget(). Nothing is opened before Start().
   // REQUIRES: receiver and clock outlive this source.
   FileSource(const FileConfig& config, RecordReceiver* receiver, Clock* clock,
              FileFollowerOptions options = {});
@@ -72,13 +82,16 @@ class FileSource : public Source, private LineSink {
   void SavePosition(SourcePositions* positions) override;
 
   // sensorgate_files_followed, sensorgate_file_bytes_read_total,
+  // sensorgate_files_unfollowed, sensorgate_file_open_budget,
   // sensorgate_file_rotations_total, sensorgate_file_truncations_total and
   // sensorgate_file_recovered_lines_total.
   void AppendMetrics(std::string* out) const override;
 
-  // name "file"; up once started; state such as "following 3 files" (with
-  // ", catching up" while pending); backlog: bytes of the followed files not
-  // read yet.
+  // name "file"; up once started and while every matching file is followed;
+  // state such as "following 3 files" (with ", catching up" while pending);
+  // backlog: bytes of the followed files not read yet; last_error and
+  // healthy = false while matching files cannot be followed (the budget, or
+  // open() failing), naming how many and the first.
   LinkState Link() const override;
 
   size_t file_count() const { return follower_.file_count(); }
