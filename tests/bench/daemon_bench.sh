@@ -1,7 +1,10 @@
 #!/bin/bash
-# Daemon costs: CPU seconds per hour while idle (3 followed files, no new
-# lines: no busy polling), peak RSS while following 10,000 keys, and the
-# longest /healthz stall while a backlog of CATCHUP_LINES lines is read.
+# Daemon costs: CPU seconds per hour and wake-ups per second while idle (3
+# followed files, no new lines: no busy polling; wake-ups are the loop's
+# epoll_wait returns, counted by strace when it is installed), memory (RSS,
+# PSS and private, from /proc/PID/smaps_rollup) idle and at 10,000 keys, peak
+# RSS while following 10,000 keys, and the longest /healthz stall while a
+# backlog of CATCHUP_LINES lines is read.
 # Usage: tests/bench/daemon_bench.sh [BUILD_DIR] [IDLE_SECONDS]
 #   SKIP_IDLE=1 skips the idle part; CATCHUP_LINES [2000000], 0 skips it.
 set -euo pipefail
@@ -16,6 +19,12 @@ pid=""
 trap '[[ -n $pid ]] && kill $pid 2>/dev/null; rm -rf "$work"' EXIT
 ticks=$(getconf CLK_TCK)
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+# memory PID: "RSS r KiB, PSS p KiB, private q KiB" (private: clean + dirty
+# pages no other process maps: what this process costs the machine).
+memory() {
+  awk '/^Rss:/ {r = $2} /^Pss:/ {p = $2} /^Private_(Clean|Dirty):/ {q += $2}
+       END {printf "RSS %d KiB, PSS %d KiB, private %d KiB", r, p, q}' "/proc/$1/smaps_rollup"
+}
 
 # --- idle: three files, no new lines -----------------------------------------
 if [[ $skip_idle != 1 ]]; then
@@ -36,8 +45,19 @@ INI
 pid=$!
 for _ in $(seq 100); do grep -q "started" "$work/idle.err" 2>/dev/null && break; sleep 0.1; done
 sleep 2  # let it finish reading the 3,000 lines before the idle measurement starts
+echo "idle memory: $(memory $pid)"
 t0=$(cpu_ticks $pid); s0=$(date +%s%N)
-sleep "$idle"
+if command -v strace >/dev/null; then
+  # Every return of the loop's epoll_wait is a wake-up.
+  strace -f -qq -c -e trace=epoll_wait,epoll_pwait -o "$work/idle.strace" -p "$pid" &
+  tracer=$!
+  sleep "$idle"
+  kill -INT $tracer; wait $tracer || true
+  wakeups=$(awk '$NF ~ /^epoll_p?wait$/ {n += $4} END {print n + 0}' "$work/idle.strace")
+  echo "idle wake-ups: $wakeups in $idle s: $(awk -v n="$wakeups" -v s="$idle" 'BEGIN {printf "%.2f", n / s}') per second"
+else
+  sleep "$idle"
+fi
 t1=$(cpu_ticks $pid); s1=$(date +%s%N)
 kill -TERM $pid; wait $pid || true; pid=""
 awk -v t="$((t1 - t0))" -v hz="$ticks" -v ns="$((s1 - s0))" 'BEGIN {
@@ -77,8 +97,10 @@ for _ in $(seq 1200); do
 done
 s1=$(date +%s%N)
 hwm=$(awk '/VmHWM/ {print $2}' "/proc/$pid/status")
+mem=$(memory $pid)
 kill -TERM $pid; wait $pid || true; pid=""
 echo "following 10,000 keys (size 60, 1,000,000 records, HTTP on): peak RSS ${hwm} KiB; read in $(( (s1 - s0) / 1000000 )) ms"
+echo "memory at 10,000 keys: $mem"
 
 # --- catch-up: the longest /healthz stall while a backlog is read ---------------
 catchup=${CATCHUP_LINES:-2000000}
