@@ -30,7 +30,8 @@ namespace sensorgate {
 namespace {
 
 constexpr int64_t kMs = 1000;
-constexpr int64_t kStaleCheckUs = 1000 * kMs;
+constexpr int64_t kStaleCheckMaxUs = 60 * 1000 * kMs;  // stale check at least this often (wall clock steps)
+constexpr int64_t kStaleCheckMinUs = 10 * kMs;
 constexpr int64_t kStatusUs = 5000 * kMs;
 constexpr int64_t kPublishUs = 50 * kMs;        // windows to the sinks, at most this late
 constexpr int64_t kStopSourcesUs = 2000 * kMs;  // disconnecting at stop
@@ -112,6 +113,7 @@ class Daemon {
   void Reload();
   void Checkpoint();
   void PublishWindows();
+  void CheckStale();
   std::string StatusLine();
   void WriteMetrics(std::string* out);
   void WriteLinks(std::string* out);
@@ -137,8 +139,8 @@ class Daemon {
   std::string startup_problem_;  // shown by /healthz until startup_problem_until_us_
   int64_t startup_problem_until_us_ = 0;
   int signal_fd_ = -1, lock_fd_ = -1;
-  int publish_timer_ = -1, checkpoint_timer_ = -1;
-  bool publish_armed_ = false;
+  int publish_timer_ = -1, checkpoint_timer_ = -1, stale_timer_ = -1, retry_timer_ = -1;
+  bool publish_armed_ = false, checkpoint_armed_ = false;
   bool stop_ = false, reload_ = false;
   // For STATUS=: records/s since the last status.
   uint64_t status_records_ = 0;
@@ -256,6 +258,7 @@ void Daemon::StartSources(const char* when) {
     }
     source_errors_[f.name] = s.message();
   }
+  loop_.SetInterval(retry_timer_, source_errors_.empty() ? kNever : kSourceRetryUs);
 }
 
 // Takes the source's position, disconnects it and forgets it: what it had
@@ -285,6 +288,22 @@ void Daemon::PublishWindows() {
   pipeline_->PublishWindows();
   publish_armed_ = false;
   loop_.SetInterval(publish_timer_, kNever);
+}
+
+// Fires the stale alerts that are due, then sleeps until the next key could
+// turn stale (at most kStaleCheckMaxUs: the wall clock may step, and a new
+// key's deadline is stale_after away); never while stale_after is off.
+void Daemon::CheckStale() {
+  const int64_t stale_after = config_.alert.enabled ? config_.alert.stale_after_us : 0;
+  if (stale_after <= 0) {
+    loop_.SetInterval(stale_timer_, kNever);
+    return;
+  }
+  const TimeMicros now = clock_->WallUs();
+  const TimeMicros next = pipeline_->CheckStale(now);
+  int64_t wait = std::min(kStaleCheckMaxUs, stale_after);
+  if (next != kNever) wait = std::min(wait, std::max(next - now, kStaleCheckMinUs));
+  loop_.SetInterval(stale_timer_, wait);
 }
 
 std::string Daemon::StatusLine() {
@@ -372,7 +391,8 @@ void Daemon::Reload() {
     if (!s.ok()) Log(LogLevel::kError, "reload: %s could not be started: %s", f.name, s.message().c_str());
   }
   StartSources("reload");
-  loop_.SetInterval(checkpoint_timer_, config_.gateway.checkpoint_interval_us);
+  if (checkpoint_armed_) loop_.SetInterval(checkpoint_timer_, config_.gateway.checkpoint_interval_us);
+  loop_.Expire(stale_timer_);  // stale_after may have changed
   ++reloads_;
   Log(LogLevel::kInfo, "reload: configuration applied");
   Notify("READY=1\nSTATUS=" + StatusLine());
@@ -503,18 +523,30 @@ int Daemon::Run() {
     }
   }
   // A source that cannot start is tried again; HTTP and the others go on.
+  retry_timer_ = loop_.AddTimer(kNever, [this](int64_t) { StartSources("retry"); });
   StartSources("start");
-  loop_.AddTimer(kSourceRetryUs, [this](int64_t) {
-    if (!source_errors_.empty()) StartSources("retry");
-  });
   // Where each source starts (`from = end` offsets) is on disk before READY.
   Checkpoint();
 
-  checkpoint_timer_ = loop_.AddTimer(config_.gateway.checkpoint_interval_us, [this](int64_t) {
+  // Armed only while records came since the last checkpoint (or it
+  // failed): an idle gateway does not wake up for it.
+  checkpoint_timer_ = loop_.AddTimer(kNever, [this](int64_t) {
     if (pipeline_->counters().records != checkpointed_records_ || !checkpoint_status_.ok()) Checkpoint();
+    if (checkpoint_status_.ok()) {
+      checkpoint_armed_ = false;
+      loop_.SetInterval(checkpoint_timer_, kNever);
+    }
   });
-  loop_.AddTimer(kStaleCheckUs, [this](int64_t) { pipeline_->CheckStale(clock_->WallUs()); });
-  loop_.AddTimer(kStatusUs, [this](int64_t) { Notify("STATUS=" + StatusLine()); });
+  if (!checkpoint_status_.ok()) {
+    checkpoint_armed_ = true;
+    loop_.SetInterval(checkpoint_timer_, config_.gateway.checkpoint_interval_us);
+  }
+  stale_timer_ = loop_.AddTimer(kNever, [this](int64_t) { CheckStale(); });
+  loop_.Expire(stale_timer_);
+  // STATUS= only for a service manager listening.
+  if (getenv("NOTIFY_SOCKET") != nullptr) {
+    loop_.AddTimer(kStatusUs, [this](int64_t) { Notify("STATUS=" + StatusLine()); });
+  }
   const int64_t watchdog_us = WatchdogUs();
   if (watchdog_us > 0) {
     // Reached only while the loop turns: a stuck loop sends nothing.
@@ -526,6 +558,10 @@ int Daemon::Run() {
     if (!publish_armed_ && pipeline_->has_changes()) {
       publish_armed_ = true;
       loop_.SetInterval(publish_timer_, kPublishUs);
+    }
+    if (!checkpoint_armed_ && pipeline_->counters().records != checkpointed_records_) {
+      checkpoint_armed_ = true;
+      loop_.SetInterval(checkpoint_timer_, config_.gateway.checkpoint_interval_us);
     }
   });
 

@@ -190,15 +190,20 @@ bool Pipeline::Accept(const Reading& r, TimeMicros arrival_us) {
   return true;
 }
 
-void Pipeline::CheckStale(TimeMicros now_us) {
-  if (stale_after_us_ <= 0) return;
+TimeMicros Pipeline::CheckStale(TimeMicros now_us) {
+  if (stale_after_us_ <= 0) return kNever;
+  TimeMicros next = kNever;
   for (uint32_t slot = 0; slot < keys_.size(); ++slot) {
     KeyState& k = keys_[slot];
-    if (!k.stale && now_us - k.last_seen_us >= stale_after_us_) {
+    if (k.stale) continue;
+    if (now_us - k.last_seen_us >= stale_after_us_) {
       k.stale = true;
       Emit("stale", true, slot, now_us);
+    } else {
+      next = std::min(next, k.last_seen_us + stale_after_us_);
     }
   }
+  return next;
 }
 
 Status Pipeline::Reconfigure(const Config& config, RecordFormat format) {

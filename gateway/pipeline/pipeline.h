@@ -104,8 +104,11 @@ class Pipeline : public RecordReceiver {
 
   // Daemon only: fires a "stale" alert for every key with no reading since
   // now_us - stale_after (wall clock); it resolves at the key's next reading.
-  // Does nothing when stale_after is off.
-  void CheckStale(TimeMicros now_us);
+  // Does nothing when stale_after is off. Returns the wall time at which the
+  // next key would turn stale if nothing arrives (kNever: none, or off); a
+  // reading never makes it earlier, a new key makes it now_us + stale_after
+  // at the earliest.
+  TimeMicros CheckStale(TimeMicros now_us);
 
   // Swaps in a new configuration (SIGHUP): windows, alert states and counters
   // are kept; windows are carried over when size or max_keys change (the

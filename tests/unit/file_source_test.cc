@@ -135,11 +135,11 @@ TEST_F(FileSourceTest, PollHandsOnAtMostTheBudgetAndSaysWhenMoreIsPending) {
   }
 }
 
-TEST_F(FileSourceTest, NextPollIsNowWhilePendingAndOneSecondAfterTheScanOnceCaughtUp) {
+TEST_F(FileSourceTest, NextPollIsNowWhilePendingAndTenSecondsAfterTheScanOnceCaughtUpAndSettled) {
   Append(dir_ / "a.log", NumberedLines(300));
   auto s = Started();
   const int64_t started_us = clock_.MonotonicUs();
-  EXPECT_EQ(s->next_poll_us(), started_us + FileSource::kRescanUs);  // the scan of Start()
+  EXPECT_EQ(s->next_poll_us(), started_us + FileSource::kSettledRescanUs);  // the scan of Start()
   clock_.Advance(10);
   EXPECT_TRUE(s->Poll(100));
   EXPECT_EQ(s->next_poll_us(), clock_.MonotonicUs());
@@ -150,8 +150,31 @@ TEST_F(FileSourceTest, NextPollIsNowWhilePendingAndOneSecondAfterTheScanOnceCaug
   EXPECT_FALSE(s->Poll(100));  // the last lines, then a new scan
   const int64_t last_scan_us = clock_.MonotonicUs();
   EXPECT_GT(last_scan_us, scan_us);
-  EXPECT_EQ(s->next_poll_us(), last_scan_us + FileSource::kRescanUs);
+  // inotify watches the folder and no file waits for a timer: the scan is a slow fallback.
+  EXPECT_TRUE(s->follower().settled());
+  EXPECT_EQ(s->next_poll_us(), last_scan_us + FileSource::kSettledRescanUs);
   EXPECT_GT(s->next_poll_us(), clock_.MonotonicUs());
+}
+
+// Issue 14 (idle): a rotated file is closed after rotate_wait, which only a
+// timer can tell: scans stay at one a second until it is closed.
+TEST_F(FileSourceTest, ScansEverySecondWhileARotatedFileWaitsToBeClosed) {
+  Append(dir_ / "a.log", NumberedLines(3));
+  auto s = Started();
+  EXPECT_FALSE(s->Poll(100));
+  ASSERT_TRUE(s->follower().settled());
+  std::filesystem::rename(dir_ / "a.log", dir_ / "a.old");  // out of the globs
+  clock_.Advance(10);
+  EXPECT_FALSE(s->Poll(100));
+  EXPECT_FALSE(s->follower().settled());
+  EXPECT_EQ(s->next_poll_us(), s->follower().last_scan_us() + FileSource::kRescanUs);
+  for (int i = 0; i < 7 && s->file_count() > 0; ++i) {  // rotate_wait is 5 s
+    clock_.Advance(FileSource::kRescanUs);
+    s->Poll(100);
+  }
+  EXPECT_EQ(s->file_count(), 0u);
+  EXPECT_TRUE(s->follower().settled());
+  EXPECT_EQ(s->next_poll_us(), s->follower().last_scan_us() + FileSource::kSettledRescanUs);
 }
 
 TEST_F(FileSourceTest, PollDrainsTheInotifyEventsThatWokeIt) {

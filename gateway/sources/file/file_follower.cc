@@ -293,6 +293,22 @@ void FileFollower::WatchDirectories(const Scan& scan) {
   }
 }
 
+bool FileFollower::settled() const {
+  if (inotify_fd_ < 0 || !queue_.empty()) return false;
+  const auto watched = [this](const std::string& path) {
+    const std::string dir = Dirname(path);
+    return watches_.count(dir.empty() ? "." : dir) != 0;
+  };
+  for (const std::string& pattern : config_.paths) {
+    // A folder not there yet: its creation is seen by a scan only.
+    if (!HasGlobChar(Dirname(pattern)) && !watched(pattern)) return false;
+  }
+  for (const auto& f : files_) {
+    if (!f->in_glob || f->renamed || f->deleted || f->complete || !watched(f->path)) return false;
+  }
+  return true;
+}
+
 void FileFollower::DrainInotify() {
   if (inotify_fd_ < 0) return;
   alignas(struct inotify_event) char buf[4096];

@@ -224,6 +224,13 @@ class FileFollower {
   // found by the 1 s timer.
   bool pending() const { return !queue_.empty(); }
 
+  // True when inotify watches every followed file's directory and nothing
+  // waits for a timer: no cycle left unfinished, and every followed file is
+  // matched by the globs under its name (none renamed, deleted or a copy
+  // being read, which close after `rotate_wait_us`). Then every change is
+  // announced by inotify_fd(), and the timer is only a fallback.
+  bool settled() const;
+
   // Monotonic time (the injected clock) of the last glob scan (Start() or the
   // start of a read cycle): the polling fallback is due 1 s after it.
   int64_t last_scan_us() const { return last_scan_us_; }

@@ -36,7 +36,7 @@ Status FileSource::Start(const std::vector<FilePosition>& restored) {
 int64_t FileSource::next_poll_us() const {
   if (!started_) return kNever;
   if (follower_.pending()) return clock_->MonotonicUs();
-  return follower_.last_scan_us() + kRescanUs;
+  return follower_.last_scan_us() + (follower_.settled() ? kSettledRescanUs : kRescanUs);
 }
 
 bool FileSource::Poll(size_t budget) {

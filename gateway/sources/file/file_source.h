@@ -35,8 +35,13 @@ namespace sensorgate {
 
 class FileSource : public Source, private LineSink {
  public:
-  // How long after a glob scan the next one is due when inotify says nothing.
+  // How long after a glob scan the next one is due when inotify says
+  // nothing: kRescanUs while a file waits for a timer (rotated, deleted) or
+  // without inotify; kSettledRescanUs when inotify announces every change
+  // (FileFollower::settled()): the fallback for file systems whose changes
+  // inotify does not see (network mounts) and for directories created later.
   static constexpr int64_t kRescanUs = 1000 * 1000;
+  static constexpr int64_t kSettledRescanUs = 10 * 1000 * 1000;
   // Descriptors left to the rest of the gateway (HTTP connections, MQTT,
   // mail, Kafka, the journal and checkpoint files) when the open-file budget
   // of the followed files is taken from RLIMIT_NOFILE.
