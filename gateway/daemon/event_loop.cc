@@ -38,6 +38,15 @@ void EventLoop::AddFd(int fd) {
   ::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev);
 }
 
+void EventLoop::HoldFd(SourceEntry* s, bool hold) {
+  if (s->held == hold || s->fd < 0 || epoll_fd_ < 0) return;
+  epoll_event ev{};
+  ev.events = hold ? 0u : static_cast<uint32_t>(EPOLLIN);
+  ev.data.fd = s->fd;
+  ::epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, s->fd, &ev);
+  s->held = hold;
+}
+
 void EventLoop::DelFd(int fd) {
   if (fd >= 0 && epoll_fd_ >= 0) ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd, nullptr);
 }
@@ -146,6 +155,7 @@ Status EventLoop::RunOnce(int64_t max_wait_us) {
     if (!s.ready && !s.pending && now < s.source->next_poll_us()) continue;
     s.ready = false;
     s.pending = s.source->Poll(budget_);
+    HoldFd(&s, !s.pending && s.source->hold_fd());
   }
   if (after_sources_) after_sources_();
 

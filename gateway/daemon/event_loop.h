@@ -8,7 +8,10 @@
 //    turn), so a large backlog is read in slices; between two slices the
 //    other descriptors, the timers (watchdog, checkpoint) and the sinks are
 //    served;
-//  - then due timers run, then sinks that are readable or due are ticked.
+//  - then due timers run, then sinks that are readable or due are ticked;
+//  - a source whose hold_fd() is true after a poll is not woken by its
+//    descriptor before its next_poll_us() (its descriptor leaves epoll until
+//    then): a steady stream is read in batches.
 // Time comes from the injected Clock, so tests drive turns with a FakeClock
 // and RunOnce(0).
 //
@@ -83,6 +86,7 @@ class EventLoop {
     int fd;
     bool ready = false;    // fd readable since the last poll
     bool pending = true;   // Poll() said more is available (true: poll at start)
+    bool held = false;     // fd taken out of epoll until next_poll_us() (hold_fd())
   };
   struct SinkEntry {
     Sink* sink;
@@ -98,6 +102,7 @@ class EventLoop {
   void AddFd(int fd);
   void DelFd(int fd);
   int64_t NextDue(int64_t now) const;
+  void HoldFd(SourceEntry* s, bool hold);
 
   Clock* const clock_;
   const size_t budget_;

@@ -85,6 +85,11 @@ class Source {
   virtual std::string_view name() const = 0;
   // The descriptor to watch for EPOLLIN, or -1.
   virtual int fd() const { return -1; }
+  // After a Poll(): true when fd() should not wake the loop before
+  // next_poll_us() (a steady stream is then read in batches, one wake-up
+  // per batch instead of one per write). The loop stops watching fd() until
+  // that time, then polls and watches it again.
+  virtual bool hold_fd() const { return false; }
   // Monotonic time (Clock::MonotonicUs) by which Poll() is due even if fd()
   // stays quiet; kNever when only fd() matters.
   virtual int64_t next_poll_us() const = 0;

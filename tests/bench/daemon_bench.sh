@@ -65,6 +65,48 @@ awk -v t="$((t1 - t0))" -v hz="$ticks" -v ns="$((s1 - s0))" 'BEGIN {
   printf "idle: 3 files, no new lines, %.0f s: %.2f CPU s (clock ticks of 1/%d s) -> %.2f CPU s per hour\n", secs, cpu, hz, cpu * 3600 / secs }'
 fi
 
+# --- steady input: CPU per record following a file written at STEADY_RATE -----
+# lines/s, against reading the same file in bulk (a fresh gateway reading it
+# from its beginning). STEADY_SECONDS [10], 0 skips it.
+steady=${STEADY_SECONDS:-10}
+rate=${STEADY_RATE:-200000}
+if [[ $steady -gt 0 ]]; then
+: >"$work/steady.log"
+cat >"$work/steady.ini" <<INI
+[gateway]
+state_dir = $work/state-steady
+[file]
+path = $work/steady.log
+from = beginning
+[alert]
+above = 75
+INI
+"$gate" --config "$work/steady.ini" 2>"$work/steady.err" &
+pid=$!
+for _ in $(seq 100); do grep -q "started" "$work/steady.err" 2>/dev/null && break; sleep 0.1; done
+t0=$(cpu_ticks $pid)
+w0=$(awk '{print $1}' /proc/uptime)
+"$sim" --equipment 50 --rate "$rate" --count $((rate * steady)) --seed 4 --start-time 2023-03-15T12:00:00Z -o "$work/steady.log"
+w1=$(awk '{print $1}' /proc/uptime)
+sleep 1  # the last batch
+t1=$(cpu_ticks $pid)
+lines=$(wc -l <"$work/steady.log")
+kill -TERM $pid; wait $pid || true; pid=""
+cp "$work/steady.ini" "$work/bulk.ini"; sed -i "s|state-steady|state-bulk|" "$work/bulk.ini"
+"$gate" --config "$work/bulk.ini" 2>"$work/bulk.err" &
+pid=$!
+b0=$(cpu_ticks $pid)
+for _ in $(seq 600); do grep -q "started" "$work/bulk.err" 2>/dev/null && break; sleep 0.1; done
+# Caught up when the checkpoint holds the file's size (written within 10 s).
+size=$(stat -c %s "$work/steady.log")
+for _ in $(seq 300); do grep -q "\"offset\":$size" "$work/state-bulk/checkpoint.json" 2>/dev/null && break; sleep 0.1; done
+b1=$(cpu_ticks $pid)
+kill -TERM $pid; wait $pid || true; pid=""
+awk -v l="$lines" -v s="$((t1 - t0))" -v b="$((b1 - b0))" -v hz="$ticks" -v w="$(awk -v a="$w0" -v b="$w1" 'BEGIN{print b - a}')" 'BEGIN {
+  printf "steady: %d lines written in %.1f s (%.0f lines/s): %.2f CPU s following (%.2f us/line), %.2f CPU s in bulk (%.2f us/line): %.2fx\n",
+    l, w, l / w, s / hz, s / hz / l * 1e6, b / hz, b / hz / l * 1e6, (b > 0 ? s / b : 0) }'
+fi
+
 # --- peak RSS while following 10,000 keys ---------------------------------------
 "$sim" --equipment 10000 --count 1000000 --seed 2 --start-time 2023-03-15T12:00:00Z -o "$work/big.txt"
 cat >"$work/big.ini" <<INI

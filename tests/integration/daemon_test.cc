@@ -665,7 +665,7 @@ TEST(DaemonFiles, MoreMatchingFilesThanDescriptorsAreReportedAndHttpKeepsAnsweri
   // Awaits a metric, reading the log meanwhile (a line per file: the pipe must not fill).
   const auto await_metric = [&](const std::string& line) {
     std::string body;
-    for (const int64_t deadline = NowMs() + 30000; NowMs() < deadline; d.Pump(100)) {
+    for (const int64_t deadline = NowMs() + 90000; NowMs() < deadline; d.Pump(100)) {
       body = HttpGet(port, "/metrics").body;
       if (body.find(line) != std::string::npos) break;
     }

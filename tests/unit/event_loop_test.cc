@@ -132,6 +132,45 @@ TEST(EventLoop, PollsASourceWhenItsFdIsReadable) {
   close(efd);
 }
 
+// Issue 14 (steady input in batches): a source that holds its descriptor
+// after a poll is not woken by it before its next poll time; then it is
+// polled on time and its descriptor watched again.
+class HoldingSource : public FdSource {
+ public:
+  using FdSource::FdSource;
+  bool hold_fd() const override { return hold_; }
+  bool hold_ = true;
+};
+
+TEST(EventLoop, ASourceHoldingItsFdIsPolledAtItsTimeNotAtEachWrite) {
+  FakeClock clock;
+  std::vector<std::string> trace;
+  EventLoop loop(&clock, 100);
+  ASSERT_TRUE(loop.Open().ok());
+  const int efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  HoldingSource source(efd, &trace);
+  source.next_poll_us_ = kNever;
+  loop.AddSource(&source);
+  ASSERT_TRUE(loop.RunOnce(0).ok());  // the first poll: then the fd is held
+  ASSERT_EQ(trace.size(), 1u);
+  source.next_poll_us_ = clock.MonotonicUs() + 10000;
+  const uint64_t one = 1;
+  source.Add(3);
+  ASSERT_EQ(write(efd, &one, sizeof one), 8);
+  ASSERT_TRUE(loop.RunOnce(0).ok());  // readable, but held: not polled
+  EXPECT_EQ(trace.size(), 1u);
+  clock.Advance(10000);
+  source.hold_ = false;
+  ASSERT_TRUE(loop.RunOnce(0).ok());  // its time: polled, the fd watched again
+  EXPECT_EQ(trace.back(), "poll 3");
+  source.next_poll_us_ = kNever;
+  source.Add(2);
+  ASSERT_EQ(write(efd, &one, sizeof one), 8);
+  ASSERT_TRUE(loop.RunOnce(1000).ok());
+  EXPECT_EQ(trace.back(), "poll 2");
+  close(efd);
+}
+
 TEST(EventLoop, WatchedDescriptorsAndTimersRunOnTheFakeClock) {
   FakeClock clock;
   EventLoop loop(&clock);

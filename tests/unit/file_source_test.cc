@@ -148,11 +148,16 @@ TEST_F(FileSourceTest, NextPollIsNowWhilePendingAndTenSecondsAfterTheScanOnceCau
   const int64_t scan_us = started_us + 10;             // the first Poll scanned
   EXPECT_TRUE(s->Poll(100));
   EXPECT_FALSE(s->Poll(100));  // the last lines, then a new scan
-  const int64_t last_scan_us = clock_.MonotonicUs();
-  EXPECT_GT(last_scan_us, scan_us);
+  EXPECT_GT(clock_.MonotonicUs(), scan_us);
+  // Lines were handed on: the next batch is read kBatchUs later, whatever inotify says.
+  EXPECT_TRUE(s->hold_fd());
+  EXPECT_EQ(s->next_poll_us(), clock_.MonotonicUs() + FileSource::kBatchUs);
+  clock_.Advance(FileSource::kBatchUs);
+  EXPECT_FALSE(s->Poll(100));  // nothing new: inotify wakes it again
+  EXPECT_FALSE(s->hold_fd());
   // inotify watches the folder and no file waits for a timer: the scan is a slow fallback.
   EXPECT_TRUE(s->follower().settled());
-  EXPECT_EQ(s->next_poll_us(), last_scan_us + FileSource::kSettledRescanUs);
+  EXPECT_EQ(s->next_poll_us(), s->follower().last_scan_us() + FileSource::kSettledRescanUs);
   EXPECT_GT(s->next_poll_us(), clock_.MonotonicUs());
 }
 

@@ -294,7 +294,8 @@ void FileFollower::WatchDirectories(const Scan& scan) {
 }
 
 bool FileFollower::settled() const {
-  if (inotify_fd_ < 0 || !queue_.empty()) return false;
+  // Files not followed (the budget, open() failing) are tried at each scan.
+  if (inotify_fd_ < 0 || !queue_.empty() || !unfollowed_.empty()) return false;
   const auto watched = [this](const std::string& path) {
     const std::string dir = Dirname(path);
     return watches_.count(dir.empty() ? "." : dir) != 0;

@@ -227,7 +227,8 @@ class FileFollower {
   // True when inotify watches every followed file's directory and nothing
   // waits for a timer: no cycle left unfinished, and every followed file is
   // matched by the globs under its name (none renamed, deleted or a copy
-  // being read, which close after `rotate_wait_us`). Then every change is
+  // being read, which close after `rotate_wait_us`), and every matching
+  // file is followed (unfollowed() is empty). Then every change is
   // announced by inotify_fd(), and the timer is only a fallback.
   bool settled() const;
 

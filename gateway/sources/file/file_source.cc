@@ -2,6 +2,7 @@
 
 #include <sys/resource.h>
 
+#include <algorithm>
 #include <utility>
 
 #include "gateway/base/metrics.h"
@@ -36,12 +37,14 @@ Status FileSource::Start(const std::vector<FilePosition>& restored) {
 int64_t FileSource::next_poll_us() const {
   if (!started_) return kNever;
   if (follower_.pending()) return clock_->MonotonicUs();
-  return follower_.last_scan_us() + (follower_.settled() ? kSettledRescanUs : kRescanUs);
+  const int64_t scan_due = follower_.last_scan_us() + (follower_.settled() ? kSettledRescanUs : kRescanUs);
+  return std::min(scan_due, batch_due_us_);
 }
 
 bool FileSource::Poll(size_t budget) {
   if (!started_) return false;
-  follower_.Poll(budget);
+  const size_t handed = follower_.Poll(budget);
+  batch_due_us_ = handed > 0 && follower_.inotify_fd() >= 0 ? clock_->MonotonicUs() + kBatchUs : kNever;
   return follower_.pending();
 }
 

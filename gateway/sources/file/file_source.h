@@ -42,6 +42,10 @@ class FileSource : public Source, private LineSink {
   // inotify does not see (network mounts) and for directories created later.
   static constexpr int64_t kRescanUs = 1000 * 1000;
   static constexpr int64_t kSettledRescanUs = 10 * 1000 * 1000;
+  // After a Poll() that handed records on, the next one comes this much later
+  // whatever inotify says (hold_fd()): a file written steadily is read in
+  // batches, one wake-up and one read cycle per batch rather than per write.
+  static constexpr int64_t kBatchUs = 10 * 1000;
   // Descriptors left to the rest of the gateway (HTTP connections, MQTT,
   // mail, Kafka, the journal and checkpoint files) when the open-file budget
   // of the followed files is taken from RLIMIT_NOFILE.
@@ -71,9 +75,12 @@ class FileSource : public Source, private LineSink {
   // without inotify, then next_poll_us() alone drives it).
   std::string_view name() const override { return "file"; }
   int fd() const override { return follower_.inotify_fd(); }
+  // True after a Poll() that handed records on (see kBatchUs).
+  bool hold_fd() const override { return batch_due_us_ != kNever; }
 
   // Monotonic time (the injected clock) at which Poll() is due: now while
-  // records are pending, else kRescanUs after the last glob scan.
+  // records are pending; kBatchUs after a Poll() that handed records on;
+  // else kRescanUs (or kSettledRescanUs) after the last glob scan.
   int64_t next_poll_us() const override;
 
   // Hands at most `budget` records (OnRecord + OnTooLong; headers do not
@@ -113,6 +120,7 @@ class FileSource : public Source, private LineSink {
   RecordReceiver* const receiver_;
   Clock* const clock_;
   FileFollower follower_;
+  int64_t batch_due_us_ = kNever;  // the next batch, after a Poll() that handed records on
   bool started_ = false;
 };
 
