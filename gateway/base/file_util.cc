@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 
 namespace sensorgate {
@@ -54,6 +55,39 @@ Status ReplaceFile(const std::string& path, std::string_view data, unsigned mode
   }
   SyncDir(DirName(path));
   return Status::Ok();
+}
+
+std::string SecretFilePath(const std::string& value) {
+  static const std::string kPrefix = "credential:";
+  if (value.compare(0, kPrefix.size(), kPrefix) != 0) return value;
+  const std::string name = value.substr(kPrefix.size());
+  const char* dir = std::getenv("CREDENTIALS_DIRECTORY");
+  if (dir == nullptr || *dir == 0 || name.empty() || name.find('/') != std::string::npos) {
+    errno = ENOENT;
+    return "";
+  }
+  return std::string(dir) + "/" + name;
+}
+
+bool ReadSecretLine(const std::string& value, std::string* out) {
+  out->clear();
+  const std::string path = SecretFilePath(value);
+  if (path.empty()) return false;
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  char buf[4096];
+  std::string all;
+  while (true) {
+    const ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    all.append(buf, static_cast<size_t>(n));
+    if (all.size() > 65536) break;
+  }
+  ::close(fd);
+  const size_t end = all.find_first_of("\r\n");
+  *out = all.substr(0, end);
+  return true;
 }
 
 }  // namespace sensorgate

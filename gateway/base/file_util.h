@@ -30,6 +30,16 @@ std::string DirName(const std::string& path);
 // the file and the step that failed.
 Status ReplaceFile(const std::string& path, std::string_view data, unsigned mode);
 
+// The file a `*_file` key names: `credential:NAME` is the file NAME in
+// $CREDENTIALS_DIRECTORY (systemd's LoadCredential=); anything else is a path
+// as written. "" when it is a credential and $CREDENTIALS_DIRECTORY is unset,
+// or NAME is empty or holds a '/'.
+std::string SecretFilePath(const std::string& value);
+
+// The first line of the secret file `value` names (SecretFilePath), without
+// its line end. False when it cannot be read (errno says why).
+bool ReadSecretLine(const std::string& value, std::string* out);
+
 }  // namespace sensorgate
 
 #endif  // SENSORGATE_GATEWAY_BASE_FILE_UTIL_H_

@@ -99,11 +99,13 @@ struct EmailConfig {
   std::string from;
   std::vector<std::string> to;
   int64_t group_wait_us;
+  int64_t group_interval_us;
   int64_t repeat_us;
   bool send_resolved;
   uint32_t max_per_hour;
   int64_t timeout_us;
   std::string ca_file;
+  int64_t max_age_us;
 };
 
 struct KafkaConfig {
@@ -113,6 +115,7 @@ struct KafkaConfig {
   std::string alerts_topic;
   int64_t interval_us;
   uint64_t spool_max_bytes;
+  std::string compression;  // none | gzip | lz4 | zstd, as librdkafka's compression.type
   std::vector<std::pair<std::string, std::string>> rdkafka;  // "rdkafka." stripped
 };
 

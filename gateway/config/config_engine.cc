@@ -1,5 +1,7 @@
 #include "gateway/config/config_engine.h"
 
+#include "gateway/base/file_util.h"
+
 #include <ini.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -229,7 +231,10 @@ std::string ParseValue(const SectionSpec& section, const KeySpec& s, const std::
       if (text.size() > s.hi) return allowed;
       if (HasControl(text)) return allowed;
       if (!text.empty() && section.check_files) {
-        const std::string problem = CheckReadableFile(text, s.type == KeyType::kSecretFile, allowed);
+        // `credential:NAME`: the file systemd's LoadCredential= put in $CREDENTIALS_DIRECTORY.
+        const std::string path = s.type == KeyType::kSecretFile ? SecretFilePath(text) : text;
+        if (path.empty()) return "credential " + text.substr(11) + ": $CREDENTIALS_DIRECTORY is not set or the name is bad";
+        const std::string problem = CheckReadableFile(path, s.type == KeyType::kSecretFile, allowed);
         if (!problem.empty()) return problem;
       }
       return "";

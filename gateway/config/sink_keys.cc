@@ -3,6 +3,8 @@
 #include "gateway/config/sink_keys.h"
 
 #include <cctype>
+#include <cstdlib>
+#include <cstring>
 #include <string_view>
 
 namespace sensorgate {
@@ -10,16 +12,58 @@ namespace {
 
 constexpr double kS = 1e6;  // microseconds per second, for duration bounds
 
-bool IsMailAddress(std::string_view s) {
-  const size_t at = s.find('@');
-  if (at == std::string_view::npos || at == 0 || at + 1 >= s.size() || s.size() > 254) return false;
-  for (unsigned char c : s) {
-    if (c <= 0x20 || c == 0x7f || c == '<' || c == '>' || c == ',' || c == '"' || c == '(' ||
-        c == ')' || c == ';' || c == '\\') {
+// RFC 5322 atext: letters, digits and !#$%&'*+-/=?^_`{|}~ (no dot).
+bool IsAtext(unsigned char c) {
+  return std::isalnum(c) || (c != 0 && std::strchr("!#$%&'*+-/=?^_`{|}~", c) != nullptr);
+}
+// dot-atom-text: atext runs joined by single dots.
+bool IsDotAtom(std::string_view s) {
+  if (s.empty() || s.front() == '.' || s.back() == '.') return false;
+  for (size_t i = 0; i < s.size(); ++i) {
+    const unsigned char c = static_cast<unsigned char>(s[i]);
+    if (c == '.') {
+      if (s[i - 1] == '.') return false;
+    } else if (!IsAtext(c)) {
       return false;
     }
   }
-  return s.find('@', at + 1) == std::string_view::npos;
+  return true;
+}
+// quoted-string without folding: printable ASCII, \ and \" escapes.
+bool IsQuotedLocal(std::string_view s) {
+  if (s.size() < 2 || s.front() != '"' || s.back() != '"') return false;
+  for (size_t i = 1; i + 1 < s.size(); ++i) {
+    const unsigned char c = static_cast<unsigned char>(s[i]);
+    if (c < 0x20 || c > 0x7e) return false;
+    if (c == '\\') {
+      if (i + 2 >= s.size()) return false;
+      const unsigned char n = static_cast<unsigned char>(s[++i]);
+      if (n < 0x20 || n > 0x7e) return false;
+    } else if (c == '"') {
+      return false;
+    }
+  }
+  return true;
+}
+// domain-literal: [dtext...], dtext printable ASCII but [ ] \.
+bool IsDomainLiteral(std::string_view s) {
+  if (s.size() < 3 || s.front() != '[' || s.back() != ']') return false;
+  for (size_t i = 1; i + 1 < s.size(); ++i) {
+    const unsigned char c = static_cast<unsigned char>(s[i]);
+    if (c < 0x21 || c > 0x7e || c == '[' || c == ']' || c == '\\') return false;
+  }
+  return true;
+}
+// An RFC 5322 addr-spec (no comments, no folding white space): a dot-atom or
+// quoted-string local part, '@', a dot-atom or domain-literal domain.
+bool IsMailAddress(std::string_view s) {
+  if (s.size() > 254) return false;
+  const size_t at = s.rfind('@');
+  if (at == std::string_view::npos) return false;
+  const std::string_view local = s.substr(0, at), domain = s.substr(at + 1);
+  if (local.size() > 64) return false;
+  if (!IsDotAtom(local) && !IsQuotedLocal(local)) return false;
+  return IsDotAtom(domain) || IsDomainLiteral(domain);
 }
 bool IsKafkaTopic(std::string_view s) {
   if (s.empty() || s.size() > 249 || s == "." || s == "..") return false;
@@ -30,17 +74,43 @@ bool IsKafkaTopic(std::string_view s) {
   }
   return true;
 }
+// smtp://HOST[:PORT][/] or smtps://...: HOST a DNS name, an IPv4 address or
+// [IPv6]; PORT 1 to 65535; nothing else (no user info, path or query).
 const char* CheckSmtpUrl(const ConfigValue& v) {
   std::string_view s = v.text;
   for (std::string_view scheme : {"smtp://", "smtps://"}) {
-    if (s.substr(0, scheme.size()) == scheme) {
-      std::string_view rest = s.substr(scheme.size());
-      if (!rest.empty() && rest.back() == '/') rest.remove_suffix(1);
-      if (!rest.empty() && !HasControl(rest) && rest.find(' ') == std::string_view::npos &&
-          rest.find('/') == std::string_view::npos) {
-        return nullptr;
+    if (s.substr(0, scheme.size()) != scheme) continue;
+    std::string_view rest = s.substr(scheme.size());
+    if (!rest.empty() && rest.back() == '/') rest.remove_suffix(1);
+    std::string_view host = rest, port;
+    if (!rest.empty() && rest.front() == '[') {
+      const size_t close = rest.find(']');
+      if (close == std::string_view::npos) return "";
+      host = rest.substr(1, close - 1);
+      const std::string_view tail = rest.substr(close + 1);
+      if (!tail.empty() && tail.front() != ':') return "";
+      if (!tail.empty()) port = tail.substr(1);
+      if (host.empty() || host.find_first_not_of("0123456789abcdefABCDEF:.") != std::string_view::npos) return "";
+    } else {
+      const size_t colon = rest.find(':');
+      if (colon != std::string_view::npos) {
+        host = rest.substr(0, colon);
+        port = rest.substr(colon + 1);
+      }
+      if (host.empty() || host.size() > 253 || host.front() == '.' || host.front() == '-') return "";
+      for (size_t i = 0; i < host.size(); ++i) {
+        const unsigned char c = static_cast<unsigned char>(host[i]);
+        if (!(std::isalnum(c) || c == '-' || c == '.') || (c == '.' && i > 0 && host[i - 1] == '.')) return "";
       }
     }
+    if (rest.find(':') != std::string_view::npos && rest.back() != ']') {
+      if (port.empty() || port.size() > 5 || port.find_first_not_of("0123456789") != std::string_view::npos) {
+        return "";
+      }
+      const int p = std::atoi(std::string(port).c_str());
+      if (p < 1 || p > 65535) return "";
+    }
+    return nullptr;
   }
   return "";
 }
@@ -93,6 +163,9 @@ SectionSpec EmailKeys() {
     {"group_wait", KeyType::kDuration, "10s", false, 0, 3600 * kS, nullptr,
      "collect alerts this long, then send one mail listing all",
      STORE(c.email.group_wait_us = v.i), nullptr, nullptr},
+    {"group_interval", KeyType::kDuration, "5m", false, 0, 86400 * kS, nullptr,
+     "later changes to an open group wait this long for the next mail",
+     STORE(c.email.group_interval_us = v.i), nullptr, nullptr},
     {"repeat", KeyType::kDuration, "4h", false, 60 * kS, 30 * 86400 * kS, nullptr,
      "remind about alerts still firing this often", STORE(c.email.repeat_us = v.i), nullptr, nullptr},
     {"send_resolved", KeyType::kBool, "true", false, 0, 0, nullptr,
@@ -105,6 +178,9 @@ SectionSpec EmailKeys() {
     {"ca_file", KeyType::kPath, "", false, 0, 4096, nullptr,
      "CA certificates to verify the mail server [system store]", STORE(c.email.ca_file = v.text),
      nullptr, nullptr},
+    {"max_age", KeyType::kDuration, "1d", false, 1 * kS, 365 * 86400 * kS, nullptr,
+     "an undeliverable mail older than this moves to state_dir/outbox/dead",
+     STORE(c.email.max_age_us = v.i), nullptr, nullptr},
   };
   section.finish = FinishEmail;
   return section;
@@ -129,6 +205,8 @@ SectionSpec KafkaKeys() {
     {"spool_max", KeyType::kSize, "64MiB", false, 1 << 20, 1099511627776.0, nullptr,
      "disk buffer while the cluster cannot be reached",
      STORE(c.kafka.spool_max_bytes = static_cast<uint64_t>(v.i)), nullptr, nullptr},
+    {"compression", KeyType::kEnum, "zstd", false, 0, 0, "none|gzip|lz4|zstd",
+     "compression of the record batches", STORE(c.kafka.compression = v.text), nullptr, nullptr},
     {"rdkafka.*", KeyType::kString, "", false, 0, 4096, nullptr,
      "any key starting rdkafka. is passed to librdkafka as is",
      STORE(c.kafka.rdkafka.emplace_back(v.key.substr(8), v.text)), CheckPrintable,

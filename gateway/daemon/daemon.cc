@@ -374,7 +374,7 @@ void Daemon::Reload() {
   sources_.erase(std::remove_if(sources_.begin(), sources_.end(), [](const RunningSource& r) { return !r.source; }),
                  sources_.end());
   for (RunningSink& r : sinks_) {
-    if (!r.factory->enabled(c) || r.factory->must_restart(config_, c)) {
+    if (!r.factory->enabled(c) || r.factory->must_restart(config_, c, *r.sink)) {
       (void)r.sink->Flush(clock_->MonotonicUs() + kFlushSinksUs);
       pipeline_->RemoveSink(r.sink.get());
       loop_.RemoveSink(r.sink.get());

@@ -8,6 +8,12 @@
 #if SENSORGATE_WITH_HTTP
 #include "gateway/http/http_sink.h"
 #endif
+#if SENSORGATE_WITH_SMTP
+#include "gateway/sinks/email/email_sink.h"
+#endif
+#if SENSORGATE_WITH_KAFKA
+#include "gateway/sinks/kafka/kafka_sink.h"
+#endif
 
 namespace sensorgate {
 namespace {
@@ -70,7 +76,7 @@ const SourceFactory kMqttSource{
 // --- sinks -------------------------------------------------------------------
 
 const SinkFactory kLogSink{
-    "log", [](const Config&) { return true; }, [](const Config&, const Config&) { return false; },
+    "log", [](const Config&) { return true; }, [](const Config&, const Config&, const Sink&) { return false; },
     [](const Config&, const SinkContext&, std::unique_ptr<Sink>* out) {
       *out = std::make_unique<AlertLogSink>();
       return Status::Ok();
@@ -89,14 +95,87 @@ Status MakeHttpSink(const Config& config, const SinkContext& ctx, std::unique_pt
 
 const SinkFactory kHttpSink{
     "http", [](const Config& c) { return c.http.enabled; },
-    [](const Config& a, const Config& b) { return a.http.enabled != b.http.enabled || a.http.listen != b.http.listen; },
+    [](const Config& a, const Config& b, const Sink&) {
+      return a.http.enabled != b.http.enabled || a.http.listen != b.http.listen;
+    },
     MakeHttpSink};
 #else
 const SinkFactory kHttpSink{
-    "http", [](const Config& c) { return c.http.enabled; }, [](const Config&, const Config&) { return false; },
+    "http", [](const Config& c) { return c.http.enabled; }, [](const Config&, const Config&, const Sink&) { return false; },
     [](const Config&, const SinkContext&, std::unique_ptr<Sink>*) {
       Log(LogLevel::kWarning, "[http] is configured but this build has no HTTP support (SENSORGATE_WITH_HTTP)");
       return Status::Ok();
+    }};
+#endif
+
+#if SENSORGATE_WITH_SMTP
+bool SameEmailConfig(const EmailConfig& a, const EmailConfig& b) {
+  return a.enabled == b.enabled && a.url == b.url && a.starttls == b.starttls && a.username == b.username &&
+         a.password_file == b.password_file && a.from == b.from && a.to == b.to &&
+         a.group_wait_us == b.group_wait_us && a.group_interval_us == b.group_interval_us &&
+         a.repeat_us == b.repeat_us && a.send_resolved == b.send_resolved && a.max_per_hour == b.max_per_hour &&
+         a.timeout_us == b.timeout_us && a.ca_file == b.ca_file && a.max_age_us == b.max_age_us;
+}
+
+Status MakeEmailSink(const Config& config, const SinkContext& ctx, std::unique_ptr<Sink>* out) {
+  EmailSinkSettings settings;
+  settings.email = config.email;
+  settings.gateway = config.gateway.name;
+  settings.outbox_dir = config.gateway.state_dir + "/outbox";
+  if (config.http.enabled) settings.dashboard_url = "http://" + config.http.listen + "/";
+  auto sink = std::make_unique<EmailSink>(std::move(settings), ctx.clock);
+  const Status s = sink->Start();
+  if (!s.ok()) return s;
+  Log(LogLevel::kInfo, "email: alerts to %zu recipients through %s, %zu mails queued", config.email.to.size(),
+      config.email.url.c_str(), sink->queued());
+  *out = std::move(sink);
+  return Status::Ok();
+}
+
+const SinkFactory kEmailSink{
+    "email", [](const Config& c) { return c.email.enabled; },
+    [](const Config& a, const Config& b, const Sink& sink) {
+      return !SameEmailConfig(a.email, b.email) || a.gateway.name != b.gateway.name ||
+             a.gateway.state_dir != b.gateway.state_dir || a.http.enabled != b.http.enabled ||
+             a.http.listen != b.http.listen || static_cast<const EmailSink&>(sink).PasswordChanged();
+    },
+    MakeEmailSink};
+#else
+const SinkFactory kEmailSink{
+    "email", [](const Config& c) { return c.email.enabled; }, [](const Config&, const Config&, const Sink&) { return false; },
+    [](const Config&, const SinkContext&, std::unique_ptr<Sink>*) {
+      return Status::Error("[email] is configured but this build has no mail support (SENSORGATE_WITH_SMTP)");
+    }};
+#endif
+
+#if SENSORGATE_WITH_KAFKA
+bool SameKafkaConfig(const KafkaConfig& a, const KafkaConfig& b) {
+  return a.enabled == b.enabled && a.brokers == b.brokers && a.topic == b.topic &&
+         a.alerts_topic == b.alerts_topic && a.interval_us == b.interval_us &&
+         a.spool_max_bytes == b.spool_max_bytes && a.compression == b.compression && a.rdkafka == b.rdkafka;
+}
+
+Status MakeKafkaSink(const Config& config, const SinkContext& ctx, std::unique_ptr<Sink>* out) {
+  auto sink = std::make_unique<KafkaSink>(config.kafka, config.gateway.name, config.gateway.state_dir, ctx.clock);
+  const Status s = sink->Start();
+  if (!s.ok()) return s;
+  *out = std::move(sink);
+  return Status::Ok();
+}
+
+// A rebuilt sink reads the spool its predecessor left (records it had in
+// flight are produced again: duplicates by (gateway, seq), never losses).
+const SinkFactory kKafkaSink{
+    "kafka", [](const Config& c) { return c.kafka.enabled; },
+    [](const Config& a, const Config& b, const Sink&) {
+      return !SameKafkaConfig(a.kafka, b.kafka) || a.gateway.name != b.gateway.name;
+    },
+    MakeKafkaSink};
+#else
+const SinkFactory kKafkaSink{
+    "kafka", [](const Config& c) { return c.kafka.enabled; }, [](const Config&, const Config&, const Sink&) { return false; },
+    [](const Config&, const SinkContext&, std::unique_ptr<Sink>*) {
+      return Status::Error("[kafka] is configured but this build has no Kafka support (SENSORGATE_WITH_KAFKA)");
     }};
 #endif
 
@@ -108,7 +187,7 @@ const std::vector<SourceFactory>& SourceFactories() {
 }
 
 const std::vector<SinkFactory>& SinkFactories() {
-  static const std::vector<SinkFactory> kAll = {kLogSink, kHttpSink};
+  static const std::vector<SinkFactory> kAll = {kLogSink, kHttpSink, kEmailSink, kKafkaSink};
   return kAll;
 }
 

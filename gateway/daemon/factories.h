@@ -54,7 +54,9 @@ struct SourceFactory {
 struct SinkFactory {
   const char* name;  // "log", "http"
   bool (*enabled)(const Config& config);
-  bool (*must_restart)(const Config& running, const Config& next);
+  // True when the running sink, built from `running`, must be rebuilt to
+  // follow `next` (its section changed, or a secret file did).
+  bool (*must_restart)(const Config& running, const Config& next, const Sink& sink);
   Status (*make)(const Config& config, const SinkContext& context, std::unique_ptr<Sink>* out);
 };
 

@@ -128,7 +128,9 @@ void Pipeline::Emit(std::string_view rule, bool firing, uint32_t slot, TimeMicro
   MarkChanged(slot);  // its alert state changed
   if (sinks_.empty()) return;
   const WindowTable& w = *windows_;
-  const AlertEvent e{rule, firing ? "firing" : "resolved", w.key(slot), w.average(slot), w.count(slot), time_us};
+  AlertEvent e{rule, firing ? "firing" : "resolved", w.key(slot), w.average(slot), w.count(slot), time_us};
+  e.threshold = firing ? rule_.above : rule_.clear_below;
+  e.recent_count = w.count(slot) > 0 ? w.RecentValues(slot, e.recent, AlertEvent::kMaxRecent) : 0;
   for (Sink* s : sinks_) s->OnAlert(e);
 }
 

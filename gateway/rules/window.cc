@@ -143,6 +143,15 @@ double WindowTable::max(uint32_t slot) const {
   return *std::max_element(r, r + slots_[slot].count);
 }
 
+uint32_t WindowTable::RecentValues(uint32_t slot, double* out, uint32_t max) const {
+  const Slot& s = slots_[slot];
+  const double* r = ring(slot);
+  const uint32_t n = s.count < max ? s.count : max;
+  const uint32_t start = s.count == size_ ? s.head : 0;
+  for (uint32_t i = 0; i < n; ++i) out[i] = r[(start + s.count - n + i) % size_];
+  return n;
+}
+
 std::vector<double> WindowTable::Values(uint32_t slot) const {
   const Slot& s = slots_[slot];
   const double* r = ring(slot);

@@ -82,6 +82,9 @@ class WindowTable {
   }
   // The window's values, oldest first.
   std::vector<double> Values(uint32_t slot) const;
+  // Copies the window's last min(count, max) values, oldest first, to `out`;
+  // returns how many. No allocation.
+  uint32_t RecentValues(uint32_t slot, double* out, uint32_t max) const;
 
   // Replaces the slot's window with `values` (oldest first; only the last
   // size() are kept), as restored from a checkpoint or a resized table.

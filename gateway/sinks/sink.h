@@ -31,12 +31,18 @@
 namespace sensorgate {
 
 struct AlertEvent {
+  // Recent window values an event carries at most (for a mail's sparkline).
+  static constexpr uint32_t kMaxRecent = 16;
   std::string_view rule;   // "hot" | "stale"
   std::string_view state;  // "firing" | "resolved"
   std::string_view key;
   double avg = 0;          // the key's window average when it happened
   uint32_t count = 0;      // readings in the window then
   TimeMicros time_us = 0;  // time of the reading that caused it (stale: the wall clock)
+  double threshold = 0;    // firing: the rule's `above`; resolved: its `clear_below`
+  // The last recent_count values of the key's window, oldest first.
+  uint32_t recent_count = 0;
+  double recent[kMaxRecent] = {};
 };
 
 // One key's window after it changed, with its alert states then.

@@ -662,6 +662,8 @@ TEST(DaemonFiles, MoreMatchingFilesThanDescriptorsAreReportedAndHttpKeepsAnsweri
   DaemonProcess d(SENSORGATE_BIN, ini, {}, 1024);
   const int port = d.HttpPort(20000);
   ASSERT_GT(port, 0) << d.log();
+  // Start-up logs a line per file: read them (the pipe must not fill) until it is done.
+  ASSERT_NE(d.WaitForLog(" started: ", 60000), std::string::npos) << d.log();
   // Awaits a metric, reading the log meanwhile (a line per file: the pipe must not fill).
   const auto await_metric = [&](const std::string& line) {
     std::string body;

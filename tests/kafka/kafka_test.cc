@@ -1,0 +1,515 @@
+// The [kafka] sink end to end (issue 12): the sensorgate binary against
+// librdkafka's mock cluster run as its own process (3 brokers on 127.0.0.1),
+// records read back by an independent consumer, Debian's kcat.
+//  1. keys, partitions (the Java client's murmur2), values; seq gap-free;
+//  2. all brokers down, then up: everything spooled arrives in seq order per
+//     partition; the spool empties;
+//  3. SIGKILL while the brokers are down, restart: nothing lost, duplicates
+//     by (gateway, seq) counted;
+//  4. spool_max: the oldest go, counted exactly; RSS stays flat;
+//  5. a truncated and a damaged segment are skipped and counted at start-up.
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "tests/integration/daemon_process.h"
+#include "tests/integration/run_command.h"
+#include "tests/kafka/mock_cluster_process.h"
+
+namespace sensorgate {
+namespace {
+
+using testing_util::DaemonProcess;
+using testing_util::HttpGet;
+using testing_util::JavaMurmur2;
+using testing_util::JavaPartition;
+using testing_util::MockClusterProcess;
+using testing_util::NowMs;
+using testing_util::RunCommand;
+using testing_util::TempDir;
+
+constexpr const char* kKcat = "/usr/bin/kcat";
+constexpr int kPartitions = 3;
+
+std::string Record(const std::string& key, double value, int second = 0) {
+  char buf[256];
+  std::snprintf(buf, sizeof buf,
+                "{\"sensor\":\"%s\",\"data_evento\":\"2023-03-15T12:%02d:%02d.000000Z\","
+                "\"padrao\":{\"leitura\":{\"temperatura\":%g}}}\n",
+                key.c_str(), (second / 60) % 60, second % 60, value);
+  return buf;
+}
+
+void Append(const std::string& path, const std::string& text) {
+  std::ofstream(path, std::ios::app | std::ios::binary) << text;
+}
+
+// A port free on 127.0.0.1 now (for a daemon whose log will not say it).
+int FreePort() {
+  const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof a;
+  if (bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
+      getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
+    close(fd);
+    return -1;
+  }
+  close(fd);
+  return ntohs(a.sin_port);
+}
+
+// `quiet`: log errors only (thousands of alert lines would follow), on a
+// fixed free port, since the log will not say which.
+std::string Ini(const TempDir& dir, const std::string& bootstrap, int quiet_port = 0) {
+  return "[gateway]\nname = gw-test\nstate_dir = " + dir.path() + "/state\n" +
+         (quiet_port > 0 ? "log_level = error\n" : "") + "checkpoint_interval = 1s\n\n[file]\npath = " + dir.path() +
+         "/in.log\nfrom = beginning\n\n[window]\nsize = 1\n\n[alert]\nabove = 75\nclear_below = 73\n"
+         "min_samples = 1\n\n[kafka]\nbrokers = " + bootstrap +
+         "\ntopic = agg\nalerts_topic = alerts\ninterval = 100ms\nspool_max = 1MiB\n" +
+         "\n[http]\nlisten = 127.0.0.1:" + std::to_string(quiet_port) + "\n";
+}
+
+// The value of an unlabelled sample in a /metrics body; -1 when absent.
+double Metric(const std::string& body, const std::string& name) {
+  const std::string prefix = "\n" + name + " ";
+  const size_t at = body.find(prefix);
+  if (at == std::string::npos) return -1;
+  return std::strtod(body.c_str() + at + prefix.size(), nullptr);
+}
+
+// Polls /metrics (reading the daemon's log meanwhile, so it never blocks on
+// a full pipe) until pred holds; returns the last body.
+template <typename Pred>
+std::string AwaitMetrics(DaemonProcess& d, int port, Pred pred, int timeout_ms = 30000) {
+  const int64_t deadline = NowMs() + timeout_ms;
+  std::string body;
+  while (NowMs() < deadline) {
+    d.Pump(0);
+    body = HttpGet(port, "/metrics").body;
+    if (pred(body)) return body;
+    d.Pump(20);  // the poll interval between requests
+  }
+  return body;
+}
+
+struct KafkaRecord {
+  int partition = -1;
+  int64_t timestamp_ms = 0;
+  std::string key, value;
+  uint64_t seq = 0;
+};
+
+uint64_t SeqOf(const std::string& value) {
+  const size_t at = value.find("\"seq\":");
+  return at == std::string::npos ? 0 : std::strtoull(value.c_str() + at + 6, nullptr, 10);
+}
+
+std::string Field(const std::string& value, const std::string& name) {
+  const std::string k = "\"" + name + "\":";
+  size_t at = value.find(k);
+  if (at == std::string::npos) return "";
+  at += k.size();
+  if (value[at] == '"') return value.substr(at + 1, value.find('"', at + 1) - at - 1);
+  return value.substr(at, value.find_first_of(",}", at) - at);
+}
+
+// Every record of `topic`, partition by partition in offset order, read by kcat.
+std::vector<KafkaRecord> Consume(const std::string& bootstrap, const std::string& topic) {
+  const auto r = RunCommand({kKcat, "-C", "-b", bootstrap, "-t", topic, "-o", "beginning", "-e", "-q", "-f",
+                             "%p\t%T\t%k\t%s\n"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  std::vector<KafkaRecord> out;
+  for (const auto& line : testing_util::Lines(r.out)) {
+    const size_t t0 = line.find('\t'), t1 = line.find('\t', t0 + 1), t2 = line.find('\t', t1 + 1);
+    if (t0 == std::string::npos || t1 == std::string::npos || t2 == std::string::npos) continue;
+    KafkaRecord rec;
+    rec.partition = std::atoi(line.c_str());
+    rec.timestamp_ms = std::atoll(line.c_str() + t0 + 1);
+    rec.key = line.substr(t1 + 1, t2 - t1 - 1);
+    rec.value = line.substr(t2 + 1);
+    rec.seq = SeqOf(rec.value);
+    out.push_back(rec);
+  }
+  std::stable_sort(out.begin(), out.end(),
+                   [](const KafkaRecord& a, const KafkaRecord& b) { return a.partition < b.partition; });
+  return out;
+}
+
+struct SeqReport {
+  size_t received = 0, unique = 0, duplicates = 0;
+  std::vector<uint64_t> missing;  // in [1, last]
+};
+
+SeqReport CheckSeqs(const std::vector<KafkaRecord>& records, uint64_t last) {
+  SeqReport r;
+  std::set<uint64_t> seen;
+  for (const auto& rec : records) {
+    ++r.received;
+    if (!seen.insert(rec.seq).second) ++r.duplicates;
+  }
+  r.unique = seen.size();
+  for (uint64_t s = 1; s <= last; ++s) {
+    if (!seen.count(s)) r.missing.push_back(s);
+  }
+  return r;
+}
+
+// Within each partition, seq grows with the offset (duplicates aside).
+void ExpectSeqOrderPerPartition(const std::vector<KafkaRecord>& records) {
+  std::map<int, uint64_t> last;
+  std::map<int, std::set<uint64_t>> seen;
+  for (const auto& rec : records) {
+    if (seen[rec.partition].count(rec.seq)) continue;  // a resent duplicate
+    EXPECT_GT(rec.seq, last[rec.partition]) << "partition " << rec.partition;
+    last[rec.partition] = rec.seq;
+    seen[rec.partition].insert(rec.seq);
+  }
+}
+
+std::vector<KafkaRecord> ConsumeAll(const std::string& bootstrap) {
+  auto all = Consume(bootstrap, "agg");
+  const auto alerts = Consume(bootstrap, "alerts");
+  all.insert(all.end(), alerts.begin(), alerts.end());
+  return all;
+}
+
+long RssKiB(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind("VmRSS:", 0) == 0) return std::atol(line.c_str() + 6);
+  }
+  return -1;
+}
+
+std::vector<std::string> SegmentFiles(const TempDir& dir) {
+  std::vector<std::string> out;
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator(dir.path() + "/state/spool", ec)) {
+    if (e.path().filename().string().rfind("seg-", 0) == 0) out.push_back(e.path().string());
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+auto Drained = [](const std::string& m) {
+  return Metric(m, "sensorgate_kafka_spool_records") == 0 && Metric(m, "sensorgate_kafka_in_flight") == 0;
+};
+
+class KafkaTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (access(kKcat, X_OK) != 0) GTEST_SKIP() << "kcat is not installed (.ci/install-deps)";
+    cluster_ = std::make_unique<MockClusterProcess>(KAFKA_MOCK_BIN, std::vector<std::string>{"agg", "alerts"});
+    ASSERT_FALSE(cluster_->bootstrap().empty()) << "the mock cluster did not start";
+  }
+  const std::string& bootstrap() const { return cluster_->bootstrap(); }
+
+  TempDir dir_;
+  std::unique_ptr<MockClusterProcess> cluster_;
+};
+
+TEST(JavaMurmur2, MatchesTheJavaClientsKnownValues) {
+  // From Kafka's own UtilsTest.testMurmur2.
+  EXPECT_EQ(JavaMurmur2("21"), -973932308);
+  EXPECT_EQ(JavaMurmur2("foobar"), -790332482);
+  EXPECT_EQ(JavaMurmur2("a-little-bit-long-string"), -985981536);
+  EXPECT_EQ(JavaMurmur2("a-little-bit-longer-string"), -1486304829);
+  EXPECT_EQ(JavaMurmur2("lkjh234lh9fiuh90y23oiuhsafujhadof229phr9h19h89h8"), -58897971);
+  EXPECT_EQ(JavaMurmur2("abc"), 479470107);
+}
+
+TEST_F(KafkaTest, AggregatesAndAlertsArriveWithJavaPartitionsAndGapFreeSeq) {
+  const std::string ini = dir_.Write("g.ini", Ini(dir_, bootstrap()));
+  // Keys with known murmur2 values first, then ordinary ones; every third hot.
+  std::vector<std::string> keys = {"21", "foobar", "abc", "a-little-bit-long-string"};
+  for (int i = 1; i <= 16; ++i) keys.push_back("sensor" + std::to_string(i));
+  std::map<std::string, double> value;
+  std::map<std::string, int64_t> time_ms;  // the reading's time: the message timestamp
+  std::string lines;
+  int hot = 0;
+  for (size_t i = 0; i < keys.size(); ++i) {
+    value[keys[i]] = i % 3 == 0 ? 80.5 + static_cast<double>(i) : 60.25 + 0.5 * static_cast<double>(i);
+    hot += i % 3 == 0;
+    time_ms[keys[i]] = 1678881600000 + 1000 * static_cast<int64_t>(i);  // 2023-03-15T12:00:00Z + i s
+    lines += Record(keys[i], value[keys[i]], static_cast<int>(i));
+  }
+  Append(dir_.path() + "/in.log", lines);
+  DaemonProcess d(SENSORGATE_BIN, ini);
+  const int port = d.HttpPort(10000);
+  ASSERT_GT(port, 0) << d.log();
+  const double want = static_cast<double>(keys.size() + static_cast<size_t>(hot));
+  const std::string m = AwaitMetrics(d, port, [&](const std::string& b) {
+    return Metric(b, "sensorgate_kafka_records_acknowledged_total") >= want && Drained(b);
+  });
+  EXPECT_EQ(Metric(m, "sensorgate_kafka_records_spooled_total"), want);
+  EXPECT_EQ(Metric(m, "sensorgate_kafka_records_acknowledged_total"), want);
+  EXPECT_EQ(Metric(m, "sensorgate_kafka_spool_dropped_total"), 0);
+  const std::string links = HttpGet(port, "/api/links").body;
+  EXPECT_NE(links.find("\"name\":\"kafka\",\"up\":true"), std::string::npos) << links;
+
+  const auto agg = Consume(bootstrap(), "agg");
+  const auto alerts = Consume(bootstrap(), "alerts");
+  ASSERT_EQ(agg.size(), keys.size()) << [&] {
+    std::string all;
+    for (const auto& r : agg) all += r.value + "\n";
+    return all;
+  }();
+  ASSERT_EQ(alerts.size(), static_cast<size_t>(hot));
+  for (const auto& r : agg) {
+    EXPECT_EQ(r.partition, JavaPartition(r.key, kPartitions)) << r.key;
+    EXPECT_EQ(Field(r.value, "key"), r.key);
+    EXPECT_EQ(Field(r.value, "gateway"), "gw-test");
+    EXPECT_EQ(Field(r.value, "rule"), "hot");
+    EXPECT_EQ(std::strtod(Field(r.value, "avg").c_str(), nullptr), value[r.key]) << r.value;
+    EXPECT_EQ(Field(r.value, "count"), "1");
+    EXPECT_EQ(r.timestamp_ms, time_ms[r.key]) << r.key;
+    EXPECT_EQ(r.value.find("\"event\""), std::string::npos);
+    EXPECT_EQ(r.value.rfind("{\"gateway\":\"gw-test\",\"seq\":", 0), 0u) << r.value;
+  }
+  for (const auto& r : alerts) {
+    EXPECT_EQ(r.partition, JavaPartition(r.key, kPartitions)) << r.key;
+    EXPECT_EQ(Field(r.value, "key"), r.key);
+    EXPECT_EQ(Field(r.value, "event"), "alert");
+    EXPECT_EQ(Field(r.value, "state"), "firing");
+    EXPECT_EQ(r.timestamp_ms, time_ms[r.key]) << r.key;
+    EXPECT_GT(value[r.key], 75);
+  }
+  // The keys whose murmur2 Kafka's tests fix land where the Java client puts them.
+  std::map<std::string, int> partition_of;
+  for (const auto& r : agg) partition_of[r.key] = r.partition;
+  EXPECT_EQ(partition_of["21"], static_cast<int>((-973932308 & 0x7fffffff) % kPartitions));
+  EXPECT_EQ(partition_of["foobar"], static_cast<int>((-790332482 & 0x7fffffff) % kPartitions));
+  EXPECT_EQ(partition_of["abc"], static_cast<int>((479470107 & 0x7fffffff) % kPartitions));
+  EXPECT_EQ(partition_of["a-little-bit-long-string"], static_cast<int>((-985981536 & 0x7fffffff) % kPartitions));
+
+  const SeqReport seq = CheckSeqs(ConsumeAll(bootstrap()), static_cast<uint64_t>(want));
+  EXPECT_TRUE(seq.missing.empty());
+  EXPECT_EQ(seq.duplicates, 0u);
+  EXPECT_EQ(seq.unique, static_cast<size_t>(want));
+  d.Signal(SIGTERM);
+  EXPECT_EQ(d.Wait(10000), 0) << d.log();
+}
+
+TEST_F(KafkaTest, EverythingSpooledDuringAnOutageArrivesInSeqOrder) {
+  const std::string ini = dir_.Write("g.ini", Ini(dir_, bootstrap()));
+  const std::string in = dir_.path() + "/in.log";
+  const int kKeys = 10;
+  auto round = [&](int n) {
+    std::string lines;
+    for (int k = 0; k < kKeys; ++k) lines += Record("eq" + std::to_string(k), 50 + n + k * 0.5, n);
+    Append(in, lines);
+  };
+  round(0);
+  DaemonProcess d(SENSORGATE_BIN, ini);
+  const int port = d.HttpPort(10000);
+  ASSERT_GT(port, 0) << d.log();
+  std::string m = AwaitMetrics(d, port, [&](const std::string& b) {
+    return Metric(b, "sensorgate_kafka_records_acknowledged_total") >= kKeys && Drained(b);
+  });
+  ASSERT_TRUE(Drained(m)) << m;
+
+  ASSERT_TRUE(cluster_->Command("down"));
+  const double acked_before = Metric(m, "sensorgate_kafka_records_acknowledged_total");
+  double spooled = Metric(m, "sensorgate_kafka_records_spooled_total");
+  for (int n = 1; n <= 8; ++n) {
+    round(n);
+    m = AwaitMetrics(d, port, [&](const std::string& b) {
+      return Metric(b, "sensorgate_kafka_records_spooled_total") >= spooled + kKeys;
+    });
+    spooled = Metric(m, "sensorgate_kafka_records_spooled_total");
+  }
+  m = AwaitMetrics(d, port, [&](const std::string& b) { return Metric(b, "sensorgate_kafka_brokers_up") == 0; });
+  EXPECT_EQ(Metric(m, "sensorgate_kafka_brokers_up"), 0) << m;
+  EXPECT_GE(Metric(m, "sensorgate_kafka_spool_records"), 8 * kKeys) << m;
+  EXPECT_EQ(Metric(m, "sensorgate_kafka_records_acknowledged_total"), acked_before);
+  const std::string links = HttpGet(port, "/api/links").body;
+  EXPECT_NE(links.find("\"name\":\"kafka\",\"up\":false"), std::string::npos) << links;
+
+  ASSERT_TRUE(cluster_->Command("up"));
+  m = AwaitMetrics(d, port, Drained, 60000);
+  ASSERT_TRUE(Drained(m)) << m;
+  EXPECT_TRUE(SegmentFiles(dir_).empty());
+  EXPECT_EQ(Metric(m, "sensorgate_kafka_spool_bytes"), 0);
+
+  const auto all = Consume(bootstrap(), "agg");
+  ExpectSeqOrderPerPartition(all);
+  const SeqReport seq = CheckSeqs(all, static_cast<uint64_t>(spooled));
+  EXPECT_TRUE(seq.missing.empty()) << seq.missing.size() << " missing";
+  EXPECT_EQ(seq.unique, static_cast<size_t>(spooled));
+  std::printf("outage: %zu records spooled, %zu received, %zu duplicates\n", static_cast<size_t>(spooled),
+              seq.received, seq.duplicates);
+  RecordProperty("duplicates", static_cast<int>(seq.duplicates));
+}
+
+TEST_F(KafkaTest, SigkillWhileTheBrokersAreDownLosesNothing) {
+  const std::string ini = dir_.Write("g.ini", Ini(dir_, bootstrap()));
+  const std::string in = dir_.path() + "/in.log";
+  const int kKeys = 10;
+  auto round = [&](int n) {
+    std::string lines;
+    for (int k = 0; k < kKeys; ++k) lines += Record("eq" + std::to_string(k), 50 + n + k * 0.5, n);
+    Append(in, lines);
+  };
+  round(0);
+  {
+    DaemonProcess a(SENSORGATE_BIN, ini);
+    const int port = a.HttpPort(10000);
+    ASSERT_GT(port, 0) << a.log();
+    std::string m = AwaitMetrics(a, port, [&](const std::string& b) {
+      return Metric(b, "sensorgate_kafka_records_acknowledged_total") >= kKeys && Drained(b);
+    });
+    ASSERT_TRUE(Drained(m)) << m;
+    ASSERT_TRUE(cluster_->Command("down"));
+    double spooled = Metric(m, "sensorgate_kafka_records_spooled_total");
+    for (int n = 1; n <= 5; ++n) {
+      round(n);
+      m = AwaitMetrics(a, port, [&](const std::string& b) {
+        return Metric(b, "sensorgate_kafka_records_spooled_total") >= spooled + kKeys;
+      });
+      spooled = Metric(m, "sensorgate_kafka_records_spooled_total");
+    }
+    EXPECT_GE(Metric(m, "sensorgate_kafka_spool_records"), 5 * kKeys) << m;
+    a.Kill9();
+  }
+  EXPECT_FALSE(SegmentFiles(dir_).empty());
+  round(6);
+  DaemonProcess b(SENSORGATE_BIN, ini);
+  const int port = b.HttpPort(10000);
+  ASSERT_GT(port, 0) << b.log();
+  ASSERT_TRUE(cluster_->Command("up"));
+  // Round 6 is read and published after the restart, then everything drains.
+  std::string m = AwaitMetrics(
+      b, port,
+      [&](const std::string& body) {
+        return Metric(body, "sensorgate_kafka_records_spooled_total") >= kKeys && Drained(body);
+      },
+      60000);
+  ASSERT_TRUE(Drained(m)) << m;
+  const uint64_t last = static_cast<uint64_t>(Metric(m, "sensorgate_kafka_next_seq")) - 1;
+  const auto all = ConsumeAll(bootstrap());
+  ExpectSeqOrderPerPartition(all);
+  const SeqReport seq = CheckSeqs(all, last);
+  EXPECT_TRUE(seq.missing.empty()) << seq.missing.size() << " of " << last << " missing";
+  std::printf("sigkill: seq 1..%llu, %zu received, %zu duplicates by (gateway, seq)\n",
+              static_cast<unsigned long long>(last), seq.received, seq.duplicates);
+  RecordProperty("duplicates", static_cast<int>(seq.duplicates));
+}
+
+TEST_F(KafkaTest, FullSpoolDropsTheOldestAndCountsThemExactly) {
+  const int port = FreePort();
+  const std::string ini = dir_.Write("g.ini", Ini(dir_, bootstrap(), port));
+  const std::string in = dir_.path() + "/in.log";
+  Append(in, Record("warmup", 50));
+  DaemonProcess d(SENSORGATE_BIN, ini);
+  std::string m = AwaitMetrics(d, port, [&](const std::string& b) {
+    return Metric(b, "sensorgate_kafka_records_acknowledged_total") >= 1 && Drained(b);
+  });
+  ASSERT_TRUE(Drained(m)) << m;
+  ASSERT_TRUE(cluster_->Command("down"));
+  // Every line an alert event (firing, resolved, ...): ~190 bytes each in the spool.
+  auto burst = [&](int n, int from) {
+    std::string lines;
+    for (int i = 0; i < n; ++i) lines += Record("k", (from + i) % 2 == 0 ? 80 : 70, (from + i) % 3600);
+    Append(in, lines);
+  };
+  burst(12000, 0);
+  m = AwaitMetrics(d, port, [&](const std::string& b) {
+    return Metric(b, "sensorgate_kafka_records_spooled_total") >= 12001 &&
+           Metric(b, "sensorgate_kafka_spool_dropped_total") > 0;
+  });
+  ASSERT_GT(Metric(m, "sensorgate_kafka_spool_dropped_total"), 0) << m;
+  EXPECT_LE(Metric(m, "sensorgate_kafka_spool_bytes"), 1 << 20);
+  const long rss1 = RssKiB(d.pid());
+  burst(24000, 12000);
+  m = AwaitMetrics(d, port, [&](const std::string& b) {
+    return Metric(b, "sensorgate_kafka_records_spooled_total") >= 36001;
+  });
+  const long rss2 = RssKiB(d.pid());
+  burst(24000, 36000);
+  m = AwaitMetrics(d, port, [&](const std::string& b) {
+    return Metric(b, "sensorgate_kafka_records_spooled_total") >= 60001;
+  });
+  const long rss3 = RssKiB(d.pid());
+  EXPECT_LE(Metric(m, "sensorgate_kafka_spool_bytes"), 1 << 20);
+  std::printf("spool_max: RSS %ld KiB after 12000 alerts, %ld KiB after 36000, %ld KiB after 60000\n", rss1,
+              rss2, rss3);
+  // Once librdkafka holds its kMaxInFlight records, the backlog waits on disk
+  // only. (Not under AddressSanitizer: its quarantine keeps freed memory.)
+#if !defined(__SANITIZE_ADDRESS__)
+  EXPECT_LT(rss3 - rss1, 4096) << "RSS grew with the outage";
+  EXPECT_LT(rss3 - rss2, 1024) << "RSS grew with the outage";
+#endif
+
+  ASSERT_TRUE(cluster_->Command("up"));
+  m = AwaitMetrics(d, port, Drained, 90000);
+  ASSERT_TRUE(Drained(m)) << m;
+  const auto dropped = static_cast<size_t>(Metric(m, "sensorgate_kafka_spool_dropped_total"));
+  const uint64_t last = static_cast<uint64_t>(Metric(m, "sensorgate_kafka_next_seq")) - 1;
+  const SeqReport seq = CheckSeqs(ConsumeAll(bootstrap()), last);
+  EXPECT_EQ(seq.missing.size(), dropped);
+  EXPECT_GT(dropped, 0u);
+  std::printf("spool_max: seq 1..%llu, %zu dropped (metric), %zu missing at the consumer\n",
+              static_cast<unsigned long long>(last), dropped, seq.missing.size());
+  EXPECT_NE(d.log().find("spool full"), std::string::npos);
+}
+
+TEST_F(KafkaTest, TruncatedAndDamagedSegmentsAreSkippedAndCountedAtStart) {
+  const int port = FreePort();
+  const std::string ini = dir_.Write("g.ini", Ini(dir_, bootstrap(), port));
+  const std::string in = dir_.path() + "/in.log";
+  ASSERT_TRUE(cluster_->Command("down"));
+  std::string lines;
+  for (int i = 0; i < 2000; ++i) lines += Record("k", i % 2 == 0 ? 80 : 70, i % 3600);
+  Append(in, lines);
+  {
+    DaemonProcess a(SENSORGATE_BIN, ini);
+    const std::string m = AwaitMetrics(a, port, [&](const std::string& b) {
+      return Metric(b, "sensorgate_kafka_records_spooled_total") >= 2000;
+    });
+    ASSERT_GE(Metric(m, "sensorgate_kafka_records_spooled_total"), 2000) << a.log().substr(0, 3000);
+    a.Kill9();
+  }
+  const auto segs = SegmentFiles(dir_);
+  ASSERT_GE(segs.size(), 3u);
+  // A torn tail on the first, a flipped byte in the middle of the second.
+  const auto size0 = std::filesystem::file_size(segs[0]);
+  ASSERT_EQ(truncate(segs[0].c_str(), static_cast<off_t>(size0 - 7)), 0);
+  {
+    const auto size1 = std::filesystem::file_size(segs[1]);
+    std::fstream f(segs[1], std::ios::in | std::ios::out | std::ios::binary);
+    f.seekg(static_cast<std::streamoff>(size1 / 2));
+    const char c = static_cast<char>(f.get());
+    f.seekp(static_cast<std::streamoff>(size1 / 2));
+    f.put(static_cast<char>(c ^ 0x40));
+  }
+  ASSERT_TRUE(cluster_->Command("up"));
+  DaemonProcess b(SENSORGATE_BIN, ini);
+  const std::string m = AwaitMetrics(b, port, Drained, 60000);
+  ASSERT_TRUE(Drained(m)) << m;
+  EXPECT_EQ(Metric(m, "sensorgate_kafka_spool_corrupt_total"), 2) << m;
+  EXPECT_GT(Metric(m, "sensorgate_kafka_spool_corrupt_bytes_total"), 0);
+  EXPECT_NE(b.log().find("corrupt bytes"), std::string::npos);
+  EXPECT_EQ(HttpGet(port, "/healthz").status, 200);
+  const uint64_t last = static_cast<uint64_t>(Metric(m, "sensorgate_kafka_next_seq")) - 1;
+  const SeqReport seq = CheckSeqs(ConsumeAll(bootstrap()), last);
+  // One record lost in each damaged segment, nothing else.
+  EXPECT_EQ(seq.missing.size(), 2u);
+  b.Signal(SIGTERM);
+  EXPECT_EQ(b.Wait(10000), 0) << b.log();
+}
+
+}  // namespace
+}  // namespace sensorgate
