@@ -216,6 +216,12 @@ class KafkaTest : public ::testing::Test {
     ASSERT_FALSE(cluster_->bootstrap().empty()) << "the mock cluster did not start";
   }
   const std::string& bootstrap() const { return cluster_->bootstrap(); }
+  // Round `n`: one reading of each of `keys` equipment eq0.. appended to `in`.
+  static void AppendRound(const std::string& in, int keys, int n) {
+    std::string lines;
+    for (int k = 0; k < keys; ++k) lines += Record("eq" + std::to_string(k), 50 + n + k * 0.5, n);
+    Append(in, lines);
+  }
 
   TempDir dir_;
   std::unique_ptr<MockClusterProcess> cluster_;
@@ -307,12 +313,7 @@ TEST_F(KafkaTest, EverythingSpooledDuringAnOutageArrivesInSeqOrder) {
   const std::string ini = dir_.Write("g.ini", Ini(dir_, bootstrap()));
   const std::string in = dir_.path() + "/in.log";
   const int kKeys = 10;
-  auto round = [&](int n) {
-    std::string lines;
-    for (int k = 0; k < kKeys; ++k) lines += Record("eq" + std::to_string(k), 50 + n + k * 0.5, n);
-    Append(in, lines);
-  };
-  round(0);
+  AppendRound(in, kKeys, 0);
   DaemonProcess d(SENSORGATE_BIN, ini);
   const int port = d.HttpPort(10000);
   ASSERT_GT(port, 0) << d.log();
@@ -325,7 +326,7 @@ TEST_F(KafkaTest, EverythingSpooledDuringAnOutageArrivesInSeqOrder) {
   const double acked_before = Metric(m, "sensorgate_kafka_records_acknowledged_total");
   double spooled = Metric(m, "sensorgate_kafka_records_spooled_total");
   for (int n = 1; n <= 8; ++n) {
-    round(n);
+    AppendRound(in, kKeys, n);
     m = AwaitMetrics(d, port, [&](const std::string& b) {
       return Metric(b, "sensorgate_kafka_records_spooled_total") >= spooled + kKeys;
     });
@@ -358,12 +359,7 @@ TEST_F(KafkaTest, SigkillWhileTheBrokersAreDownLosesNothing) {
   const std::string ini = dir_.Write("g.ini", Ini(dir_, bootstrap()));
   const std::string in = dir_.path() + "/in.log";
   const int kKeys = 10;
-  auto round = [&](int n) {
-    std::string lines;
-    for (int k = 0; k < kKeys; ++k) lines += Record("eq" + std::to_string(k), 50 + n + k * 0.5, n);
-    Append(in, lines);
-  };
-  round(0);
+  AppendRound(in, kKeys, 0);
   {
     DaemonProcess a(SENSORGATE_BIN, ini);
     const int port = a.HttpPort(10000);
@@ -375,7 +371,7 @@ TEST_F(KafkaTest, SigkillWhileTheBrokersAreDownLosesNothing) {
     ASSERT_TRUE(cluster_->Command("down"));
     double spooled = Metric(m, "sensorgate_kafka_records_spooled_total");
     for (int n = 1; n <= 5; ++n) {
-      round(n);
+      AppendRound(in, kKeys, n);
       m = AwaitMetrics(a, port, [&](const std::string& b) {
         return Metric(b, "sensorgate_kafka_records_spooled_total") >= spooled + kKeys;
       });
@@ -385,7 +381,7 @@ TEST_F(KafkaTest, SigkillWhileTheBrokersAreDownLosesNothing) {
     a.Kill9();
   }
   EXPECT_FALSE(SegmentFiles(dir_).empty());
-  round(6);
+  AppendRound(in, kKeys, 6);
   DaemonProcess b(SENSORGATE_BIN, ini);
   const int port = b.HttpPort(10000);
   ASSERT_GT(port, 0) << b.log();
