@@ -13,6 +13,13 @@
 //
 // Time comes from the Clock (monotonic); tests pass a FakeClock. Not thread-
 // safe: one owner (the loop thread) calls every method.
+//
+// Save() and Load() carry the whole state across a restart (EmailSink keeps
+// it in outbox/group.state, written before each checkpoint): alerts waiting
+// for group_wait, which alerts a notification listed firing (so `repeat`
+// reminders and resolved notices go on), and the sends of the last hour. A
+// firing event for an alert already firing (the same records read again
+// after a crash) changes nothing but its latest values.
 #ifndef SENSORGATE_ALERTS_MAIL_GROUPER_H_
 #define SENSORGATE_ALERTS_MAIL_GROUPER_H_
 
@@ -20,10 +27,12 @@
 #include <deque>
 #include <map>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
 #include "gateway/base/clock.h"
+#include "gateway/base/status.h"
 
 namespace sensorgate {
 
@@ -78,6 +87,16 @@ class MailGrouper {
   // and max_per_hour (at stop, so nothing is lost). False when there is
   // nothing to tell.
   bool TakePending(MailNotification* out);
+
+  // The state as bytes (a versioned binary record ending with its CRC-32C).
+  // Times are kept relative to the clock's wall time, so they survive a
+  // restart, when the monotonic clock starts again.
+  std::string Save() const;
+  // Replaces the state with one Save() made (by this run or an earlier one);
+  // the time between the two moves every deadline closer. A record that is
+  // cut, of another version or whose CRC does not match is an error and
+  // leaves the state empty.
+  Status Load(std::string_view data);
 
   // Monotonic µs at which Poll() may have something; kNever when idle.
   int64_t next_due_us() const;

@@ -86,24 +86,7 @@ bool MailOutbox::NextDue(std::string* id, bool ignore_backoff) const {
 }
 
 Status MailOutbox::Read(const std::string& id, std::string* message) const {
-  const std::string path = dir_ + "/" + id;
-  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return Status::Error(path + ": cannot read: " + std::strerror(errno));
-  message->clear();
-  char buf[16384];
-  while (true) {
-    const ssize_t n = read(fd, buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      const int err = errno;
-      close(fd);
-      return Status::Error(path + ": cannot read: " + std::strerror(err));
-    }
-    if (n == 0) break;
-    message->append(buf, static_cast<size_t>(n));
-  }
-  close(fd);
-  return Status::Ok();
+  return ReadWholeFile(dir_ + "/" + id, message);
 }
 
 Status MailOutbox::Remove(const std::string& id) {

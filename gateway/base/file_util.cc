@@ -57,6 +57,27 @@ Status ReplaceFile(const std::string& path, std::string_view data, unsigned mode
   return Status::Ok();
 }
 
+Status ReadWholeFile(const std::string& path, std::string* out) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return Status::Error(path + ": cannot read: " + std::strerror(errno));
+  out->clear();
+  char buf[16384];
+  while (true) {
+    const ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      const int err = errno;
+      ::close(fd);
+      errno = err;
+      return Status::Error(path + ": cannot read: " + std::strerror(err));
+    }
+    if (n == 0) break;
+    out->append(buf, static_cast<size_t>(n));
+  }
+  ::close(fd);
+  return Status::Ok();
+}
+
 std::string SecretFilePath(const std::string& value) {
   static const std::string kPrefix = "credential:";
   if (value.compare(0, kPrefix.size(), kPrefix) != 0) return value;

@@ -30,6 +30,10 @@ std::string DirName(const std::string& path);
 // the file and the step that failed.
 Status ReplaceFile(const std::string& path, std::string_view data, unsigned mode);
 
+// Reads the whole file at `path` into *out. An error names the file; errno
+// is left as the failing call set it (ENOENT: there is no such file).
+Status ReadWholeFile(const std::string& path, std::string* out);
+
 // The file a `*_file` key names: `credential:NAME` is the file NAME in
 // $CREDENTIALS_DIRECTORY (systemd's LoadCredential=); anything else is a path
 // as written. "" when it is a credential and $CREDENTIALS_DIRECTORY is unset,

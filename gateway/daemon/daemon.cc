@@ -274,6 +274,16 @@ void Daemon::Checkpoint() {
   for (RunningSource& r : sources_) r.source->SavePosition(&positions_);
   meta_.mqtt_generation = positions_.mqtt.generation;
   meta_.mqtt_offset = positions_.mqtt.offset;
+  // The sinks first: the checkpoint must not say an alert happened before
+  // whoever has to tell about it has it on disk.
+  for (RunningSink& r : sinks_) {
+    const Status s = r.sink->PrepareCheckpoint();
+    if (!s.ok()) {
+      checkpoint_status_ = s;
+      Log(LogLevel::kError, "checkpoint: not written: %s", s.message().c_str());
+      return;
+    }
+  }
   checkpoint_status_ = WriteCheckpoint(checkpoint_path_, *pipeline_, positions_.files, meta_);
   if (!checkpoint_status_.ok()) {
     Log(LogLevel::kError, "checkpoint: %s", checkpoint_status_.message().c_str());

@@ -79,6 +79,11 @@ class Sink {
     (void)deadline_us;
     return Status::Ok();
   }
+  // Before the daemon writes a checkpoint: makes durable every event taken
+  // so far, since the checkpoint will say they happened and the records that
+  // made them will not be read again after a crash. An error keeps that
+  // checkpoint from being written (the records are read again instead).
+  virtual Status PrepareCheckpoint() { return Status::Ok(); }
   // Prometheus families of this sink.
   virtual void AppendMetrics(std::string* out) const { (void)out; }
   virtual LinkState Link() const = 0;

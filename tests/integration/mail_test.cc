@@ -253,6 +253,36 @@ TEST(MailOutage, MailsWaitInTheOutboxAcrossSigtermAndSigkillAndArriveExactlyOnce
   EXPECT_EQ(keys, (std::set<std::string>{"a", "b"}));
 }
 
+TEST(MailOutage, AnAlertWaitingForGroupWaitSurvivesASigkillAfterTheCheckpoint) {
+  MailSetup s;
+  REQUIRE_SMTP_TOOLS(s);
+  SmtpServer server(s.server_dir, s.port, s.ServerArgs());
+  ASSERT_TRUE(server.ready());
+  const std::string ini = s.WriteIni("group_wait = 8s\n");
+  {
+    DaemonProcess d(SENSORGATE_BIN, ini);
+    ASSERT_GT(d.HttpPort(10000), 0) << d.log();
+    Append(s.log, Rec("a", 80));
+    ASSERT_NE(d.WaitForLog("\"key\":\"a\"", 10000), std::string::npos) << d.log();
+    // The checkpoint now says a is firing: its records are not read again.
+    ASSERT_TRUE(AwaitCheckpointAfter(s.dir.path() + "/state", s.log, 10000)) << d.log();
+    d.Kill9();
+  }
+  ASSERT_TRUE(MailFiles(s.server_dir).empty()) << "the mail left before the kill: group_wait too short here";
+  DaemonProcess d(SENSORGATE_BIN, ini);
+  ASSERT_GT(d.HttpPort(10000), 0) << d.log();
+  ASSERT_NE(d.WaitForLog("1 alerts of an earlier run carried on", 10000), std::string::npos) << d.log();
+  std::vector<std::string> mails = AwaitMails(s.server_dir, 1, 20000);
+  ASSERT_EQ(mails.size(), 1u) << d.log();
+  ParsedMail m = Parse(mails[0]);
+  ASSERT_TRUE(m.ok) << m.json;
+  EXPECT_EQ(m.headers["Subject"], "[sensorgate line-2] 1 firing");
+  EXPECT_NE(m.body.find("* a  rule hot  FIRING  avg 80 > 75"), std::string::npos) << m.body;
+  d.Signal(SIGTERM);
+  EXPECT_EQ(d.Wait(15000), 0) << d.log();
+  EXPECT_EQ(ReceivedIds(s.server_dir).size(), 1u);
+}
+
 TEST(MailOutage, AServerThatNeverAnswersDoesNotStallThePipeline) {
   MailSetup s;
   REQUIRE_SMTP_TOOLS(s);

@@ -9,6 +9,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cstdio>
+#include <fstream>
 #include <string>
 
 #include "tests/unit/temp_dir.h"
@@ -92,6 +94,57 @@ TEST(EmailSink, StartFailsOnAnUnreadablePasswordFile) {
   const Status st = sink.Start();
   ASSERT_FALSE(st.ok());
   EXPECT_NE(st.message().find("password_file"), std::string::npos);
+}
+
+AlertEvent Hot(const char* key) {
+  AlertEvent e{"hot", "firing", key, 80, 60, 1678882537166944};
+  e.threshold = 75;
+  return e;
+}
+
+TEST(EmailSink, AlertsWaitingForGroupWaitAreOnDiskBeforeACheckpointAndSurviveACrash) {
+  testing_util::TempDir dir;
+  FakeClock clock;
+  {
+    EmailSink sink(Settings(dir.path()), &clock);
+    ASSERT_TRUE(sink.Start().ok());
+    sink.OnAlert(Hot("boiler-1"));
+    clock.Advance(4'000'000);
+    ASSERT_TRUE(sink.PrepareCheckpoint().ok());
+    // Gone without Flush(), as after SIGKILL.
+  }
+  EmailSink again(Settings(dir.path()), &clock);
+  ASSERT_TRUE(again.Start().ok());
+  EXPECT_EQ(again.queued(), 0u);
+  // group_wait goes on where it was: 6 s left.
+  EXPECT_EQ(again.next_tick_us(), clock.MonotonicUs() + 6'000'000);
+  clock.Advance(6'000'000);
+  again.Tick(clock.MonotonicUs());
+  EXPECT_EQ(again.queued(), 1u);
+}
+
+TEST(EmailSink, AMailThatCannotBeQueuedKeepsItsAlertsAndIsTriedAgain) {
+  testing_util::TempDir dir;
+  FakeClock clock;
+  EmailSinkSettings settings = Settings(dir.path());
+  settings.email.group_wait_us = 0;
+  EmailSink sink(settings, &clock);
+  ASSERT_TRUE(sink.Start().ok());
+  // The outbox cannot take a file (as when the disk is full).
+  const std::string outbox = dir.path() + "/outbox";
+  ASSERT_EQ(rename(outbox.c_str(), (outbox + ".away").c_str()), 0);
+  std::ofstream(outbox) << "not a folder\n";
+  sink.OnAlert(Hot("boiler-1"));
+  EXPECT_EQ(sink.queued(), 0u);
+  std::string metrics;
+  sink.AppendMetrics(&metrics);
+  EXPECT_NE(metrics.find("sensorgate_mail_failed_total{reason=\"outbox\"} 1"), std::string::npos) << metrics;
+  EXPECT_EQ(sink.next_tick_us(), clock.MonotonicUs() + 5'000'000);
+  ASSERT_EQ(unlink(outbox.c_str()), 0);
+  ASSERT_EQ(rename((outbox + ".away").c_str(), outbox.c_str()), 0);
+  clock.Advance(5'000'000);
+  sink.Tick(clock.MonotonicUs());
+  EXPECT_EQ(sink.queued(), 1u);
 }
 
 }  // namespace

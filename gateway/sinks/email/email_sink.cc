@@ -14,6 +14,8 @@
 namespace sensorgate {
 namespace {
 
+constexpr int64_t kComposeRetryUs = 5'000'000;
+
 MailGroupOptions GroupOptions(const EmailConfig& c) {
   MailGroupOptions o;
   o.group_wait_us = c.group_wait_us;
@@ -66,6 +68,19 @@ Status EmailSink::Start() {
   o.timeout_us = s_.email.timeout_us;
   st = transport_.Init(o);
   if (!st.ok()) return Status::Error("[email]: " + st.message());
+  std::string group;
+  if (ReadWholeFile(GroupStatePath(), &group).ok()) {
+    st = grouper_.Load(group);
+    if (!st.ok()) {
+      // Damaged: the alerts it held are lost to mail (the checkpoint says
+      // they fired); say so plainly and keep the file for a post-mortem.
+      Log(LogLevel::kError, "email: %s: %s; alerts waiting for their first mail are forgotten (kept as %s.bad)",
+          GroupStatePath().c_str(), st.message().c_str(), GroupStatePath().c_str());
+      ::rename(GroupStatePath().c_str(), (GroupStatePath() + ".bad").c_str());
+    } else if (grouper_.size() > 0) {
+      Log(LogLevel::kInfo, "email: %zu alerts of an earlier run carried on", grouper_.size());
+    }
+  }
   if (outbox_.size() > 0) {
     Log(LogLevel::kInfo, "email: %zu mails left in %s from an earlier run, sending them", outbox_.size(),
         s_.outbox_dir.c_str());
@@ -90,12 +105,13 @@ void EmailSink::OnAlert(const AlertEvent& e) {
   a.time_us = e.time_us;
   a.recent.assign(e.recent, e.recent + std::min(e.recent_count, AlertEvent::kMaxRecent));
   grouper_.Add(std::move(a));
+  group_dirty_ = true;
   // group_wait = 0s: the mail leaves now, not at the next turn.
   if (grouper_.next_due_us() <= clock_->MonotonicUs()) Pump();
 }
 
 int64_t EmailSink::next_tick_us() const {
-  int64_t due = std::min(grouper_.next_due_us(), transport_.next_due_us());
+  int64_t due = std::min(std::max(grouper_.next_due_us(), compose_hold_until_us_), transport_.next_due_us());
   if (!transport_.busy() && outbox_.size() > 0) due = std::min(due, std::max(outbox_.next_due_us(), hold_until_us_));
   if (!transport_.busy() && outbox_.size() > 0) due = std::min(due, next_expire_us_);
   return due;
@@ -106,7 +122,7 @@ void EmailSink::Tick(int64_t now_us) {
   Pump();
 }
 
-void EmailSink::Compose(const MailNotification& n) {
+bool EmailSink::Compose(const MailNotification& n) {
   MailHeaderInfo h;
   h.gateway = s_.gateway;
   h.from = s_.email.from;
@@ -121,10 +137,25 @@ void EmailSink::Compose(const MailNotification& n) {
   if (!st.ok()) {
     ++failed_["outbox"];
     last_error_ = st.message();
-    Log(LogLevel::kError, "email: cannot queue a mail of %zu alerts: %s", n.entries.size(), st.message().c_str());
-    return;
+    Log(LogLevel::kError, "email: cannot queue a mail of %zu alerts: %s (kept, trying again in %llds)",
+        n.entries.size(), st.message().c_str(), static_cast<long long>(kComposeRetryUs / 1'000'000));
+    return false;
   }
   Log(LogLevel::kDebug, "email: queued %s (%u firing, %u resolved)", id.c_str(), n.firing, n.resolved);
+  return true;
+}
+
+Status EmailSink::SaveGroup() {
+  const Status st = ReplaceFile(GroupStatePath(), grouper_.Save(), 0600);
+  if (st.ok()) group_dirty_ = false;
+  return st;
+}
+
+Status EmailSink::PrepareCheckpoint() {
+  if (!group_dirty_) return Status::Ok();
+  const Status st = SaveGroup();
+  if (!st.ok()) return Status::Error("email: alerts waiting for a mail: " + st.message());
+  return st;
 }
 
 void EmailSink::Expire() {
@@ -143,8 +174,29 @@ void EmailSink::Expire() {
 }
 
 void EmailSink::Pump() {
-  MailNotification n;
-  while (grouper_.Poll(&n)) Compose(n);
+  const int64_t now = clock_->MonotonicUs();
+  if (now >= compose_hold_until_us_ && grouper_.next_due_us() <= now) {
+    // A mail that cannot be queued gives its alerts back to the grouper.
+    MailGrouper before = grouper_;
+    MailNotification n;
+    bool queued = false;
+    while (grouper_.Poll(&n)) {
+      if (!Compose(n)) {
+        grouper_ = before;
+        compose_hold_until_us_ = now + kComposeRetryUs;
+        break;
+      }
+      queued = true;
+      before = grouper_;
+    }
+    if (queued) {
+      // The alerts a queued mail lists are no longer pending: say so on
+      // disk now, or a crash before the next checkpoint would mail them twice.
+      group_dirty_ = true;
+      const Status st = SaveGroup();
+      if (!st.ok()) Log(LogLevel::kError, "email: %s", st.message().c_str());
+    }
+  }
   Expire();
   if (!flushing_ && !transport_.busy() && clock_->MonotonicUs() >= hold_until_us_) StartNext(false);
 }
@@ -197,7 +249,12 @@ void EmailSink::OnDone(const std::string& id, const SmtpResult& r) {
 
 Status EmailSink::Flush(int64_t deadline_us) {
   MailNotification n;
-  if (grouper_.TakePending(&n)) Compose(n);
+  const MailGrouper before = grouper_;
+  if (grouper_.TakePending(&n) && !Compose(n)) grouper_ = before;
+  // What is left (alerts still firing, reminders due, or a mail that could
+  // not be queued) waits in group.state for the next start.
+  const Status saved = SaveGroup();
+  if (!saved.ok()) Log(LogLevel::kError, "email: %s", saved.message().c_str());
   flushing_ = true;
   // The transport's waits are on the real monotonic clock.
   const int64_t real_deadline = MonotonicMicros() + (deadline_us - clock_->MonotonicUs());

@@ -11,6 +11,14 @@
 // the outbox and makes one bounded attempt to send what is queued; what is
 // left stays in the outbox for the next start.
 //
+// The grouper's state (alerts waiting for group_wait, which ones a mail
+// listed firing, the sends of the last hour) is saved to outbox/group.state
+// before every checkpoint (PrepareCheckpoint), after mails are queued and at
+// stop, and read back at Start(): a crash between an alert and its mail
+// loses neither, and `repeat` reminders go on after a restart. A mail that
+// cannot be queued (a full disk) leaves its alerts in the grouper, tried
+// again a few seconds later.
+//
 // Thread: the loop thread only, like every Sink.
 #ifndef SENSORGATE_GATEWAY_SINKS_EMAIL_EMAIL_SINK_H_
 #define SENSORGATE_GATEWAY_SINKS_EMAIL_EMAIL_SINK_H_
@@ -54,6 +62,7 @@ class EmailSink : public Sink {
   int64_t next_tick_us() const override;
   void Tick(int64_t now_us) override;
   Status Flush(int64_t deadline_us) override;
+  Status PrepareCheckpoint() override;
   void AppendMetrics(std::string* out) const override;
   LinkState Link() const override;
 
@@ -62,7 +71,9 @@ class EmailSink : public Sink {
   uint64_t sent() const { return sent_; }
 
  private:
-  void Compose(const MailNotification& n);
+  bool Compose(const MailNotification& n);
+  Status SaveGroup();
+  std::string GroupStatePath() const { return s_.outbox_dir + "/group.state"; }
   void Pump();
   void StartNext(bool ignore_backoff);
   void OnDone(const std::string& id, const SmtpResult& r);
@@ -78,6 +89,8 @@ class EmailSink : public Sink {
   uint64_t mail_seq_ = 0;
   int64_t hold_until_us_ = 0;      // after a failure: no attempt before this
   int64_t next_expire_us_ = 0;
+  int64_t compose_hold_until_us_ = 0;  // after a mail could not be queued
+  bool group_dirty_ = false;           // grouper changed since group.state
   bool flushing_ = false;
   // Counters.
   uint64_t sent_ = 0, retries_ = 0, dead_ = 0;

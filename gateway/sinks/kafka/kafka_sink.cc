@@ -253,6 +253,14 @@ void KafkaSink::Tick(int64_t now_us) {
   next_poll_us_ = now_us + kSafetyPollUs;
 }
 
+Status KafkaSink::PrepareCheckpoint() {
+  if (!spool_.dirty()) return Status::Ok();
+  const Status s = spool_.Sync();
+  last_sync_us_ = clock_->MonotonicUs();
+  if (!s.ok()) return Status::Error("kafka: " + s.message());
+  return s;
+}
+
 Status KafkaSink::Flush(int64_t deadline_us) {
   PublishWindows();
   Status synced = spool_.Sync();

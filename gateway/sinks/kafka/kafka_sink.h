@@ -62,6 +62,8 @@ class KafkaSink : public Sink {
   // Spools the windows still waiting for `interval`, fsyncs the spool, and
   // serves librdkafka until every record is acknowledged or `deadline_us`.
   Status Flush(int64_t deadline_us) override;
+  // fsyncs the spool: what the checkpoint says happened is on disk.
+  Status PrepareCheckpoint() override;
   void AppendMetrics(std::string* out) const override;
   LinkState Link() const override;
 
