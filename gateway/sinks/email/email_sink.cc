@@ -175,11 +175,11 @@ void EmailSink::Expire() {
 
 void EmailSink::Pump() {
   const int64_t now = clock_->MonotonicUs();
+  bool queued = false;
   if (now >= compose_hold_until_us_ && grouper_.next_due_us() <= now) {
     // A mail that cannot be queued gives its alerts back to the grouper.
     MailGrouper before = grouper_;
     MailNotification n;
-    bool queued = false;
     while (grouper_.Poll(&n)) {
       if (!Compose(n)) {
         grouper_ = before;
@@ -189,16 +189,16 @@ void EmailSink::Pump() {
       queued = true;
       before = grouper_;
     }
-    if (queued) {
-      // The alerts a queued mail lists are no longer pending: say so on
-      // disk now, or a crash before the next checkpoint would mail them twice.
-      group_dirty_ = true;
-      const Status st = SaveGroup();
-      if (!st.ok()) Log(LogLevel::kError, "email: %s", st.message().c_str());
-    }
   }
   Expire();
   if (!flushing_ && !transport_.busy() && clock_->MonotonicUs() >= hold_until_us_) StartNext(false);
+  if (queued) {
+    // The alerts a queued mail lists are no longer pending: say so on disk
+    // now (after the send has started, so it does not wait for this fsync),
+    // or a crash before the next checkpoint would mail them twice.
+    const Status st = SaveGroup();
+    if (!st.ok()) Log(LogLevel::kError, "email: %s", st.message().c_str());
+  }
 }
 
 void EmailSink::StartNext(bool ignore_backoff) {
