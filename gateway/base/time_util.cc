@@ -46,28 +46,47 @@ void Put(char* b, unsigned v, int n) {
 
 }  // namespace
 
-bool ParseRfc3339(std::string_view s, TimeMicros* out) {
+namespace {
+
+// "YYYY-MM-DDTHH:MM" (16 bytes) to seconds since the epoch of its minute;
+// false when a field is not a digit or is out of range.
+bool ParseMinute(const unsigned char* c, int64_t* out) {
+  auto d = [c](size_t i) { return static_cast<unsigned>(c[i]) - '0'; };
+  if ((d(0) > 9) | (d(1) > 9) | (d(2) > 9) | (d(3) > 9) | (d(5) > 9) | (d(6) > 9) | (d(8) > 9) |
+      (d(9) > 9) | (d(11) > 9) | (d(12) > 9) | (d(14) > 9) | (d(15) > 9)) {
+    return false;
+  }
+  if (c[4] != '-' || c[7] != '-' || (c[10] != 'T' && c[10] != 't' && c[10] != ' ') || c[13] != ':') return false;
+  const unsigned year = d(0) * 1000 + d(1) * 100 + d(2) * 10 + d(3);
+  const unsigned mon = d(5) * 10 + d(6), day = d(8) * 10 + d(9);
+  const unsigned hour = d(11) * 10 + d(12), min = d(14) * 10 + d(15);
+  if (mon < 1 || mon > 12 || day < 1 || day > DaysInMonth(year, mon) || hour > 23 || min > 59) return false;
+  *out = DaysFromCivil(year, mon, day) * 86400 + hour * 3600 + min * 60;
+  return true;
+}
+
+}  // namespace
+
+bool ParseRfc3339(std::string_view s, TimeMicros* out, Rfc3339Cache* cache) {
   // Fixed positions first: "YYYY-MM-DDTHH:MM:SS", checked digit by digit
-  // without loops (this runs once per record).
+  // without loops (this runs once per record). Records of the same minute
+  // as the last one reuse its date and time to the minute.
   if (s.size() < 20) return false;
   const unsigned char* c = reinterpret_cast<const unsigned char*>(s.data());
   auto d = [c](size_t i) { return static_cast<unsigned>(c[i]) - '0'; };
-  if ((d(0) > 9) | (d(1) > 9) | (d(2) > 9) | (d(3) > 9) | (d(5) > 9) | (d(6) > 9) | (d(8) > 9) |
-      (d(9) > 9) | (d(11) > 9) | (d(12) > 9) | (d(14) > 9) | (d(15) > 9) | (d(17) > 9) |
-      (d(18) > 9)) {
-    return false;
+  int64_t minute = 0;
+  if (cache != nullptr && cache->minute >= 0 && std::memcmp(c, cache->prefix, sizeof cache->prefix) == 0) {
+    minute = cache->minute;
+  } else {
+    if (!ParseMinute(c, &minute)) return false;
+    if (cache != nullptr) {
+      std::memcpy(cache->prefix, c, sizeof cache->prefix);
+      cache->minute = minute;
+    }
   }
-  if (c[4] != '-' || c[7] != '-' || (c[10] != 'T' && c[10] != 't' && c[10] != ' ') ||
-      c[13] != ':' || c[16] != ':') {
-    return false;
-  }
-  const unsigned year = d(0) * 1000 + d(1) * 100 + d(2) * 10 + d(3);
-  const unsigned mon = d(5) * 10 + d(6), day = d(8) * 10 + d(9);
-  const unsigned hour = d(11) * 10 + d(12), min = d(14) * 10 + d(15), sec = d(17) * 10 + d(18);
-  if (mon < 1 || mon > 12 || day < 1 || day > DaysInMonth(year, mon) || hour > 23 || min > 59 ||
-      sec > 60) {
-    return false;
-  }
+  if (c[16] != ':' || d(17) > 9 || d(18) > 9) return false;
+  const unsigned sec = d(17) * 10 + d(18);
+  if (sec > 60) return false;
   size_t p = 19;
   int64_t frac_us = 0;
   if (s[p] == '.') {
@@ -97,8 +116,7 @@ bool ParseRfc3339(std::string_view s, TimeMicros* out) {
     return false;
   }
   if (p != s.size()) return false;
-  const int64_t days = DaysFromCivil(year, mon, day);
-  const int64_t secs = days * 86400 + hour * 3600 + min * 60 + sec - offset_s;
+  const int64_t secs = minute + sec - offset_s;
   if (secs < 0) return false;
   const TimeMicros t = secs * kMicrosPerSecond + frac_us;
   if (t > kMaxTimeMicros) return false;
@@ -155,8 +173,8 @@ bool ParseUnixNumber(std::string_view s, TimeMicros* out) {
   return true;
 }
 
-bool ParseTimeText(std::string_view s, TimeMicros* out) {
-  if (s.size() >= 20 && s[4] == '-') return ParseRfc3339(s, out);
+bool ParseTimeText(std::string_view s, TimeMicros* out, Rfc3339Cache* cache) {
+  if (s.size() >= 20 && s[4] == '-') return ParseRfc3339(s, out, cache);
   return ParseUnixNumber(s, out);
 }
 

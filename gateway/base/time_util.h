@@ -22,7 +22,14 @@ constexpr TimeMicros kMaxTimeMicros = 253402300799999999LL;
 // "+02:00" allowed, 't'/'z' and a space separator accepted). Fractions keep
 // their first six digits exactly; further digits are dropped. Returns false
 // for anything else, including out-of-range fields and times before 1970.
-bool ParseRfc3339(std::string_view text, TimeMicros* out);
+// With a cache, the date and time to the minute of the last text parsed with
+// it are reused when the next text starts with the same 16 bytes (one parser
+// thread per cache).
+struct Rfc3339Cache {
+  char prefix[16] = {};  // "YYYY-MM-DDTHH:MM" of the last valid text
+  int64_t minute = -1;   // its seconds since the epoch; -1: empty
+};
+bool ParseRfc3339(std::string_view text, TimeMicros* out, Rfc3339Cache* cache = nullptr);
 
 // Parses a unix time written as a decimal number: at or above 1e11 it is
 // milliseconds, below it seconds. Fractions are converted exactly (no double
@@ -30,7 +37,7 @@ bool ParseRfc3339(std::string_view text, TimeMicros* out);
 bool ParseUnixNumber(std::string_view text, TimeMicros* out);
 
 // Parses either form: RFC 3339 if the text is not a plain number.
-bool ParseTimeText(std::string_view text, TimeMicros* out);
+bool ParseTimeText(std::string_view text, TimeMicros* out, Rfc3339Cache* cache = nullptr);
 
 // Writes "YYYY-MM-DDTHH:MM:SS.ffffffZ" (27 bytes) into buf.
 // REQUIRES: 0 <= t <= kMaxTimeMicros, buf has room for 27 bytes.

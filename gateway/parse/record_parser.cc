@@ -1,10 +1,17 @@
 #include "gateway/parse/record_parser.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <utility>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#elif defined(__aarch64__)
+#include <arm_neon.h>
+#endif
 
 namespace sensorgate {
 
@@ -40,6 +47,230 @@ std::string_view TrimBlanks(std::string_view s) {
   return s;
 }
 
+// --- the fast path ---------------------------------------------------------
+//
+// A strict scanner of RFC 8259 JSON over [p, end), with kRecordPadding
+// readable bytes after end. Every method returns false to give up: on any
+// byte it does not accept (malformed JSON, but also a backslash, a byte of
+// 0x80 or more, nesting deeper than kMaxDepth), leaving the record to
+// simdjson. Peek() returns 0 at the end; 0 is never accepted.
+class FastScanner {
+ public:
+  static constexpr int kMaxDepth = 64;
+  FastScanner(const char* p, const char* end) : p_(p), end_(end) {}
+
+  char Peek() const { return p_ < end_ ? *p_ : '\0'; }
+  void Advance() { ++p_; }
+  bool AtEnd() const { return p_ >= end_; }
+  void Blanks() {
+    // Most calls find no blank at all: one load and one compare for them
+    // (at end_ the load reads padding, whatever it holds).
+    if (static_cast<unsigned char>(*p_) > ' ') return;
+    while (p_ < end_ && ((uint64_t{1} << (static_cast<unsigned char>(*p_) & 63)) & kBlanks) != 0 &&
+           static_cast<unsigned char>(*p_) <= ' ') {
+      ++p_;
+    }
+  }
+
+  // At '"': the string's bytes (no escapes, no control or non-ASCII byte).
+  bool String(std::string_view* out) {
+    const char* start = ++p_;
+    while (true) {
+      if (p_ >= end_) return false;
+      // A block at once (the padding makes the load safe): where the first
+      // '"', '\\', byte under 0x20 or byte of 0x80 or more is, if any.
+      const unsigned stop = StopByte(p_);
+      if (stop < kBlock) {
+        p_ += stop;
+        break;
+      }
+      p_ += kBlock;
+    }
+    if (p_ >= end_ || *p_ != '"') return false;
+    *out = std::string_view(start, static_cast<size_t>(p_ - start));
+    ++p_;
+    return true;
+  }
+
+  // At '-' or a digit: the number's token, checked against the grammar.
+  bool Number(std::string_view* out) {
+    const char* start = p_;
+    if (Peek() == '-') ++p_;
+    if (Peek() == '0') {
+      ++p_;
+    } else if (!Digits()) {
+      return false;
+    }
+    if (Peek() == '.') {
+      ++p_;
+      if (!Digits()) return false;
+    }
+    if (Peek() == 'e' || Peek() == 'E') {
+      ++p_;
+      if (Peek() == '+' || Peek() == '-') ++p_;
+      if (!Digits()) return false;
+    }
+    *out = std::string_view(start, static_cast<size_t>(p_ - start));
+    return true;
+  }
+
+  bool Literal(std::string_view word) {
+    if (static_cast<size_t>(end_ - p_) < word.size() || std::memcmp(p_, word.data(), word.size()) != 0) {
+      return false;
+    }
+    p_ += word.size();
+    return true;
+  }
+
+  // At a member's name: the name, then blanks, ':' and blanks.
+  bool Name(std::string_view* name) {
+    if (Peek() != '"' || !String(name)) return false;
+    Blanks();
+    if (Peek() != ':') return false;
+    ++p_;
+    Blanks();
+    return true;
+  }
+
+  // At a value: past it, whatever it is, checked to the last byte.
+  bool SkipValue() {
+    char closers[kMaxDepth];
+    int depth = 0;
+    std::string_view ignored;
+    while (true) {
+      // A value.
+      switch (Peek()) {
+        case '{':
+          ++p_;
+          Blanks();
+          if (Peek() == '}') {
+            ++p_;
+            break;
+          }
+          if (depth == kMaxDepth) return false;
+          closers[depth++] = '}';
+          if (!Name(&ignored)) return false;
+          continue;
+        case '[':
+          ++p_;
+          Blanks();
+          if (Peek() == ']') {
+            ++p_;
+            break;
+          }
+          if (depth == kMaxDepth) return false;
+          closers[depth++] = ']';
+          continue;
+        default:
+          if (!Scalar()) return false;
+      }
+      // After a value: the next one, or the ends of the containers it closes.
+      while (true) {
+        if (depth == 0) return true;
+        Blanks();
+        const char c = Peek();
+        if (c == ',') {
+          ++p_;
+          Blanks();
+          if (closers[depth - 1] == '}' && !Name(&ignored)) return false;
+          break;
+        }
+        if (c != closers[depth - 1]) return false;
+        ++p_;
+        --depth;
+      }
+    }
+  }
+
+ private:
+  // The index in [p, p + kBlock) of the first byte a string cannot hold
+  // as is: '"', '\\', under 0x20 or 0x80 and over; kBlock when none is.
+  // As signed bytes, "under 0x20 or 0x80 and over" is one compare.
+#if defined(__SSE2__)
+  static constexpr unsigned kBlock = 16;
+  static unsigned StopByte(const char* p) {
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+    const __m128i stop = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')),
+                                                   _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))),
+                                      _mm_cmplt_epi8(v, _mm_set1_epi8(0x20)));
+    const unsigned mask = static_cast<unsigned>(_mm_movemask_epi8(stop));
+    return mask == 0 ? kBlock : static_cast<unsigned>(__builtin_ctz(mask));
+  }
+#elif defined(__aarch64__)
+  static constexpr unsigned kBlock = 16;
+  static unsigned StopByte(const char* p) {
+    const int8x16_t v = vld1q_s8(reinterpret_cast<const int8_t*>(p));
+    const uint8x16_t stop = vorrq_u8(vorrq_u8(vceqq_s8(v, vdupq_n_s8('"')), vceqq_s8(v, vdupq_n_s8('\\'))),
+                                     vcltq_s8(v, vdupq_n_s8(0x20)));
+    // Four bits per byte, in byte order.
+    const uint64_t mask = vget_lane_u64(vreinterpret_u64_u8(vshrn_n_u16(vreinterpretq_u16_u8(stop), 4)), 0);
+    return mask == 0 ? kBlock : static_cast<unsigned>(__builtin_ctzll(mask)) / 4;
+  }
+#else
+  // Eight bytes in a word; the lowest flagged byte is always a true one.
+  static constexpr unsigned kBlock = 8;
+  static unsigned StopByte(const char* p) {
+    constexpr uint64_t kOnes = 0x0101010101010101ULL, kHighs = 0x8080808080808080ULL;
+    uint64_t w = 0;
+    for (unsigned i = 0; i < 8; ++i) w |= static_cast<uint64_t>(static_cast<unsigned char>(p[i])) << (8 * i);
+    auto zero = [](uint64_t x) { return (x - kOnes) & ~x & kHighs; };
+    const uint64_t m = zero(w ^ (kOnes * '"')) | zero(w ^ (kOnes * '\\')) | ((w - kOnes * 0x20) & ~w & kHighs) |
+                       (w & kHighs);
+    return m == 0 ? kBlock : static_cast<unsigned>(__builtin_ctzll(m)) / 8;
+  }
+#endif
+  bool Digits() {
+    const char* start = p_;
+    while (p_ < end_ && static_cast<unsigned>(*p_ - '0') <= 9) ++p_;
+    return p_ != start;
+  }
+  bool Scalar() {
+    std::string_view ignored;
+    switch (Peek()) {
+      case '"': return String(&ignored);
+      case 't': return Literal("true");
+      case 'f': return Literal("false");
+      case 'n': return Literal("null");
+      default: return Number(&ignored);
+    }
+  }
+
+  // Bits ' ', '\n', '\t' and '\r' (all under 64).
+  static constexpr uint64_t kBlanks = (uint64_t{1} << ' ') | (uint64_t{1} << '\n') | (uint64_t{1} << '\t') |
+                                      (uint64_t{1} << '\r');
+  const char* p_;
+  const char* end_;
+};
+
+// A decimal token of at most 15 digits and no exponent, read as
+// mantissa / 10^k: both are exact doubles, so the one IEEE division gives the
+// correctly rounded value (Clinger's fast path), the same double simdjson and
+// from_chars give. False for any other token.
+bool FastDecimal(std::string_view t, double* out) {
+  static constexpr double kPow10[] = {1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8,
+                                      1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15};
+  const char* p = t.data();
+  const char* const end = p + t.size();
+  const bool negative = p < end && *p == '-';
+  if (negative) ++p;
+  uint64_t mantissa = 0;
+  int digits = 0, decimals = -1;
+  for (; p < end; ++p) {
+    if (*p == '.') {
+      decimals = 0;
+      continue;
+    }
+    const unsigned d = static_cast<unsigned>(*p - '0');
+    if (d > 9 || ++digits > 15) return false;  // an exponent, or too many digits
+    mantissa = mantissa * 10 + d;
+    if (decimals >= 0) ++decimals;
+  }
+  if (digits == 0) return false;
+  const double v = static_cast<double>(mantissa) / kPow10[decimals < 0 ? 0 : decimals];
+  *out = negative ? -v : v;
+  return true;
+}
+
 }  // namespace
 
 RecordParser::RecordParser(const ReadingConfig& config, RecordFormat format)
@@ -69,8 +300,12 @@ void RecordParser::AddPath(std::string_view dotted, Field f) {
     }
     if (next == nullptr) {
       const bool plain = part.find_first_of("\"\\") == std::string_view::npos;
-      node->children.push_back(PathNode{std::string(part), plain, 0, {}});
+      if (part.size() < 64) node->lengths |= uint64_t{1} << part.size();
+      node->children.push_back(PathNode{std::string(part), plain, 0, {}, 0, 0});
       next = &node->children.back();
+      char head[8] = {};
+      std::memcpy(head, part.data(), std::min<size_t>(8, part.size()));
+      std::memcpy(&next->head, head, 8);
     }
     node = next;
     if (dot == std::string_view::npos) break;
@@ -224,7 +459,119 @@ bool RecordParser::WalkObject(od::object obj, const PathNode& node, Found* found
   return true;
 }
 
+// True when the c.name.size() bytes at `name` (followed by padding) are c's
+// name: short names in one masked word compare.
+bool RecordParser::SameName(const PathNode& c, const char* name) {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+  const size_t n = c.name.size();
+  if (n <= 8) {
+    uint64_t w;
+    std::memcpy(&w, name, 8);
+    const uint64_t mask = n == 8 ? ~uint64_t{0} : (uint64_t{1} << (8 * n)) - 1;
+    return (w & mask) == c.head;
+  }
+#endif
+  return std::memcmp(name, c.name.data(), c.name.size()) == 0;
+}
+
+bool RecordParser::FastJson(const char* data, size_t len, Found* found) const {
+  FastScanner sc(data, data + len);
+  sc.Blanks();
+  if (sc.Peek() != '{') return false;
+  sc.Advance();
+  // The walk over the trie: at most as deep as the longest configured path
+  // (an explicit stack of the objects being walked, none left when done).
+  const PathNode* nodes[FastScanner::kMaxDepth];
+  int depth = 0;
+  nodes[depth++] = &root_;
+  sc.Blanks();
+  if (sc.Peek() == '}') {
+    sc.Advance();
+    depth = 0;
+  }
+  while (depth > 0) {
+    std::string_view name;
+    if (!sc.Name(&name)) return false;
+    const PathNode* match = nullptr;
+    const PathNode& node = *nodes[depth - 1];
+    // Most names have a length no child has.
+    if (name.size() >= 64 || (node.lengths >> name.size() & 1) != 0) {
+      for (const PathNode& c : node.children) {
+        if (c.plain && c.name.size() == name.size() && SameName(c, name.data())) {
+          match = &c;
+          break;
+        }
+      }
+    }
+    const char first = sc.Peek();
+    if (match == nullptr) {
+      std::string_view ignored;
+      if (!(first == '"' ? sc.String(&ignored) : sc.SkipValue())) return false;
+    } else if (!match->children.empty() && first == '{') {
+      // Into the object, as WalkObject does (no leaf of this name then).
+      sc.Advance();
+      sc.Blanks();
+      if (sc.Peek() != '}') {
+        if (depth == FastScanner::kMaxDepth) return false;
+        nodes[depth++] = match;
+        continue;
+      }
+      sc.Advance();
+    } else {
+      // A leaf: what TakeLeaf() makes of it, for each field ending here.
+      Found::Kind kind;
+      std::string_view text;
+      if (first == '"') {
+        if (!sc.String(&text)) return false;
+        kind = Found::kString;
+      } else if (first == '-' || static_cast<unsigned>(first - '0') <= 9) {
+        if (!sc.Number(&text)) return false;
+        kind = Found::kNumber;
+      } else if (first == 'n') {
+        if (!sc.Literal("null")) return false;
+        kind = Found::kNull;
+      } else {
+        if (!sc.SkipValue()) return false;
+        kind = Found::kOther;
+      }
+      for (int f = 0; f < kFieldCount; ++f) {
+        if (!(match->leaves & (1u << f)) || found->kind[f] != Found::kAbsent) continue;
+        found->kind[f] = kind;
+        found->text[f] = kind == Found::kOther || kind == Found::kNull ? std::string_view() : text;
+        if (f == kValue && kind == Found::kNumber) {
+          // Exact, so the double simdjson would give; any other number
+          // (an exponent, more than 15 digits) is left to simdjson's rules.
+          if (!FastDecimal(text, &found->number)) return false;
+        }
+      }
+    }
+    // After a member: the next one, or the end of this object (and of those
+    // it closes).
+    while (depth > 0) {
+      sc.Blanks();
+      const char c = sc.Peek();
+      if (c == ',') {
+        sc.Advance();
+        sc.Blanks();
+        break;
+      }
+      if (c != '}') return false;
+      sc.Advance();
+      --depth;
+    }
+  }
+  sc.Blanks();
+  return sc.AtEnd();
+}
+
 bool RecordParser::ParseJson(const char* data, size_t len, Found* found) {
+  if (fast_path_) {
+    if (FastJson(data, len, found)) {
+      ++fast_path_hits_;
+      return true;
+    }
+    *found = Found{};
+  }
   has_escape_ = std::memchr(data, '\\', len) != nullptr;
   od::document doc;
   if (parser_.iterate(data, len, len + kRecordPadding).get(doc)) return false;
@@ -425,7 +772,7 @@ bool RecordParser::Finish(const Found& found, TimeMicros arrival_us, Reading* ou
   // Time.
   TimeMicros t = arrival_us;
   if (has_time_ && !found.text[kTime].empty()) {
-    if (!ParseTimeText(found.text[kTime], &t)) {
+    if (!ParseTimeText(found.text[kTime], &t, &time_cache_)) {
       *why = RejectReason::kTimeInvalid;
       return false;
     }

@@ -10,6 +10,7 @@
 
 #include "gateway/config/config.h"
 #include "gateway/base/log.h"
+#include "gateway/parse/record_parser.h"
 #include "gateway/pipeline/pipeline.h"
 
 namespace {
@@ -23,6 +24,29 @@ struct CountingSink : sensorgate::Sink {
     if (e.key.empty()) __builtin_trap();
   }
 };
+
+// The JSON fast path must answer exactly as simdjson alone would.
+void SameAnswerWithoutFastPath(const char* data, size_t len) {
+  using namespace sensorgate;
+  static RecordParser* fast = new RecordParser(DefaultConfig().reading, RecordFormat::kJson);
+  static RecordParser* slow = [] {
+    auto* p = new RecordParser(DefaultConfig().reading, RecordFormat::kJson);
+    p->set_fast_path(false);
+    return p;
+  }();
+  Reading a, b;
+  RejectReason why_a = RejectReason::kParseError, why_b = RejectReason::kParseError;
+  const bool ok_a = fast->Parse(data, len, 1, &a, &why_a);
+  const bool ok_b = slow->Parse(data, len, 1, &b, &why_b);
+  if (ok_a != ok_b) __builtin_trap();
+  if (!ok_a) {
+    if (why_a != why_b) __builtin_trap();
+    return;
+  }
+  if (a.key != b.key || std::memcmp(&a.value, &b.value, sizeof(double)) != 0 || a.time_us != b.time_us) {
+    __builtin_trap();
+  }
+}
 
 }  // namespace
 
@@ -61,6 +85,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       continue;
     }
     pipeline.ProcessRecord(buf.data(), line.size(), 1, origin);
+    if (!csv) SameAnswerWithoutFastPath(buf.data(), line.size());
   }
   const PipelineCounters& c = pipeline.counters();
   if (c.accepted + c.rejected_total() != c.records) __builtin_trap();

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cstring>
+#include <random>
 #include <set>
 #include <string>
 #include <vector>
@@ -327,6 +329,85 @@ TEST(CsvHeader, StartingWithAByteOrderMarkIsRecognised) {
   ASSERT_TRUE(p.Parse(buf.data(), line.size(), 7, &r, &why)) << RejectReasonName(why);
   EXPECT_EQ(r.key, "s1");
   EXPECT_EQ(r.value, 21.5);
+}
+
+// --- the fast path against simdjson ----------------------------------------
+
+// Both answers for `record`, compared field by field (the value bit for bit).
+void ExpectSameAnswer(RecordParser& fast, RecordParser& slow, const std::string& record) {
+  const Parsed a = ParseWith(fast, record);
+  const Parsed b = ParseWith(slow, record);
+  ASSERT_EQ(a.ok, b.ok) << record;
+  if (!a.ok) {
+    ASSERT_EQ(RejectReasonName(a.why), std::string(RejectReasonName(b.why))) << record;
+    return;
+  }
+  ASSERT_EQ(a.key, b.key) << record;
+  ASSERT_EQ(std::memcmp(&a.reading.value, &b.reading.value, sizeof(double)), 0) << record;
+  ASSERT_EQ(a.reading.time_us, b.reading.time_us) << record;
+}
+
+TEST(JsonFastPath, AnswersTheSampleFormatItself) {
+  RecordParser fast(DefaultConfig().reading, RecordFormat::kJson);
+  const Parsed r = ParseWith(fast, kSample);
+  ASSERT_TRUE(r.ok);
+  EXPECT_EQ(r.key, "sensor16");
+  EXPECT_EQ(r.reading.value, 73.3);
+  EXPECT_EQ(r.reading.time_us, kSampleTime);
+  EXPECT_EQ(fast.fast_path_hits(), 1u);
+  // What it does not take in full goes to simdjson: escapes, non-ASCII.
+  EXPECT_TRUE(ParseWith(fast, R"({"sensor":"a\u0062","data_evento":"2023-03-15T12:15:37Z","padrao":{"leitura":{"temperatura":1}}})").ok);
+  EXPECT_TRUE(ParseWith(fast, "{\"sensor\":\"caf\xc3\xa9\",\"data_evento\":\"2023-03-15T12:15:37Z\",\"padrao\":{\"leitura\":{\"temperatura\":1}}}").ok);
+  EXPECT_EQ(fast.fast_path_hits(), 1u);
+}
+
+TEST(JsonFastPath, GivesTheSameAnswerAsSimdjsonOnMutatedRecords) {
+  // Records of several shapes; each is mutated many times (bytes deleted,
+  // inserted, replaced, cut, repeated), and every result of the fast path
+  // (with simdjson behind it) must equal simdjson's alone.
+  const std::vector<std::string> bases = {
+      kSample,
+      R"({"sensor":"k1","data_evento":"2023-03-15T12:15:37.5+02:00","padrao":{"leitura":{"temperatura":-0}}})",
+      R"( { "padrao" : { "leitura" : { "temperatura" : 1.25e2 } , "x" : [1, 2.5, -3e-2, true, false, null, {"a":[]}] } , "sensor" : 17 , "data_evento" : "2023-03-15 12:15:37z" } )",
+      R"({"sensor":"k","sensor":"dup","data_evento":"2023-02-29T00:00:00Z","padrao":{"leitura":{"temperatura":123456789012345678}}})",
+      R"({"sensor":"k","data_evento":1678882537166,"padrao":{"leitura":{"temperatura":0.1}},"padrao":{"leitura":{"temperatura":2}}})",
+      R"({"sensor":"k","data_evento":"2023-03-15T12:15:37Z","padrao":{"leitura":{"temperatura":"73.3"}}})",
+      R"({"sensor":null,"data_evento":"2023-03-15T12:15:37Z","padrao":{"leitura":[1]},"z":{"y":{"x":{"w":[[[]]]}}}})",
+      R"({"sensor":"k","data_evento":"2023-03-15T12:15:37Z","padrao":{"leitura":{"temperatura":1e400}}})",
+      R"({"sensor":"k","data_evento":"2023-03-15T12:15:37Z","padrao":{"leitura":{"temperatura":0.000000000000000000000000001}}})",
+      R"({"sensor":"k\"q","data_evento":"2023-03-15T12:15:37Z","padrao":{"leitura":{"temperatura":9007199254740993}}})",
+  };
+  const std::string inserts = "{}[]\",:\\ \t\n\r0123456789.eE-+tfnulax\x7f\x01";
+  RecordParser fast(DefaultConfig().reading, RecordFormat::kJson);
+  RecordParser slow(DefaultConfig().reading, RecordFormat::kJson);
+  slow.set_fast_path(false);
+  std::mt19937_64 rng(20261130);
+  auto pick = [&rng](size_t n) { return static_cast<size_t>(rng() % n); };
+  uint64_t checked = 0;
+  for (const std::string& base : bases) {
+    ExpectSameAnswer(fast, slow, base);
+    for (int i = 0; i < 20000; ++i) {
+      std::string r = base;
+      const int mutations = 1 + static_cast<int>(pick(3));
+      for (int m = 0; m < mutations && !r.empty(); ++m) {
+        const size_t at = pick(r.size());
+        switch (pick(6)) {
+          case 0: r.erase(at, 1); break;
+          case 1: r.insert(at, 1, inserts[pick(inserts.size())]); break;
+          case 2: r[at] = inserts[pick(inserts.size())]; break;
+          case 3: r.resize(at); break;
+          case 4: r.insert(at, r.substr(at, pick(12))); break;
+          default: r[at] = static_cast<char>(pick(256)); break;
+        }
+      }
+      ExpectSameAnswer(fast, slow, r);
+      if (HasFailure()) return;
+      ++checked;
+    }
+  }
+  // The fast path answered many of them itself, not only the originals.
+  EXPECT_GT(fast.fast_path_hits(), checked / 20) << checked;
+  EXPECT_EQ(slow.fast_path_hits(), 0u);
 }
 
 }  // namespace

@@ -97,5 +97,29 @@ TEST(Duration, ReadsEveryUnit) {
   EXPECT_EQ(FormatDuration(1500000), "1500ms");
 }
 
+TEST(Rfc3339, TheMinuteCacheChangesNoAnswer) {
+  // Texts sharing "YYYY-MM-DDTHH:MM" with the one before, valid or not, and
+  // minutes that change: with a cache, the same answers as without.
+  const char* texts[] = {
+      "2023-03-15T12:15:37.166944Z", "2023-03-15T12:15:38Z",         "2023-03-15T12:15:61Z",
+      "2023-03-15T12:15:5xZ",        "2023-03-15T12:15:59.999999+02:00", "2023-03-15T12:16:00Z",
+      "2023-02-29T12:16:00Z",        "2023-02-29T12:16:01Z",         "2024-02-29T23:59:60Z",
+      "2024-02-29T23:59:59-23:59",   "1970-01-01T00:00:00+00:01",    "1970-01-01T00:00:00Z",
+      "2023-03-15 12:15:37z",        "2023-03-15T12:15",             "2023-03-15T12:15:37.Z",
+  };
+  Rfc3339Cache cache;
+  for (int round = 0; round < 2; ++round) {
+    for (const char* text : texts) {
+      TimeMicros with = -1, without = -1;
+      const bool a = ParseRfc3339(text, &with, &cache);
+      const bool b = ParseRfc3339(text, &without);
+      EXPECT_EQ(a, b) << text;
+      if (a && b) {
+        EXPECT_EQ(with, without) << text;
+      }
+    }
+  }
+}
+
 }  // namespace
 }  // namespace sensorgate
