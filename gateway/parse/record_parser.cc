@@ -49,25 +49,25 @@ std::string_view TrimBlanks(std::string_view s) {
 
 // --- the fast path ---------------------------------------------------------
 //
-// A strict scanner of RFC 8259 JSON over [p, end), with kRecordPadding
-// readable bytes after end. Every method returns false to give up: on any
-// byte it does not accept (malformed JSON, but also a backslash, a byte of
-// 0x80 or more, nesting deeper than kMaxDepth), leaving the record to
-// simdjson. Peek() returns 0 at the end; 0 is never accepted.
+// A strict scanner of RFC 8259 JSON over [p, end), where *end is a NUL and
+// kRecordPadding readable bytes follow it (the parser's copy of the record).
+// Every method returns false to give up: on any byte it does not accept
+// (malformed JSON, but also a backslash, a byte of 0x80 or more, nesting
+// deeper than kMaxDepth), leaving the record to simdjson. No byte accepts a
+// NUL, so no loop needs to look at `end` to stop there; a NUL inside the
+// record stops the scan as well.
 class FastScanner {
  public:
   static constexpr int kMaxDepth = 64;
   FastScanner(const char* p, const char* end) : p_(p), end_(end) {}
 
-  char Peek() const { return p_ < end_ ? *p_ : '\0'; }
+  char Peek() const { return *p_; }
   void Advance() { ++p_; }
-  bool AtEnd() const { return p_ >= end_; }
+  bool AtEnd() const { return p_ == end_; }
   void Blanks() {
-    // Most calls find no blank at all: one load and one compare for them
-    // (at end_ the load reads padding, whatever it holds).
-    if (static_cast<unsigned char>(*p_) > ' ') return;
-    while (p_ < end_ && ((uint64_t{1} << (static_cast<unsigned char>(*p_) & 63)) & kBlanks) != 0 &&
-           static_cast<unsigned char>(*p_) <= ' ') {
+    // Most calls find no blank at all: one load and one compare for them.
+    while (static_cast<unsigned char>(*p_) <= ' ' &&
+           ((uint64_t{1} << (static_cast<unsigned char>(*p_) & 63)) & kBlanks) != 0) {
       ++p_;
     }
   }
@@ -76,7 +76,6 @@ class FastScanner {
   bool String(std::string_view* out) {
     const char* start = ++p_;
     while (true) {
-      if (p_ >= end_) return false;
       // A block at once (the padding makes the load safe): where the first
       // '"', '\\', byte under 0x20 or byte of 0x80 or more is, if any.
       const unsigned stop = StopByte(p_);
@@ -86,7 +85,7 @@ class FastScanner {
       }
       p_ += kBlock;
     }
-    if (p_ >= end_ || *p_ != '"') return false;
+    if (*p_ != '"') return false;  // the end's NUL among them
     *out = std::string_view(start, static_cast<size_t>(p_ - start));
     ++p_;
     return true;
@@ -115,7 +114,8 @@ class FastScanner {
   }
 
   bool Literal(std::string_view word) {
-    if (static_cast<size_t>(end_ - p_) < word.size() || std::memcmp(p_, word.data(), word.size()) != 0) {
+    // Past a NUL the bytes differ already; the padding makes the read safe.
+    if (std::memcmp(p_, word.data(), word.size()) != 0) {
       return false;
     }
     p_ += word.size();
@@ -221,7 +221,7 @@ class FastScanner {
 #endif
   bool Digits() {
     const char* start = p_;
-    while (p_ < end_ && static_cast<unsigned>(*p_ - '0') <= 9) ++p_;
+    while (static_cast<unsigned>(*p_ - '0') <= 9) ++p_;
     return p_ != start;
   }
   bool Scalar() {
@@ -285,6 +285,8 @@ RecordParser::RecordParser(const ReadingConfig& config, RecordFormat format)
   // Size simdjson's buffers once, for the largest record we accept.
   if (parser_.allocate(kMaxRecordBytes)) std::abort();  // start-up only: no memory
   for (auto& s : csv_scratch_) s.reserve(kMaxRecordBytes);
+  // Not zeroed: only the pages records reach become resident.
+  fast_copy_.reset(new char[kMaxRecordBytes + 1 + kRecordPadding]);
 }
 
 void RecordParser::AddPath(std::string_view dotted, Field f) {
@@ -474,8 +476,13 @@ bool RecordParser::SameName(const PathNode& c, const char* name) {
   return std::memcmp(name, c.name.data(), c.name.size()) == 0;
 }
 
-bool RecordParser::FastJson(const char* data, size_t len, Found* found) const {
-  FastScanner sc(data, data + len);
+bool RecordParser::FastJson(const char* data, size_t len, Found* found) {
+  // A copy ending in a NUL: the scanner's loops need no bounds checks, and
+  // the strings it finds stay valid in it until the next record.
+  if (len >= kMaxRecordBytes) return false;
+  std::memcpy(fast_copy_.get(), data, len);
+  fast_copy_[len] = '\0';
+  FastScanner sc(fast_copy_.get(), fast_copy_.get() + len);
   sc.Blanks();
   if (sc.Peek() != '{') return false;
   sc.Advance();

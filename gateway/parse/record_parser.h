@@ -31,6 +31,7 @@
 
 #include <array>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -128,7 +129,7 @@ class RecordParser {
   bool ParseJson(const char* data, size_t len, Found* found);
   // The fast path: true when the record is well-formed JSON it reads in full
   // (*found filled); false when simdjson must decide (*found is then junk).
-  bool FastJson(const char* data, size_t len, Found* found) const;
+  bool FastJson(const char* data, size_t len, Found* found);
   static bool SameName(const PathNode& c, const char* name);
   bool ParseCsv(const char* data, size_t len, Found* found);
 
@@ -141,6 +142,7 @@ class RecordParser {
   bool has_escape_ = false;  // the current JSON record holds a backslash
   bool fast_path_ = true;
   uint64_t fast_path_hits_ = 0;
+  std::unique_ptr<char[]> fast_copy_;  // the record, a NUL, padding (FastJson)
   Rfc3339Cache time_cache_;
   // CSV: column index of each field (-1: not in the header) and scratch room
   // for unquoted fields.
