@@ -52,6 +52,11 @@ struct Accumulator {
   void Remove(double value, TimeMicros time_us, TimeMicros origin_us);
   // This accumulator and `other` as one (same origin).
   void Merge(const Accumulator& other);
+  // The same values with times counted from an origin `seconds` earlier
+  // (the moments about the mean do not change).
+  void ShiftOrigin(double seconds) {
+    if (count > 0) mean_t += seconds;
+  }
 
   double Sum() const { return sum + sum_c; }
   // REQUIRES: count > 0 for Avg, Stddev.

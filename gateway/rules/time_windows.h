@@ -1,0 +1,127 @@
+// TimeWindows: the tumbling, sliding and total windows of one rule, per key
+// (DESIGN.md 13.3), in memory fixed at construction.
+//
+// Windows lie on a grid aligned to the Unix epoch: a window of length D
+// starts every S (tumbling: S = D) and is kept as panes of length S, so a
+// record updates one pane and a window's result is its D/S panes merged
+// when it closes. Each key has a ring of P = D/S + ceil(lateness / S) panes,
+// exactly enough: a record that is not late always finds its pane's slot
+// free or holding a pane whose windows have all closed.
+//
+// Time: the watermark is the largest time accepted (event time; with
+// @arrival the caller passes the arrival time and AdvanceTo() the clock). A
+// window [start, end) closes when the watermark reaches end + lateness; its
+// result goes out then, windows in order of end, then key (bytewise); a
+// window that received no record has none. A record whose every window has
+// closed is late and dropped. Nothing closes at the end of the input:
+// EmitOpen() lists the windows still open, by start then key. A `total`
+// window never closes; its start and end are the smallest and largest times
+// it accepted.
+//
+// distinct(F) values live in a DistinctPool of max_distinct entries for the
+// whole rule; a value that did not fit makes its window's count inexact.
+//
+// Not thread-safe: the pipeline thread owns it.
+#ifndef SENSORGATE_GATEWAY_RULES_TIME_WINDOWS_H_
+#define SENSORGATE_GATEWAY_RULES_TIME_WINDOWS_H_
+
+#include <cstdint>
+#include <memory>
+#include <string_view>
+#include <vector>
+
+#include "gateway/config/config.h"
+#include "gateway/rules/aggregate.h"
+#include "gateway/rules/distinct_pool.h"
+#include "gateway/rules/key_index.h"
+
+namespace sensorgate {
+
+// One window's result. Views are valid during the call only.
+struct WindowResult {
+  std::string_view key;
+  TimeMicros start_us = 0, end_us = 0;
+  bool open = false;  // EmitOpen(): not closed yet (a total window: always)
+  const Accumulator* values = nullptr;
+  // Per distinct() aggregate of the rule, in order: the count and whether
+  // every value was counted.
+  const uint32_t* distinct = nullptr;
+  const bool* distinct_exact = nullptr;
+};
+
+class ResultReceiver {
+ public:
+  virtual ~ResultReceiver() = default;
+  virtual void OnResult(const WindowResult& result) = 0;
+};
+
+class TimeWindows {
+ public:
+  enum class Outcome { kAccepted, kLate, kTooManyKeys };
+
+  // nullptr when the memory cannot be had. REQUIRES: rule.window is
+  // kTumbling, kSliding or kTotal, lengths validated (D a multiple of S).
+  static std::unique_ptr<TimeWindows> Create(const RuleConfig& rule);
+  explicit TimeWindows(const RuleConfig& rule);  // throws std::bad_alloc
+
+  // An accepted record of the rule: its key, value (unused without a value
+  // field), time, and the hash of each distinct() field (DistinctHash), in
+  // the order of the rule's distinct() aggregates. Results of the windows
+  // its time closes go to `out` after it joined its own.
+  Outcome Add(std::string_view key, double value, TimeMicros time_us, const uint64_t* distinct_hashes,
+              ResultReceiver* out);
+  // Moves the watermark to `time_us` if that is later (processing time: the
+  // clock), closing what it passes.
+  void AdvanceTo(TimeMicros time_us, ResultReceiver* out);
+  // Every window with data that has not closed, by start then key.
+  void EmitOpen(ResultReceiver* out);
+
+  // INT64_MIN until the first record.
+  TimeMicros watermark() const { return watermark_; }
+  uint64_t distinct_overflow() const { return distinct_overflow_; }
+
+ private:
+  struct Pane {
+    int64_t number = INT64_MIN;  // which pane of the grid; INT64_MIN: none
+    Accumulator acc;
+    TimeMicros origin = 0;  // times of `acc` count from here (the pane's start)
+    TimeMicros min_time = 0, max_time = 0;  // total windows: start and end
+  };
+  Pane& PaneAt(uint32_t slot, uint32_t index) { return panes_[static_cast<size_t>(slot) * ring_ + index]; }
+  uint32_t SetId(uint32_t slot, uint32_t index, uint32_t d) const {
+    return (slot * ring_ + index) * static_cast<uint32_t>(distinct_count_) + d;
+  }
+  void ResetPane(uint32_t slot, uint32_t index);
+  // Closes the windows starting at grid index first..last (in order).
+  void CloseWindows(int64_t first, int64_t last, bool open, ResultReceiver* out);
+  // The result of `slot`'s window starting at grid index k, if it has data.
+  bool Result(uint32_t slot, int64_t k, WindowResult* r);
+  void MoveWatermark(TimeMicros to, ResultReceiver* out);
+  const std::vector<uint32_t>& Sorted();
+
+  const RuleConfig rule_;
+  const bool total_;
+  const int64_t every_, length_, lateness_;
+  const int64_t per_window_;  // D / S panes
+  const uint32_t ring_;       // P panes per key
+  size_t distinct_count_ = 0;
+  KeyIndex keys_;
+  std::vector<Pane> panes_;
+  std::unique_ptr<DistinctPool> pool_;
+  std::vector<uint8_t> inexact_;  // per (pane, distinct aggregate)
+  TimeMicros watermark_ = INT64_MIN;
+  int64_t closed_through_ = INT64_MIN;  // windows starting at or before this grid index are closed
+  uint64_t seq_ = 0;
+  uint64_t distinct_overflow_ = 0;
+  std::vector<uint32_t> sorted_;
+  // Scratch for results (sized once).
+  Accumulator merged_;
+  std::vector<uint32_t> distinct_out_;
+  std::unique_ptr<bool[]> exact_out_;
+  std::vector<uint32_t> union_sets_;  // pane indexes of the window being merged
+  std::vector<uint32_t> set_ids_;
+};
+
+}  // namespace sensorgate
+
+#endif  // SENSORGATE_GATEWAY_RULES_TIME_WINDOWS_H_
