@@ -38,14 +38,16 @@ uint64_t DistinctHash(std::string_view text) {
   uint64_t tail = 0;
   for (size_t k = 0; i + k < text.size(); ++k) tail |= static_cast<uint64_t>(static_cast<unsigned char>(text[i + k])) << (8 * k);
   h = Mix(h ^ tail) + text.size();
-  return Mix(h ^ 0x5354524953545249ULL);  // "string"
+  h = Mix(h ^ 0x5354524953545249ULL);  // "string"
+  return h != 0 ? h : 1;               // 0 marks "not counted" in count windows
 }
 
 uint64_t DistinctHash(double number) {
   if (number == 0) number = 0;  // -0 and 0 are one value
   uint64_t bits;
   std::memcpy(&bits, &number, sizeof bits);
-  return Mix(Mix(bits) ^ 0x4e554d4245524e55ULL);  // "number"
+  const uint64_t h = Mix(Mix(bits) ^ 0x4e554d4245524e55ULL);  // "number"
+  return h != 0 ? h : 1;
 }
 
 DistinctPool::DistinctPool(uint32_t capacity, uint32_t max_sets)

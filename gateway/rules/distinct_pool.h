@@ -25,7 +25,7 @@
 
 namespace sensorgate {
 
-// The hash distinct() counts a value by.
+// The hash distinct() counts a value by; never 0.
 uint64_t DistinctHash(std::string_view text);
 uint64_t DistinctHash(double number);
 
