@@ -2,13 +2,11 @@
 
 namespace sensorgate {
 
-AlertTransition EvaluateHot(const HotRule& rule, AlertState* state, double avg, uint32_t count,
-                            int64_t t_us) {
-  const bool hot = count >= rule.min_samples && avg > rule.above;
+AlertTransition EvaluateAlert(AlertState* state, bool hot, bool clear, int64_t for_us, int64_t t_us) {
   switch (state->phase) {
     case AlertPhase::kOk:
       if (!hot) return AlertTransition::kNone;
-      if (rule.for_us == 0) {
+      if (for_us == 0) {
         state->phase = AlertPhase::kFiring;
         return AlertTransition::kFiring;
       }
@@ -20,19 +18,25 @@ AlertTransition EvaluateHot(const HotRule& rule, AlertState* state, double avg, 
         state->phase = AlertPhase::kOk;
         return AlertTransition::kNone;
       }
-      if (t_us - state->since_us >= rule.for_us) {
+      if (t_us - state->since_us >= for_us) {
         state->phase = AlertPhase::kFiring;
         return AlertTransition::kFiring;
       }
       return AlertTransition::kNone;
     case AlertPhase::kFiring:
-      if (avg < rule.clear_below) {
+      if (clear) {
         state->phase = AlertPhase::kOk;
         return AlertTransition::kResolved;
       }
       return AlertTransition::kNone;
   }
   return AlertTransition::kNone;
+}
+
+AlertTransition EvaluateHot(const HotRule& rule, AlertState* state, double avg, uint32_t count,
+                            int64_t t_us) {
+  return EvaluateAlert(state, count >= rule.min_samples && avg > rule.above, avg < rule.clear_below, rule.for_us,
+                       t_us);
 }
 
 const char* AlertPhaseName(AlertPhase p) {

@@ -34,6 +34,11 @@ struct AlertState {
   int64_t since_us = 0;  // pending: time of the reading that made it hot
 };
 
+// The machine itself, for any rule: `hot` (the alert condition holds with
+// enough samples) and `clear` (a firing alert resolves) as judged at time
+// `t_us`. Returns the event to emit, if any.
+AlertTransition EvaluateAlert(AlertState* state, bool hot, bool clear, int64_t for_us, int64_t t_us);
+
 // Moves `state` for one reading of time `t_us` after which the window holds
 // `count` readings averaging `avg`. Returns the event to emit, if any.
 AlertTransition EvaluateHot(const HotRule& rule, AlertState* state, double avg, uint32_t count,
