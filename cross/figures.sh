@@ -5,21 +5,23 @@
 #   FIGURES=1 cross/figures.sh  also the peak RSS of a replay of 1,000,000
 #                               readings over 10,000 keys (made by sensorgate-sim)
 #
-# Reads build-cross-{amd64,arm64,armhf} and their packages/. Under qemu-user the
+# Reads build-cross-{arm64,armhf} and $CROSS_HOST_BUILD (default
+# build-cross-amd64) and their packages/. Under qemu-user the
 # RSS is the emulator process's VmHWM (GNU time's %M, the same counter): guest
 # code and data, the libraries it loaded, plus qemu itself and its translated
 # code cache. The same run of `sensorgate --version` is shown as the baseline
 # (qemu + loaded libraries, no windows).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cache=${CROSS_CACHE:-/work/cross-cache}
+cache=${CROSS_CACHE:-$PWD/build-cross-cache}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 declare -A prefix=([amd64]="" [arm64]=aarch64-linux-gnu- [armhf]=arm-linux-gnueabihf-)
+declare -A tree=([amd64]=${CROSS_HOST_BUILD:-build-cross-amd64} [arm64]=build-cross-arm64 [armhf]=build-cross-armhf)
 
 echo "stripped binaries, as packaged (bytes; MiB):"
 for arch in amd64 arm64 armhf; do
-  deb=$(ls build-cross-$arch/packages/sensorgate_*_$arch.deb)
+  deb=$(ls "${tree[$arch]}"/packages/sensorgate_*_$arch.deb)
   mkdir -p "$tmp/$arch"
   dpkg-deb -x "$deb" "$tmp/$arch"
   for bin in sensorgate sensorgate-sim; do
@@ -44,7 +46,7 @@ awk '
 
 data=$cache/sim-1M-10k.jsonl
 if [ ! -s "$data" ]; then
-  build-cross-amd64/simulator/sensorgate-sim --equipment 10000 --count 1000000 --seed 1 \
+  "${tree[amd64]}"/simulator/sensorgate-sim --equipment 10000 --count 1000000 --seed 1 \
     --start-time 2023-03-15T12:00:00Z > "$data.tmp"
   mv "$data.tmp" "$data"
 fi
@@ -69,7 +71,7 @@ for arch in amd64 arm64 armhf; do
     arm64) run=(qemu-aarch64 -L "$cache/sysroot-arm64") ;;
     armhf) run=(qemu-arm -L "$cache/sysroot-armhf") ;;
   esac
-  bin=build-cross-$arch/gateway/sensorgate
+  bin=${tree[$arch]}/gateway/sensorgate
   /usr/bin/time -f '%M %e' -o "$tmp/base" "${run[@]}" "$bin" --version > /dev/null
   /usr/bin/time -f '%M %e' -o "$tmp/rss" "${run[@]}" "$bin" --config "$tmp/rss.ini" --replay "$data" \
     > "$tmp/out.$arch" 2> /dev/null

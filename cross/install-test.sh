@@ -12,7 +12,8 @@
 # directory, `systemd-analyze verify` of the installed unit, remove (state and
 # conffile kept), reinstall, and purge (state and conffile gone).
 # The root is cached as $CROSS_CACHE/debootstrap-bookworm-amd64.tar.zst; without
-# it (a fresh CI machine) it is made from scratch.
+# it (a fresh CI machine) it is made from scratch (`cross/install-test.sh
+# --prepare` makes only that, as cross/prefetch.sh does ahead of time).
 #
 # arm64/armhf .deb: no binfmt here, so a foreign chroot cannot run its
 # maintainer scripts; instead apt resolves the package's Depends for that
@@ -21,7 +22,7 @@
 # binary checks the packaged configuration under qemu-user.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cache=${CROSS_CACHE:-/work/cross-cache}
+cache=${CROSS_CACHE:-$PWD/build-cross-cache}
 suite=bookworm
 fail() { echo "install-test.sh: FAIL: $*" >&2; exit 1; }
 
@@ -32,30 +33,38 @@ debian_sources() {  # the host's Debian source files, as cross/sysroot.sh picks 
   return 0
 }
 
+# A Debian 12 minbase root by debootstrap, with the host's Debian sources,
+# stored as TARBALL (the cache a fresh machine makes once).
+make_root() {
+  local root=$1 tarball=$2 t0 mirror
+  t0=$(date +%s)
+  rm -rf "$root"
+  mkdir -p "$root"
+  mirror=$(grep -hoE 'https?://[^ ]+/debian/?' $(debian_sources) | head -n 1)
+  mirror=${mirror:-http://deb.debian.org/debian}
+  debootstrap --variant=minbase "$suite" "$root" "$mirror" > "$cache/debootstrap.log" 2>&1 ||
+    { tail -20 "$cache/debootstrap.log"; fail "debootstrap"; }
+  rm -f "$root"/etc/apt/sources.list
+  cp $(debian_sources) "$root/etc/apt/sources.list.d/"
+  chroot "$root" apt-get update -qq
+  rm -rf "$root"/var/cache/apt/archives/*.deb
+  tar -C "$root" --zstd -cpf "$tarball.tmp" .
+  mv "$tarball.tmp" "$tarball"
+  rm -rf "$root"
+  echo "install-test.sh: root made by debootstrap ($mirror) in $(( $(date +%s) - t0 ))s, cached as $tarball"
+}
+
 test_amd64() {
   local deb=$1 root=$cache/root-$suite-amd64 tarball=$cache/debootstrap-$suite-amd64.tar.zst
   umount_all() { for m in proc dev; do umount -l "$root/$m" 2>/dev/null || true; done; }
   trap umount_all EXIT
   umount_all
+  local t0; t0=$(date +%s)
+  [ -f "$tarball" ] || make_root "$root" "$tarball"
   rm -rf "$root"
   mkdir -p "$root"
-  local t0; t0=$(date +%s)
-  if [ -f "$tarball" ]; then
-    tar -C "$root" --zstd -xpf "$tarball"
-    echo "install-test.sh: root unpacked from $tarball"
-  else
-    local mirror
-    mirror=$(grep -hoE 'https?://[^ ]+/debian/?' $(debian_sources) | head -n 1)
-    mirror=${mirror:-http://deb.debian.org/debian}
-    debootstrap --variant=minbase "$suite" "$root" "$mirror" > "$cache/debootstrap.log" 2>&1 ||
-      { tail -20 "$cache/debootstrap.log"; fail "debootstrap"; }
-    rm -f "$root"/etc/apt/sources.list
-    cp $(debian_sources) "$root/etc/apt/sources.list.d/"
-    chroot "$root" apt-get update -qq
-    rm -rf "$root"/var/cache/apt/archives/*.deb
-    tar -C "$root" --zstd -cpf "$tarball" .
-    echo "install-test.sh: root made by debootstrap ($mirror) in $(( $(date +%s) - t0 ))s, cached as $tarball"
-  fi
+  tar -C "$root" --zstd -xpf "$tarball"
+  echo "install-test.sh: root unpacked from $tarball in $(( $(date +%s) - t0 ))s"
   mount -t proc proc "$root/proc"
   mount --bind /dev "$root/dev"
   cp /etc/resolv.conf "$root/etc/resolv.conf"
@@ -125,6 +134,13 @@ test_foreign() {
   rm -rf "$tmp"
   echo "install-test.sh: $arch: the packaged binary passes --check of the packaged configuration under qemu"
 }
+
+if [ "${1:-}" = --prepare ]; then  # only make the cached root (cross/prefetch.sh)
+  mkdir -p "$cache"
+  tarball=$cache/debootstrap-$suite-amd64.tar.zst
+  [ -f "$tarball" ] && echo "install-test.sh: $tarball is there" || make_root "$cache/root-$suite-amd64" "$tarball"
+  exit 0
+fi
 
 for deb in "$@"; do
   arch=$(dpkg-deb -f "$deb" Architecture)

@@ -47,6 +47,8 @@ set(CPACK_PACKAGE_NAME sensorgate)
 set(CPACK_PACKAGE_VENDOR "sensorgate")
 set(CPACK_PACKAGE_VERSION ${PROJECT_VERSION})
 set(CPACK_PACKAGING_INSTALL_PREFIX /usr)
+# Apache-2.0 (LICENSE; cross/debian/copyright says so in DEP-5 for the .deb).
+set(CPACK_RESOURCE_FILE_LICENSE ${PROJECT_SOURCE_DIR}/LICENSE)
 set(CPACK_PACKAGE_DESCRIPTION_SUMMARY "small-footprint edge gateway for industrial sensor readings")
 # CPack puts CPACK_PACKAGE_DESCRIPTION_SUMMARY first (the synopsis): the body only.
 set(CPACK_DEBIAN_PACKAGE_DESCRIPTION "sensorgate reads sensor readings from log files or an MQTT broker, keeps a

@@ -18,7 +18,7 @@ set -euo pipefail
 
 arch=${1:?usage: cross/sysroot.sh arm64|armhf [SYSROOT]}
 case "$arch" in arm64|armhf) ;; *) echo "sysroot.sh: unknown ARCH '$arch' (arm64 or armhf)" >&2; exit 64;; esac
-cache=${CROSS_CACHE:-/work/cross-cache}
+cache=${CROSS_CACHE:-$(cd "$(dirname "$0")/.." && pwd)/build-cross-cache}
 sysroot=${2:-$cache/sysroot-$arch}
 
 # The project's build and test dependencies (DESIGN.md section 1), plus the C and

@@ -4,7 +4,8 @@
 #
 # The target's libraries come from a sysroot of its own Debian packages
 # (cross/sysroot.sh), given as -DSENSORGATE_SYSROOT=... or $SENSORGATE_SYSROOT,
-# default /work/cross-cache/sysroot-<deb arch>. Tests run under qemu-user with
+# default build-cross-cache/sysroot-<deb arch> in the repository (cross/sysroot.sh
+# with $CROSS_CACHE unset). Tests run under qemu-user with
 # the sysroot's own loader and libc (`qemu-<cpu> -L <sysroot>`), never the cross
 # toolchain's loader paired with a multiarch libc.
 
@@ -15,7 +16,8 @@ if(NOT SENSORGATE_SYSROOT)
   if(DEFINED ENV{SENSORGATE_SYSROOT})
     set(SENSORGATE_SYSROOT "$ENV{SENSORGATE_SYSROOT}")
   else()
-    set(SENSORGATE_SYSROOT "/work/cross-cache/sysroot-${SENSORGATE_CROSS_DEB_ARCH}")
+    get_filename_component(_sg_repo "${CMAKE_CURRENT_LIST_DIR}/.." ABSOLUTE)
+    set(SENSORGATE_SYSROOT "${_sg_repo}/build-cross-cache/sysroot-${SENSORGATE_CROSS_DEB_ARCH}")
   endif()
 endif()
 set(SENSORGATE_SYSROOT "${SENSORGATE_SYSROOT}" CACHE PATH "Target sysroot made by cross/sysroot.sh")

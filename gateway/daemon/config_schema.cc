@@ -113,8 +113,18 @@ void CheckDaemonNeeds(ConfigCheck& check) {
   }
 }
 
-// The plan's total against [gateway] memory_max, reported at the key that
-// made the largest item large (DESIGN.md section 3).
+// What a process of this build can hold at all, whatever memory_max says.
+// Where pointers have 32 bits (armhf), the address space is 3 GiB at best
+// (4 GiB under a 64-bit kernel), shared with code, libraries, stacks and
+// buffers, and malloc refuses any one block over 2 GiB (PTRDIFF_MAX): the
+// windows may take 2 GiB at most. Elsewhere memory_max (at most 64 GiB) is
+// the only ceiling. The plan is reckoned in 64 bits either way, so a product
+// that would wrap a 32-bit size_t to a small number is seen at its true size.
+constexpr uint64_t kAddressSpacePlanMax = sizeof(void*) < 8 ? uint64_t{2} << 30 : UINT64_MAX;
+
+// The plan's total against [gateway] memory_max and against what a 32-bit
+// process can address, reported at the key that made the largest item large
+// (DESIGN.md section 3).
 void CheckMemory(ConfigCheck& check) {
   const Config& cfg = check.config();
   if (!check.Good("gateway", "memory_max")) return;
@@ -123,7 +133,9 @@ void CheckMemory(ConfigCheck& check) {
     if (!check.GivenGood(s, "window")) return;  // reported; a plan without that rule would mislead
   }
   const MemoryPlan plan = PlanMemory(cfg);
-  if (plan.total <= cfg.gateway.memory_max_bytes || plan.items.empty()) return;
+  const bool over_max = plan.total > cfg.gateway.memory_max_bytes;
+  const bool over_space = plan.total > kAddressSpacePlanMax;
+  if (!(over_max || over_space) || plan.items.empty()) return;
   size_t largest = 0;
   for (size_t i = 1; i < plan.items.size(); ++i) {
     if (plan.items[i].bytes > plan.items[largest].bytes) largest = i;
@@ -140,6 +152,7 @@ void CheckMemory(ConfigCheck& check) {
                                                              {"rule." + rule, "max_distinct"},
                                                              {"gateway", "memory_max"}};
   for (const auto& [sec, k] : candidates) {
+    if (!over_max && k == "memory_max") continue;  // within it: not the key to change
     if (check.Given(sec, k)) {
       section = sec;
       key = k;
@@ -164,6 +177,13 @@ void CheckMemory(ConfigCheck& check) {
   std::string details;
   for (const MemoryPlan::Item& item : plan.items) {
     details += (details.empty() ? "" : "; ") + std::string("rule ") + item.rule + ": " + item.detail;
+  }
+  if (!over_max) {
+    check.Error(at, where + "the windows need " + HumanBytes(plan.total) + " (" + details +
+                        "), more than a 32-bit process can hold: at most " + HumanBytes(kAddressSpacePlanMax) +
+                        " of windows where pointers have 32 bits (armhf); lower max_keys or the window, or "
+                        "run the 64-bit build (arm64)");
+    return;
   }
   const std::string limit =
       check.Given("gateway", "memory_max") ? check.Text("gateway", "memory_max") : "64MiB";

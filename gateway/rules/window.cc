@@ -10,7 +10,9 @@ namespace sensorgate {
 namespace {
 
 uint32_t HashKey(std::string_view key) {
-  const size_t h = std::hash<std::string_view>()(key);
+  // size_t is 64 bits on amd64/arm64 and 32 on armhf: fold through uint64_t
+  // (on 32 bits the high half is 0 and the hash is used as is).
+  const uint64_t h = std::hash<std::string_view>()(key);
   return static_cast<uint32_t>(h ^ (h >> 32));
 }
 

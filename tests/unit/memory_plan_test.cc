@@ -67,8 +67,65 @@ TEST(MemoryPlan, ProductThatWraps32BitsIsRefused) {
   EXPECT_EQ(r.errors, Errors{"sensorgate.ini:3: [window] max_keys = 65536: the windows need 32 GiB (rule hot: size "
                              "65536 × max_keys 65536 × 8 bytes + 65536 keys × 213 bytes + key index 512 KiB), over "
                              "[gateway] memory_max = 64MiB"});
-  // Under a ceiling that holds it, the same windows load.
-  EXPECT_EQ(Load("[gateway]\nmemory_max = 64GiB\n" + text).errors, Errors{});
+  // Under a ceiling that holds it, the same windows load where pointers have
+  // 64 bits; a 32-bit process could not hold them (see below).
+  if (sizeof(void*) >= 8) {
+    EXPECT_EQ(Load("[gateway]\nmemory_max = 64GiB\n" + text).errors, Errors{});
+  } else {
+    EXPECT_EQ(Load("[gateway]\nmemory_max = 64GiB\n" + text).errors,
+              Errors{"sensorgate.ini:5: [window] max_keys = 65536: the windows need 32 GiB (rule hot: size 65536 × "
+                     "max_keys 65536 × 8 bytes + 65536 keys × 213 bytes + key index 512 KiB), more than a 32-bit "
+                     "process can hold: at most 2 GiB of windows where pointers have 32 bits (armhf); lower "
+                     "max_keys or the window, or run the 64-bit build (arm64)"});
+  }
+}
+
+// Within memory_max but past what a 32-bit process can address (armhf): refused
+// there at the key, with exit 78 from --check and start-up, instead of failing
+// to allocate (or allocating a wrapped, small arena) at start-up; loaded where
+// pointers have 64 bits. cross/check.sh runs the same files under qemu-arm.
+TEST(MemoryPlan, PlansPastA32BitAddressSpaceAreRefusedWherePointersHave32Bits) {
+  struct Case {
+    const char* max_keys_and_size;
+    const char* message;  // where pointers have 32 bits
+  };
+  const std::string tail =
+      "more than a 32-bit process can hold: at most 2 GiB of windows where pointers have 32 bits (armhf); "
+      "lower max_keys or the window, or run the 64-bit build (arm64)";
+  const Case cases[] = {
+      // 3.28e9 bytes: fits a 32-bit size_t, not a 32-bit address space.
+      {"size = 100000\nmax_keys = 4100\n",
+       "sensorgate.ini:5: [window] max_keys = 4100: the windows need 3.1 GiB (rule hot: size 100000 × max_keys "
+       "4100 × 8 bytes + 4100 keys × 213 bytes + key index 64 KiB), "},
+      // 4.8e9 bytes: past a 32-bit size_t (wraps to 505 MB there).
+      {"size = 100000\nmax_keys = 6000\n",
+       "sensorgate.ini:5: [window] max_keys = 6000: the windows need 4.5 GiB (rule hot: size 100000 × max_keys "
+       "6000 × 8 bytes + 6000 keys × 213 bytes + key index 64 KiB), "},
+      // 65536 × 8193 × 8 = 2^32 + 2^19: a 32-bit product would be 512 KiB.
+      {"size = 65536\nmax_keys = 8193\n",
+       "sensorgate.ini:5: [window] max_keys = 8193: the windows need 4 GiB (rule hot: size 65536 × max_keys "
+       "8193 × 8 bytes + 8193 keys × 213 bytes + key index 128 KiB), "},
+  };
+  for (const Case& c : cases) {
+    const std::string text = std::string("[gateway]\nmemory_max = 16GiB\n[window]\n") + c.max_keys_and_size;
+    const ConfigResult r = Load(text);
+    if (sizeof(void*) >= 8) {
+      EXPECT_EQ(r.errors, Errors{}) << c.max_keys_and_size;
+    } else {
+      EXPECT_EQ(r.errors, Errors{c.message + tail}) << c.max_keys_and_size;
+    }
+  }
+  // 1.9 GiB: within what 32 bits allow, loaded everywhere.
+  EXPECT_EQ(Load("[gateway]\nmemory_max = 16GiB\n[window]\nsize = 100000\nmax_keys = 2600\n").errors, Errors{});
+  // A named rule is held to the same bound, at its max_keys.
+  const ConfigResult named = Load("[gateway]\nmemory_max = 16GiB\n[rule.big]\nwindow = count 100000\nmax_keys = 4100\n");
+  if (sizeof(void*) >= 8) {
+    EXPECT_EQ(named.errors, Errors{});
+  } else {
+    EXPECT_EQ(named.errors,
+              Errors{"sensorgate.ini:5: [rule.big] max_keys = 4100: the windows need 3.1 GiB (rule big: count 100000 "
+                     "× max_keys 4100 × 8 bytes + 4100 keys × 213 bytes + key index 64 KiB), " + tail});
+  }
 }
 
 // Beyond what the loader accepts, the plan saturates instead of wrapping.

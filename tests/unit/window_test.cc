@@ -100,11 +100,98 @@ double Value(uint64_t* rng, uint64_t i, uint32_t size) {
   return large ? 1e6 + u * 9e6 : 0.5 + u;
 }
 
-// Exact fixed point: every value above is a multiple of 2^-62, and 60 of
-// them stay far below 2^127 / 2^70.
-__int128 Fixed(double v) { return static_cast<__int128>(std::ldexp(v, 70)); }
-long double ExactMean(__int128 sum, uint32_t n) {
-  return std::ldexp(static_cast<long double>(sum), -70) / n;
+// Exact fixed point: every value above is a multiple of 2^-62 and below 2^24,
+// so v * 2^70 is an integer below 2^94, and 60 of them stay below 2^100.
+// 32-bit ARM has no 128-bit integer type: U128 is one of two 64-bit halves,
+// wrapping like uint64_t (a running sum may dip below zero only between a
+// subtraction and the addition that follows it; the sums read are never
+// negative).
+struct U128 {
+  uint64_t hi = 0, lo = 0;
+  U128& operator+=(const U128& o) {
+    const uint64_t lo0 = lo;
+    lo += o.lo;
+    hi += o.hi + (lo < lo0 ? 1 : 0);
+    return *this;
+  }
+  U128& operator-=(const U128& o) {
+    const uint64_t lo0 = lo;
+    lo -= o.lo;
+    hi -= o.hi + (lo > lo0 ? 1 : 0);
+    return *this;
+  }
+  bool operator==(const U128& o) const { return hi == o.hi && lo == o.lo; }
+};
+
+void PrintTo(const U128& v, std::ostream* os) { *os << "{hi " << v.hi << ", lo " << v.lo << "}"; }
+
+// v * 2^70 exactly, for a finite v >= 0 whose lowest mantissa bit is at least
+// 2^-70 and v < 2^58; aborts otherwise (never a rounded value).
+U128 Fixed(double v) {
+  U128 r;
+  if (v == 0) return r;
+  int e = 0;
+  const double m = std::frexp(v, &e);  // v = m * 2^e, m in [0.5, 1)
+  const uint64_t mant = static_cast<uint64_t>(std::ldexp(m, 53));  // v = mant * 2^(e-53), exact
+  const int shift = e - 53 + 70;
+  if (!(v > 0) || shift >= 64 + 11) std::abort();
+  if (shift < 0) {
+    if (shift <= -53 || (mant & ((uint64_t{1} << -shift) - 1)) != 0) std::abort();
+    r.lo = mant >> -shift;
+  } else if (shift == 0) {
+    r.lo = mant;
+  } else if (shift < 64) {
+    r.lo = mant << shift;
+    r.hi = mant >> (64 - shift);
+  } else {
+    r.hi = mant << (shift - 64);
+  }
+  return r;
+}
+
+// The mean as a long double (only a double on armhf: 53 bits, still far finer
+// than the 1e-9 checked). hi * 2^64 is exact; lo rounds once, the sum once.
+long double ExactMean(const U128& sum, uint32_t n) {
+  const long double v = std::ldexp(static_cast<long double>(sum.hi), 64) + static_cast<long double>(sum.lo);
+  return std::ldexp(v, -70) / n;
+}
+
+TEST(WindowDrift, FixedPointIsExact) {
+  EXPECT_EQ(Fixed(1.0), (U128{64, 0}));                       // 2^70
+  EXPECT_EQ(Fixed(0.5 + 0x1.0p-53), (U128{32, 1ULL << 17}));  // 2^69 + 2^17
+  EXPECT_EQ(Fixed(0x1.0p-70), (U128{0, 1}));
+  EXPECT_EQ(Fixed(0x1.0p-7), (U128{0, 1ULL << 63}));
+  EXPECT_EQ(Fixed(0), (U128{0, 0}));
+  U128 a = Fixed(1e7), b = a;
+  a += Fixed(3.25);
+  a -= Fixed(1e7);
+  EXPECT_EQ(a, Fixed(3.25));
+  b -= Fixed(1e7 + 1);  // wraps below zero (to -2^70: hi 2^64 - 64, lo 0), then back
+  EXPECT_EQ(b, (U128{~uint64_t{63}, 0}));
+  b += Fixed(1e7 + 1);
+  EXPECT_EQ(b, Fixed(1e7));
+  EXPECT_EQ(ExactMean(Fixed(1e7), 1), 1e7L);
+  EXPECT_EQ(ExactMean(Fixed(0.75), 3), 0.25L);
+#ifdef __SIZEOF_INT128__
+  // Where the compiler has a 128-bit integer, the two agree on the drift input.
+  uint64_t rng = 7;
+  unsigned __int128 wide = 0;
+  U128 mine;
+  for (uint64_t i = 0; i < 100000; ++i) {
+    const double v = Value(&rng, i, 60);
+    const auto f = static_cast<unsigned __int128>(std::ldexp(v, 70));
+    const U128 g = Fixed(v);
+    ASSERT_EQ(g, (U128{static_cast<uint64_t>(f >> 64), static_cast<uint64_t>(f)})) << v;
+    if (i % 3 == 2) {
+      wide -= f;
+      mine -= g;
+    } else {
+      wide += f;
+      mine += g;
+    }
+    ASSERT_EQ(mine, (U128{static_cast<uint64_t>(wide >> 64), static_cast<uint64_t>(wide)})) << i;
+  }
+#endif
 }
 
 uint64_t DriftReadings() {
@@ -117,15 +204,16 @@ TEST(WindowDrift, AverageEqualsExactMeanAfterOneHundredMillionReadings) {
   constexpr uint32_t kSize = 60;
   WindowTable w(kSize, 1);
   const uint32_t s = w.FindOrInsert("k");
-  std::vector<__int128> ring(kSize);
-  __int128 exact = 0;
+  std::vector<U128> ring(kSize);
+  U128 exact;
   uint64_t rng = 42;
   double worst = 0;
   const uint64_t n = DriftReadings();
   for (uint64_t i = 0; i < n; ++i) {
     const double v = Value(&rng, i, kSize);
-    const __int128 f = Fixed(v);
-    exact += f - (i >= kSize ? ring[i % kSize] : 0);
+    const U128 f = Fixed(v);
+    exact += f;
+    if (i >= kSize) exact -= ring[i % kSize];
     ring[i % kSize] = f;
     w.Add(s, v, 0);
     // Check where it is hardest: small values right after large ones left.
@@ -145,9 +233,9 @@ TEST(WindowDrift, AverageEqualsExactMeanAfterOneHundredMillionReadings) {
 TEST(WindowDrift, APlainRunningSumFailsTheSameCheck) {
   constexpr uint32_t kSize = 60;
   std::vector<double> ring(kSize);
-  std::vector<__int128> fixed(kSize);
+  std::vector<U128> fixed(kSize);
   double naive = 0;
-  __int128 exact = 0;
+  U128 exact;
   uint64_t rng = 42;
   double worst = 0;
   for (uint64_t i = 0; i < 1000000; ++i) {
