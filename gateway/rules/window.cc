@@ -9,13 +9,6 @@
 namespace sensorgate {
 namespace {
 
-uint32_t HashKey(std::string_view key) {
-  // size_t is 64 bits on amd64/arm64 and 32 on armhf: fold through uint64_t
-  // (on 32 bits the high half is 0 and the hash is used as is).
-  const uint64_t h = std::hash<std::string_view>()(key);
-  return static_cast<uint32_t>(h ^ (h >> 32));
-}
-
 // size x max_keys values, or 0 when that many bytes of doubles do not fit in
 // size_t (32 bits on armhf: 100000 x 1000000 would wrap to a small arena).
 size_t ArenaValues(uint32_t size, uint32_t max_keys) {
@@ -25,13 +18,6 @@ size_t ArenaValues(uint32_t size, uint32_t max_keys) {
     return 0;
   }
   return values;
-}
-
-// The index entries, checked to fit size_t; throws std::bad_alloc otherwise.
-size_t IndexSizeFor(uint32_t max_keys) {
-  const uint64_t n = WindowTable::IndexEntriesFor(max_keys);
-  if (n > SIZE_MAX / sizeof(uint32_t)) throw std::bad_alloc();
-  return static_cast<size_t>(n);
 }
 
 double* AllocateArena(uint32_t size, uint32_t max_keys) {
@@ -44,12 +30,6 @@ double* AllocateArena(uint32_t size, uint32_t max_keys) {
 
 }  // namespace
 
-uint64_t WindowTable::IndexEntriesFor(uint32_t max_keys) {
-  uint64_t n = 16;
-  while (n < uint64_t{max_keys} * 2) n <<= 1;
-  return n;
-}
-
 std::unique_ptr<WindowTable> WindowTable::Create(uint32_t size, uint32_t max_keys) {
   try {
     return std::make_unique<WindowTable>(size, max_keys);
@@ -61,45 +41,15 @@ std::unique_ptr<WindowTable> WindowTable::Create(uint32_t size, uint32_t max_key
 }
 
 WindowTable::WindowTable(uint32_t size, uint32_t max_keys)
-    : size_(size),
-      max_keys_(max_keys),
-      arena_(AllocateArena(size, max_keys)),
-      index_(IndexSizeFor(max_keys), 0),
-      index_mask_(index_.size() - 1) {
-  if (max_keys > SIZE_MAX / kKeyBytesReserved) throw std::bad_alloc();
+    : size_(size), max_keys_(max_keys), arena_(AllocateArena(size, max_keys)), keys_(max_keys) {
   slots_.reserve(max_keys);
-  // Room for keys of up to kKeyBytesReserved bytes on average; reserved, so
-  // only what is used is touched. Longer keys make it grow past the plan.
-  key_bytes_.reserve(static_cast<size_t>(max_keys) * kKeyBytesReserved);
-  key_offsets_.reserve(static_cast<size_t>(max_keys) + 1);
-  key_offsets_.push_back(0);
-  hashes_.reserve(max_keys);
 }
 
-uint32_t WindowTable::Find(std::string_view key) const {
-  const uint32_t h = HashKey(key);
-  for (size_t i = h & index_mask_;; i = (i + 1) & index_mask_) {
-    const uint32_t e = index_[i];
-    if (e == 0) return kNoSlot;
-    if (hashes_[e - 1] == h && this->key(e - 1) == key) return e - 1;
-  }
-}
+uint32_t WindowTable::Find(std::string_view key) const { return keys_.Find(key); }
 
 uint32_t WindowTable::FindOrInsert(std::string_view key) {
-  const uint32_t h = HashKey(key);
-  size_t i = h & index_mask_;
-  for (;; i = (i + 1) & index_mask_) {
-    const uint32_t e = index_[i];
-    if (e == 0) break;
-    if (hashes_[e - 1] == h && this->key(e - 1) == key) return e - 1;
-  }
-  if (slots_.size() >= max_keys_) return kNoSlot;
-  const uint32_t slot = static_cast<uint32_t>(slots_.size());
-  key_bytes_.insert(key_bytes_.end(), key.begin(), key.end());
-  key_offsets_.push_back(static_cast<uint32_t>(key_bytes_.size()));
-  hashes_.push_back(h);
-  slots_.emplace_back();
-  index_[i] = slot + 1;
+  const uint32_t slot = keys_.FindOrInsert(key);
+  if (slot == slots_.size()) slots_.emplace_back();
   return slot;
 }
 
@@ -175,13 +125,6 @@ void WindowTable::Restore(uint32_t slot, const std::vector<double>& values, uint
   s.total = total;
   s.last_time = last_time;
   Recompute(slot);
-}
-
-std::vector<uint32_t> WindowTable::SlotsByKey() const {
-  std::vector<uint32_t> order(slots_.size());
-  for (uint32_t i = 0; i < order.size(); ++i) order[i] = i;
-  std::sort(order.begin(), order.end(), [this](uint32_t a, uint32_t b) { return key(a) < key(b); });
-  return order;
 }
 
 }  // namespace sensorgate

@@ -26,15 +26,16 @@
 
 #include "gateway/base/json_format.h"
 #include "gateway/base/time_util.h"
+#include "gateway/rules/key_index.h"
 
 namespace sensorgate {
 
 class WindowTable {
  public:
-  static constexpr uint32_t kNoSlot = UINT32_MAX;
+  static constexpr uint32_t kNoSlot = KeyIndex::kNoSlot;
 
   // Room for this many bytes of interned key per key is reserved up front.
-  static constexpr size_t kKeyBytesReserved = 128;
+  static constexpr size_t kKeyBytesReserved = KeyIndex::kKeyBytesReserved;
 
   // A table, or nullptr when its memory cannot be allocated (or its size
   // does not fit in size_t). REQUIRES: size >= 1, max_keys >= 1.
@@ -60,9 +61,7 @@ class WindowTable {
   uint32_t size() const { return size_; }
   uint32_t max_keys() const { return max_keys_; }
 
-  std::string_view key(uint32_t slot) const {
-    return std::string_view(key_bytes_.data() + key_offsets_[slot], key_offsets_[slot + 1] - key_offsets_[slot]);
-  }
+  std::string_view key(uint32_t slot) const { return keys_.key(slot); }
   uint32_t count(uint32_t slot) const { return slots_[slot].count; }
   uint64_t total(uint32_t slot) const { return slots_[slot].total; }
   // Mean of the values in the window. REQUIRES: count(slot) > 0.
@@ -91,13 +90,13 @@ class WindowTable {
   void Restore(uint32_t slot, const std::vector<double>& values, uint64_t total, TimeMicros last_time);
 
   // Slots sorted by key, bytewise.
-  std::vector<uint32_t> SlotsByKey() const;
+  std::vector<uint32_t> SlotsByKey() const { return keys_.SlotsByKey(); }
 
   // Bytes of the per-key state besides the ring (for the memory plan's tests).
   static constexpr size_t slot_bytes() { return sizeof(Slot); }
   // Entries of the open-addressing index for max_keys keys (4 bytes each):
   // the power of two at least 16 and at least 2 x max_keys.
-  static uint64_t IndexEntriesFor(uint32_t max_keys);
+  static uint64_t IndexEntriesFor(uint32_t max_keys) { return KeyIndex::EntriesFor(max_keys); }
 
  private:
   struct Slot {
@@ -119,12 +118,7 @@ class WindowTable {
   const uint32_t max_keys_;
   std::unique_ptr<double[], FreeDeleter> arena_;  // calloc: pages are touched as windows fill
   std::vector<Slot> slots_;
-  // Interned keys, back to back: key i is [key_offsets_[i], key_offsets_[i + 1]).
-  std::vector<char> key_bytes_;
-  std::vector<uint32_t> key_offsets_;
-  std::vector<uint32_t> hashes_;  // per slot, to skip most key compares
-  std::vector<uint32_t> index_;   // open addressing: slot + 1, 0 = empty
-  size_t index_mask_;
+  KeyIndex keys_;  // slot i is key i
 };
 
 // Adds x to a Neumaier-compensated sum (sum + compensation).
