@@ -176,6 +176,7 @@ bool TimeWindows::Result(uint32_t slot, int64_t k, WindowResult* r) {
     }
     distinct_out_[d] = set_ids_.size() == 1 ? pool_->Count(set_ids_[0]) : pool_->UnionCount(set_ids_.data(), set_ids_.size());
   }
+  r->slot = slot;
   r->key = keys_.key(slot);
   r->start_us = total_ ? min_time : start;
   r->end_us = total_ ? max_time : start + length_;

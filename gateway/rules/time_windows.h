@@ -39,6 +39,7 @@ namespace sensorgate {
 
 // One window's result. Views are valid during the call only.
 struct WindowResult {
+  uint32_t slot = 0;  // the key's slot in this rule
   std::string_view key;
   TimeMicros start_us = 0, end_us = 0;
   bool open = false;  // EmitOpen(): not closed yet (a total window: always)
