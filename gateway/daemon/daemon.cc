@@ -1,6 +1,9 @@
 #include "gateway/daemon/daemon.h"
 
 #include <fcntl.h>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 #include <signal.h>
 #include <sys/file.h>
 #include <sys/resource.h>
@@ -53,6 +56,35 @@ void RaiseOpenFileLimit() {
     limit.rlim_cur = want;
     (void)setrlimit(RLIMIT_NOFILE, &limit);
   }
+}
+
+// glibc's malloc, tuned for a long-running process whose steady state is
+// small (DESIGN.md: memory planned at start-up) but which builds large
+// transient buffers now and then (a /metrics answer lists every key, a
+// checkpoint is read whole at start):
+//  - blocks of 128 KiB and more are mmap()ed and given back when freed. glibc
+//    would otherwise raise that threshold (up to 32 MiB) after the first
+//    such block is freed, and later large buffers would come from the heap
+//    and stay resident after being freed;
+//  - the heap's free top is given back beyond 128 KiB (glibc raises that one
+//    with the other);
+//  - the threads of the libraries (Paho, librdkafka, libcurl) share one
+//    arena besides the main thread's, instead of getting up to 8 per core,
+//    each holding on to its own free memory.
+void TuneMalloc() {
+#if defined(__GLIBC__)
+  mallopt(M_MMAP_THRESHOLD, 128 * 1024);
+  mallopt(M_TRIM_THRESHOLD, 128 * 1024);
+  mallopt(M_ARENA_MAX, 2);
+#endif
+}
+
+// Gives the free memory inside the heap back to the system (what a transient
+// left between blocks still in use); after start-up, reloads and checkpoints.
+void ReleaseFreeMemory() {
+#if defined(__GLIBC__)
+  malloc_trim(0);
+#endif
 }
 
 // sd_notify(3), when built with libsystemd; a no-op otherwise.
@@ -220,6 +252,8 @@ Status Daemon::StartSink(const SinkFactory& f) {
   ctx.healthy = [this](std::string* why) { return Healthy(why); };
   ctx.links = [this](std::string* out) { WriteLinks(out); };
   ctx.refresh = [this] { PublishWindows(); };
+  ctx.windows_json = [this](std::string* out) { AppendPipelineWindowsJson(*pipeline_, out); };
+  ctx.alerts_json = [this](std::string* out) { AppendPipelineAlertsJson(*pipeline_, out); };
   std::unique_ptr<Sink> sink;
   const Status s = f.make(config_, ctx, &sink);
   if (!s.ok() || !sink) return s;
@@ -292,6 +326,7 @@ void Daemon::Checkpoint() {
   checkpointed_records_ = pipeline_->counters().records;
   last_checkpoint_wall_us_ = clock_->WallUs();
   for (RunningSource& r : sources_) r.source->Checkpointed(positions_);
+  ReleaseFreeMemory();
 }
 
 void Daemon::PublishWindows() {
@@ -404,6 +439,7 @@ void Daemon::Reload() {
   if (checkpoint_armed_) loop_.SetInterval(checkpoint_timer_, config_.gateway.checkpoint_interval_us);
   loop_.Expire(stale_timer_);  // stale_after may have changed
   ++reloads_;
+  ReleaseFreeMemory();  // the old windows, when resized
   Log(LogLevel::kInfo, "reload: configuration applied");
   Notify("READY=1\nSTATUS=" + StatusLine());
 }
@@ -502,6 +538,7 @@ int Daemon::Run() {
   sigprocmask(SIG_BLOCK, &mask, nullptr);
   signal(SIGPIPE, SIG_IGN);
   RaiseOpenFileLimit();
+  TuneMalloc();
 
   SetLogLevel(config_.gateway.log_level);
   if (!pipeline_->ok()) {
@@ -576,6 +613,7 @@ int Daemon::Run() {
   });
 
   status_us_ = clock_->MonotonicUs();
+  ReleaseFreeMemory();  // what reading the checkpoint and starting up left free
   Notify("READY=1\nSTATUS=" + StatusLine());
   Log(LogLevel::kInfo, "sensorgate %s started: %zu sources, %zu sinks%s", config_.gateway.name.c_str(),
       sources_.size(), sinks_.size(), watchdog_us > 0 ? ", watchdog on" : "");

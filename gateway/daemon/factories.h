@@ -35,6 +35,9 @@ struct SinkContext {
   std::function<bool(std::string*)> healthy;
   std::function<void(std::string*)> links;
   std::function<void()> refresh;  // publishes the windows that changed
+  // /api/windows and /api/alerts, written from the pipeline's table.
+  std::function<void(std::string*)> windows_json;
+  std::function<void(std::string*)> alerts_json;
 };
 
 struct SourceFactory {

@@ -9,7 +9,9 @@
 #include <cstdio>
 #include <cstring>
 #include <limits>
+#include <memory>
 #include <string_view>
+#include <utility>
 
 #include "gateway/http/dashboard_html.h"
 #include "gateway/base/log.h"
@@ -43,11 +45,11 @@ std::string AddressText(const sockaddr* addr, socklen_t len) {
                                      : std::string(host) + ":" + serv;
 }
 
-MHD_Result Queue(MHD_Connection* connection, unsigned int status, std::string_view body,
-                 MHD_ResponseMemoryMode mode, const char* content_type,
-                 const char* extra_header = nullptr, const char* extra_value = nullptr) {
-  MHD_Response* response =
-      MHD_create_response_from_buffer(body.size(), const_cast<char*>(body.data()), mode);
+// Adds the headers every answer carries, queues `response` and drops our
+// reference to it (libmicrohttpd keeps it until it is sent).
+MHD_Result QueueResponse(MHD_Connection* connection, unsigned int status, MHD_Response* response,
+                         const char* content_type, const char* extra_header = nullptr,
+                         const char* extra_value = nullptr) {
   if (response == nullptr) return MHD_NO;
   MHD_add_response_header(response, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
   MHD_add_response_header(response, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
@@ -56,6 +58,26 @@ MHD_Result Queue(MHD_Connection* connection, unsigned int status, std::string_vi
   const MHD_Result r = MHD_queue_response(connection, status, response);
   MHD_destroy_response(response);
   return r;
+}
+
+// Queues a body that lives as long as the program (a literal).
+MHD_Result Queue(MHD_Connection* connection, unsigned int status, std::string_view body,
+                 const char* content_type, const char* extra_header = nullptr,
+                 const char* extra_value = nullptr) {
+  return QueueResponse(connection, status,
+                       MHD_create_response_from_buffer(body.size(), const_cast<char*>(body.data()),
+                                                       MHD_RESPMEM_PERSISTENT),
+                       content_type, extra_header, extra_value);
+}
+
+// Queues `body` without copying it: libmicrohttpd frees it once the
+// response is done with (it is freed here if no response can be made).
+MHD_Result QueueOwned(MHD_Connection* connection, unsigned int status, std::unique_ptr<std::string> body,
+                      const char* content_type) {
+  MHD_Response* response = MHD_create_response_from_buffer_with_free_callback_cls(
+      body->size(), body->data(), [](void* cls) { delete static_cast<std::string*>(cls); }, body.get());
+  if (response != nullptr) body.release();  // the response owns it now
+  return QueueResponse(connection, status, response, content_type);
 }
 
 }  // namespace
@@ -204,40 +226,65 @@ void HttpServer::Run() {
 bool HttpServer::Respond(MHD_Connection* connection, const char* url, const char* method) {
   const std::string_view m(method);
   if (m != MHD_HTTP_METHOD_GET && m != MHD_HTTP_METHOD_HEAD) {
-    return Queue(connection, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed\n",
-                 MHD_RESPMEM_PERSISTENT, kTextType, MHD_HTTP_HEADER_ALLOW, "GET, HEAD") == MHD_YES;
+    return Queue(connection, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed\n", kTextType,
+                 MHD_HTTP_HEADER_ALLOW, "GET, HEAD") == MHD_YES;
   }
   const std::string_view path(url);
-  body_.clear();
+  if (path == "/") {
+    return Queue(connection, MHD_HTTP_OK, kDashboardHtml, kHtmlType, "Content-Security-Policy",
+                 kDashboardPolicy) == MHD_YES;
+  }
+  Endpoint e;
+  if (path == "/metrics") {
+    e = kMetrics;
+  } else if (path == "/healthz") {
+    e = kHealthz;
+  } else if (path == "/api/windows") {
+    e = kWindows;
+  } else if (path == "/api/alerts") {
+    e = kAlerts;
+  } else if (path == "/api/links") {
+    e = kLinks;
+  } else {
+    return Queue(connection, MHD_HTTP_NOT_FOUND, "not found\n", kTextType) == MHD_YES;
+  }
+  // The body is built in a string of its own, handed to libmicrohttpd
+  // without a copy and freed once sent: nothing of a large answer (/metrics
+  // lists every key) stays allocated between requests. The last size of the
+  // endpoint's answer sizes the buffer, so it is not built by doublings.
+  auto body = std::make_unique<std::string>();
+  body->reserve(body_size_hint_[e] + body_size_hint_[e] / 8);
   unsigned int status = MHD_HTTP_OK;
   const char* type = kJsonType;
-  if (path == "/") {
-    return Queue(connection, MHD_HTTP_OK, kDashboardHtml, MHD_RESPMEM_PERSISTENT, kHtmlType,
-                 "Content-Security-Policy", kDashboardPolicy) == MHD_YES;
-  } else if (path == "/metrics") {
-    content_->WriteMetrics(&body_);
-    type = kMetricsType;
-  } else if (path == "/healthz") {
-    std::string why;
-    if (content_->Healthy(&why)) {
-      body_ = "ok\n";
-    } else {
-      status = MHD_HTTP_SERVICE_UNAVAILABLE;
-      body_ = why.empty() ? std::string("unhealthy") : why;
-      if (body_.back() != '\n') body_.push_back('\n');
+  switch (e) {
+    case kMetrics:
+      content_->WriteMetrics(body.get());
+      type = kMetricsType;
+      break;
+    case kHealthz: {
+      std::string why;
+      if (content_->Healthy(&why)) {
+        *body = "ok\n";
+      } else {
+        status = MHD_HTTP_SERVICE_UNAVAILABLE;
+        *body = why.empty() ? std::string("unhealthy") : why;
+        if (body->back() != '\n') body->push_back('\n');
+      }
+      type = kTextType;
+      break;
     }
-    type = kTextType;
-  } else if (path == "/api/windows") {
-    content_->WriteWindows(&body_);
-  } else if (path == "/api/alerts") {
-    content_->WriteAlerts(&body_);
-  } else if (path == "/api/links") {
-    content_->WriteLinks(&body_);
-  } else {
-    return Queue(connection, MHD_HTTP_NOT_FOUND, "not found\n", MHD_RESPMEM_PERSISTENT,
-                 kTextType) == MHD_YES;
+    case kWindows:
+      content_->WriteWindows(body.get());
+      break;
+    case kAlerts:
+      content_->WriteAlerts(body.get());
+      break;
+    case kLinks:
+      content_->WriteLinks(body.get());
+      break;
   }
-  return Queue(connection, status, body_, MHD_RESPMEM_MUST_COPY, type) == MHD_YES;
+  body_size_hint_[e] = body->size();
+  return QueueOwned(connection, status, std::move(body), type) == MHD_YES;
 }
 
 }  // namespace sensorgate

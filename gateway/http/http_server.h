@@ -94,12 +94,15 @@ class HttpServer {
   // Queues the response to one request; false if libmicrohttpd refused it.
   bool Respond(MHD_Connection* connection, const char* url, const char* method);
 
+  // The answers built by HttpContent, each sized by its last answer.
+  enum Endpoint { kMetrics, kHealthz, kWindows, kAlerts, kLinks };
+
   HttpContent* const content_;
   const std::unique_ptr<LogSink> log_sink_;
   MHD_Daemon* daemon_ = nullptr;
   int epoll_fd_ = -1;
   uint16_t port_ = 0;
-  std::string body_;  // scratch for a response body, reused
+  size_t body_size_hint_[kLinks + 1] = {};  // bytes of the last answer of each endpoint
   unsigned int open_connections_ = 0;  // counted by Callbacks::Notify
 };
 

@@ -1,6 +1,6 @@
 #include "gateway/http/http_sink.h"
 
-#include "gateway/base/json_format.h"
+#include <utility>
 
 namespace sensorgate {
 
@@ -14,15 +14,9 @@ Status HttpSink::Start(const HostPort& listen) {
   return server_.Start(listen);
 }
 
-void HttpSink::OnWindow(const WindowEvent& e) {
-  const WindowSummary& w = e.window;
-  const Kept k{w.count, w.total, w.avg, w.min, w.max, w.last, w.time_us, e.firing, e.stale};
-  auto it = windows_.find(w.key);
-  if (it == windows_.end()) {
-    windows_.emplace(std::string(w.key), k);
-  } else {
-    it->second = k;
-  }
+void HttpSink::SetStateWriters(JsonWriter windows, JsonWriter alerts) {
+  windows_ = std::move(windows);
+  alerts_ = std::move(alerts);
 }
 
 int64_t HttpSink::next_tick_us() const {
@@ -37,30 +31,20 @@ void HttpSink::Tick(int64_t now_us) {
 
 void HttpSink::WriteWindows(std::string* out) {
   if (providers_.refresh) providers_.refresh();
-  out->push_back('[');
-  bool first = true;
-  for (const auto& [key, k] : windows_) {
-    if (!first) out->push_back(',');
-    first = false;
-    AppendWindowJson(out, Summary(key, k));
+  if (windows_) {
+    windows_(out);
+  } else {
+    out->append("[]");
   }
-  out->push_back(']');
 }
 
 void HttpSink::WriteAlerts(std::string* out) {
   if (providers_.refresh) providers_.refresh();
-  out->push_back('[');
-  bool first = true;
-  const auto append = [&](const char* rule, const std::string& key, const Kept& k) {
-    if (!first) out->push_back(',');
-    first = false;
-    AppendFiringAlertJson(out, rule, Summary(key, k));
-  };
-  for (const auto& [key, k] : windows_) {
-    if (k.firing) append("hot", key, k);
-    if (k.stale) append("stale", key, k);
+  if (alerts_) {
+    alerts_(out);
+  } else {
+    out->append("[]");
   }
-  out->push_back(']');
 }
 
 LinkState HttpSink::Link() const {

@@ -1,10 +1,10 @@
 // HttpSink: the [http] listener as a sink (DESIGN.md section 10). It keeps
-// its own copy of what it shows, built from the pipeline's events, so it
-// never reads the pipeline while serving:
+// no copy of the windows: everything it shows comes from the rest of the
+// gateway through callbacks, asked at the time of each request:
 //   GET /api/windows  the replay window objects of every key, sorted by key
 //   GET /api/alerts   the alerts firing now, sorted by key, then rule
-// (brought up to date through Providers::refresh before each answer), and
-// serves through callbacks what belongs to the whole gateway:
+//                     (both written by the daemon from the pipeline's table,
+//                     see SetStateWriters)
 //   GET /metrics      Prometheus text (the daemon gathers every stage's)
 //   GET /healthz      200 "ok", or 503 and the reason
 //   GET /api/links    the state of every source and sink
@@ -16,7 +16,6 @@
 #define SENSORGATE_GATEWAY_HTTP_HTTP_SINK_H_
 
 #include <functional>
-#include <map>
 #include <memory>
 #include <string>
 
@@ -32,14 +31,20 @@ class HttpSink : public Sink, private HttpContent {
     std::function<void(std::string* out)> metrics;
     std::function<bool(std::string* why)> healthy;
     std::function<void(std::string* out)> links;  // a JSON array
-    // Called before /api/windows and /api/alerts are written: the pipeline
-    // publishes what changed since its last publication, so the answer is as
-    // current as /metrics. May be empty.
+    // Called before /api/windows and /api/alerts are written (the daemon
+    // publishes the window changes still pending to the sinks). May be empty.
     std::function<void()> refresh;
   };
+  // Each appends a JSON array to `out`.
+  using JsonWriter = std::function<void(std::string* out)>;
 
   HttpSink(Providers providers, Clock* clock);
   ~HttpSink() override;
+
+  // Where /api/windows and /api/alerts come from: the daemon writes them
+  // from the pipeline's table when asked, so the sink holds nothing per key.
+  // Until set (or when empty), both arrays are "[]".
+  void SetStateWriters(JsonWriter windows, JsonWriter alerts);
 
   // Listens on `listen` (see HttpServer::Start).
   Status Start(const HostPort& listen);
@@ -48,31 +53,17 @@ class HttpSink : public Sink, private HttpContent {
 
   std::string_view name() const override { return "http"; }
   void OnAlert(const AlertEvent& event) override { (void)event; }
-  void OnWindow(const WindowEvent& event) override;
-  void OnWindowsReset() override { windows_.clear(); }
   int fd() const override { return server_.epoll_fd(); }
   int64_t next_tick_us() const override;
   void Tick(int64_t now_us) override;
   LinkState Link() const override;
 
   // HttpContent, public for tests: the JSON arrays of /api/windows and
-  // /api/alerts (after Providers::refresh).
+  // /api/alerts (after Providers::refresh), from the state writers.
   void WriteWindows(std::string* out) override;
   void WriteAlerts(std::string* out) override;
 
  private:
-  struct Kept {
-    uint32_t count;
-    uint64_t total;
-    double avg, min, max, last;
-    TimeMicros time_us;
-    bool firing, stale;
-  };
-
-  static WindowSummary Summary(std::string_view key, const Kept& k) {
-    return WindowSummary{key, k.count, k.total, k.avg, k.min, k.max, k.last, k.time_us};
-  }
-
   // HttpContent
   void WriteMetrics(std::string* out) override { providers_.metrics(out); }
   void WriteLinks(std::string* out) override { providers_.links(out); }
@@ -82,7 +73,7 @@ class HttpSink : public Sink, private HttpContent {
   Clock* const clock_;
   HttpServer server_;
   std::string listen_;
-  std::map<std::string, Kept, std::less<>> windows_;  // by key
+  JsonWriter windows_, alerts_;
 };
 
 }  // namespace sensorgate

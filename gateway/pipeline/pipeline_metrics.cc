@@ -73,4 +73,34 @@ void AppendPipelineMetrics(const Pipeline& p, std::string* out) {
   }
 }
 
+void AppendPipelineWindowsJson(const Pipeline& p, std::string* out) {
+  const WindowTable& w = p.windows();
+  out->push_back('[');
+  bool first = true;
+  for (uint32_t s : w.SlotsByKey()) {
+    if (w.count(s) == 0) continue;
+    if (!first) out->push_back(',');
+    first = false;
+    AppendWindowJson(out, w.Summary(s));
+  }
+  out->push_back(']');
+}
+
+void AppendPipelineAlertsJson(const Pipeline& p, std::string* out) {
+  const WindowTable& w = p.windows();
+  out->push_back('[');
+  bool first = true;
+  const auto append = [&](const char* rule, uint32_t s) {
+    if (!first) out->push_back(',');
+    first = false;
+    AppendFiringAlertJson(out, rule, w.Summary(s));
+  };
+  for (uint32_t s : w.SlotsByKey()) {
+    if (w.count(s) == 0) continue;
+    if (p.alert_phase(s) == AlertPhase::kFiring) append("hot", s);
+    if (p.key_state(s).stale) append("stale", s);
+  }
+  out->push_back(']');
+}
+
 }  // namespace sensorgate

@@ -1,5 +1,6 @@
-// What the pipeline shows of its state in /metrics: its Prometheus families.
-// (/api/windows and /api/alerts are the HTTP sink's, from window events.)
+// What the pipeline shows of its state over HTTP: its Prometheus families
+// for /metrics, and the JSON arrays of /api/windows and /api/alerts, written
+// straight from the window table (nothing is copied per key to serve them).
 //
 // They read the pipeline and so run where it runs, on the pipeline thread.
 #ifndef SENSORGATE_GATEWAY_PIPELINE_PIPELINE_METRICS_H_
@@ -26,6 +27,14 @@ class Pipeline;
 // The per-key series are sorted by key (bytewise). (The readings gauge is not
 // "_count": Prometheus reserves that suffix for histograms and summaries.)
 void AppendPipelineMetrics(const Pipeline& p, std::string* out);
+
+// Appends the JSON array of /api/windows: the replay's window objects
+// (AppendWindowJson) of every key with a reading, sorted by key (bytewise).
+void AppendPipelineWindowsJson(const Pipeline& p, std::string* out);
+
+// Appends the JSON array of /api/alerts: the alerts firing now
+// (AppendFiringAlertJson), sorted by key (bytewise), "hot" before "stale".
+void AppendPipelineAlertsJson(const Pipeline& p, std::string* out);
 
 }  // namespace sensorgate
 

@@ -2,11 +2,15 @@
 # Daemon costs: CPU seconds per hour and wake-ups per second while idle (3
 # followed files, no new lines: no busy polling; wake-ups are the loop's
 # epoll_wait returns, counted by strace when it is installed), memory (RSS,
-# PSS and private, from /proc/PID/smaps_rollup) idle and at 10,000 keys, peak
-# RSS while following 10,000 keys, and the longest /healthz stall while a
-# backlog of CATCHUP_LINES lines is read.
+# PSS and private, from /proc/PID/smaps_rollup) idle and at 10,000 keys x 60
+# with HTTP on, then the same with MQTT connected as well (a mosquitto of its
+# own on a free 127.0.0.1 port, started and stopped here; skipped when
+# mosquitto is not installed), peak RSS while following 10,000 keys, and the
+# longest /healthz stall while a backlog of CATCHUP_LINES lines is read.
 # Usage: tests/bench/daemon_bench.sh [BUILD_DIR] [IDLE_SECONDS]
-#   SKIP_IDLE=1 skips the idle part; CATCHUP_LINES [2000000], 0 skips it.
+#   SKIP_IDLE=1 skips the idle part; STEADY_SECONDS [10], 0 skips the steady
+#   part; CATCHUP_LINES [2000000], 0 skips the catch-up; SKIP_MQTT=1 skips
+#   the run with MQTT.
 set -euo pipefail
 src=$(cd "$(dirname "$0")/../.." && pwd)
 build=$(cd "${1:-$src/build}" && pwd)
@@ -16,14 +20,24 @@ gate=$build/gateway/sensorgate
 sim=$build/simulator/sensorgate-sim
 work=$(mktemp -d /tmp/sensorgate-daemonbench.XXXXXX)
 pid=""
-trap '[[ -n $pid ]] && kill $pid 2>/dev/null; rm -rf "$work"' EXIT
+broker_pid=""
+trap '[[ -n $pid ]] && kill $pid 2>/dev/null; [[ -n $broker_pid ]] && kill $broker_pid 2>/dev/null; rm -rf "$work"' EXIT
 ticks=$(getconf CLK_TCK)
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
-# memory PID: "RSS r KiB, PSS p KiB, private q KiB" (private: clean + dirty
-# pages no other process maps: what this process costs the machine).
+# memory PID: "RSS r KiB, PSS p KiB, private q KiB (...)" (private: clean +
+# dirty pages no other process maps: what this process costs the machine).
+# Private splits into anonymous mappings (heap, windows, stacks) and the
+# pages of mapped files only this process maps: those written (the
+# libraries' relocated data) and those only read (their code, when no other
+# process runs the same binaries: page cache, shared as soon as another
+# process maps them).
 memory() {
   awk '/^Rss:/ {r = $2} /^Pss:/ {p = $2} /^Private_(Clean|Dirty):/ {q += $2}
-       END {printf "RSS %d KiB, PSS %d KiB, private %d KiB", r, p, q}' "/proc/$1/smaps_rollup"
+       END {printf "RSS %d KiB, PSS %d KiB, private %d KiB = %.1f MiB", r, p, q, q / 1024}' "/proc/$1/smaps_rollup"
+  awk '/^[0-9a-f]+-[0-9a-f]+ / {file = ($6 != "" && $6 !~ /^\[/)}
+       /^Private_Clean:/ {if (file) fc += $2; else a += $2}
+       /^Private_Dirty:/ {if (file) fd += $2; else a += $2}
+       END {printf " (anonymous %d KiB; mapped files %d KiB: %d written, %d read only)", a, fc + fd, fd, fc}' "/proc/$1/smaps"
 }
 
 # --- idle: three files, no new lines -----------------------------------------
@@ -107,11 +121,24 @@ awk -v l="$lines" -v s="$((t1 - t0))" -v b="$((b1 - b0))" -v hz="$ticks" -v w="$
     l, w, l / w, s / hz, s / hz / l * 1e6, b / hz, b / hz / l * 1e6, (b > 0 ? s / b : 0) }'
 fi
 
-# --- peak RSS while following 10,000 keys ---------------------------------------
+# --- 10,000 keys x 60: peak RSS while following them, then memory ------------------
+# The gateway follows 1,000,000 records of 10,000 keys with HTTP on, /metrics
+# polled every 0.5 s (each answer lists 30,000 per-key series); once all are
+# read: VmHWM, then RSS, PSS and private memory. A second run does the same
+# with [mqtt] connected to a local mosquitto, which also delivers 10,000
+# messages (the same keys) once the file is read.
 "$sim" --equipment 10000 --count 1000000 --seed 2 --start-time 2023-03-15T12:00:00Z -o "$work/big.txt"
-cat >"$work/big.ini" <<INI
+# metric PORT NAME: the value of an unlabelled sample of /metrics.
+metric() {
+  (exec 3<>"/dev/tcp/127.0.0.1/$1" && printf 'GET /metrics HTTP/1.0\r\n\r\n' >&3 && sed -n "s/^$2 //p" <&3)
+}
+# big_run NAME LABEL RECORDS [MQTT_PORT]: one gateway at 10,000 keys; prints
+# its figures.
+big_run() {
+  local name=$1 label=$2 records=$3 mqtt_port=${4:-} port="" n="" s0 s1 hwm mem
+  cat >"$work/$name.ini" <<INI
 [gateway]
-state_dir = $work/state-big
+state_dir = $work/state-$name
 [file]
 path = $work/big.txt
 from = beginning
@@ -125,24 +152,60 @@ min_samples = 10
 [http]
 listen = 127.0.0.1:0
 INI
-s0=$(date +%s%N)
-"$gate" --config "$work/big.ini" 2>"$work/big.err" &
-pid=$!
-port=""
-for _ in $(seq 100); do port=$(sed -n 's/.*(port \([0-9]*\)).*/\1/p' "$work/big.err" | head -1); [[ -n $port ]] && break; sleep 0.1; done
-# Wait until all 1,000,000 records are read (via /metrics), then read VmHWM.
-# (every 0.5 s: each /metrics answer lists 30,000 per-key series)
-for _ in $(seq 1200); do
-  n=$(exec 3<>/dev/tcp/127.0.0.1/$port && printf 'GET /metrics HTTP/1.0\r\n\r\n' >&3 && sed -n 's/^sensorgate_records_read_total //p' <&3)
-  [[ $n == 1000000 ]] && break
-  sleep 0.5
-done
-s1=$(date +%s%N)
-hwm=$(awk '/VmHWM/ {print $2}' "/proc/$pid/status")
-mem=$(memory $pid)
-kill -TERM $pid; wait $pid || true; pid=""
-echo "following 10,000 keys (size 60, 1,000,000 records, HTTP on): peak RSS ${hwm} KiB; read in $(( (s1 - s0) / 1000000 )) ms"
-echo "memory at 10,000 keys: $mem"
+  if [[ -n $mqtt_port ]]; then
+    printf '[mqtt]\nuri = tcp://127.0.0.1:%s\ntopics = plant/+/temperature\nqos = 1\nclient_id = bench-daemon\n' \
+      "$mqtt_port" >>"$work/$name.ini"
+  fi
+  s0=$(date +%s%N)
+  "$gate" --config "$work/$name.ini" 2>"$work/$name.err" &
+  pid=$!
+  for _ in $(seq 100); do port=$(sed -n 's/.*(port \([0-9]*\)).*/\1/p' "$work/$name.err" | head -1); [[ -n $port ]] && break; sleep 0.1; done
+  [[ -n $port ]] || { cat "$work/$name.err" >&2; echo "daemon_bench: the gateway did not start" >&2; exit 1; }
+  if [[ -n $mqtt_port ]]; then
+    for _ in $(seq 150); do grep -q "mqtt: subscribed" "$work/$name.err" && break; sleep 0.1; done
+    grep -q "mqtt: subscribed" "$work/$name.err" || { cat "$work/$name.err" >&2; echo "daemon_bench: no MQTT subscription" >&2; exit 1; }
+  fi
+  # Wait until the file is read (via /metrics), then publish, then wait again.
+  for _ in $(seq 1200); do n=$(metric "$port" sensorgate_records_read_total); [[ $n == 1000000 ]] && break; sleep 0.5; done
+  if [[ -n $mqtt_port ]]; then
+    "$sim" --equipment 10000 --count $((records - 1000000)) --seed 5 --start-time 2023-03-15T13:00:00Z \
+      --mqtt "tcp://127.0.0.1:$mqtt_port" --topic 'plant/{key}/temperature' --qos 1 --client-id bench-daemon-pub \
+      >/dev/null 2>"$work/$name-pub.err" || { cat "$work/$name-pub.err" >&2; echo "daemon_bench: publishing failed" >&2; exit 1; }
+    for _ in $(seq 600); do n=$(metric "$port" sensorgate_records_read_total); [[ $n == "$records" ]] && break; sleep 0.5; done
+  fi
+  s1=$(date +%s%N)
+  [[ $n == "$records" ]] || echo "daemon_bench: $name: only $n of $records records read" >&2
+  sleep 1  # the last /metrics answer sent and freed, the windows published
+  hwm=$(awk '/VmHWM/ {print $2}' "/proc/$pid/status")
+  mem=$(memory $pid)
+  kill -TERM $pid; wait $pid || true; pid=""
+  echo "following 10,000 keys (size 60, $label): peak RSS ${hwm} KiB; $records records read in $(( (s1 - s0) / 1000000 )) ms"
+  echo "memory at 10,000 keys x 60, $label: $mem"
+}
+big_run http "HTTP on, 1,000,000 records" 1000000
+
+broker=$(command -v mosquitto || true)
+[[ -n $broker || ! -x /usr/sbin/mosquitto ]] || broker=/usr/sbin/mosquitto
+if [[ ${SKIP_MQTT:-0} == 1 ]]; then
+  :
+elif [[ -z $broker ]]; then
+  echo "memory with MQTT connected: skipped (mosquitto is not installed)"
+else
+  mkdir -m 0755 "$work/broker"; chmod 0755 "$work"  # mosquitto may drop to user mosquitto
+  for _ in 1 2 3 4 5; do
+    mqtt_port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+    printf 'listener %s 127.0.0.1\nallow_anonymous true\nmax_queued_messages 0\npersistence false\nlog_dest stderr\n' \
+      "$mqtt_port" >"$work/broker/mosquitto.conf"
+    "$broker" -c "$work/broker/mosquitto.conf" 2>"$work/broker/log" &
+    broker_pid=$!
+    for _ in $(seq 100); do grep -q -e " running$" -e "Error" "$work/broker/log" 2>/dev/null && break; sleep 0.1; done
+    grep -q " running$" "$work/broker/log" 2>/dev/null && break
+    kill "$broker_pid" 2>/dev/null; wait "$broker_pid" 2>/dev/null || true; broker_pid=""
+  done
+  [[ -n $broker_pid ]] || { cat "$work/broker/log" >&2; echo "daemon_bench: mosquitto did not start" >&2; exit 1; }
+  big_run mqtt "HTTP on, MQTT connected, 1,000,000 records from the file then 10,000 MQTT messages" 1010000 "$mqtt_port"
+  kill -TERM "$broker_pid"; wait "$broker_pid" 2>/dev/null || true; broker_pid=""
+fi
 
 # --- catch-up: the longest /healthz stall while a backlog is read ---------------
 catchup=${CATCHUP_LINES:-2000000}

@@ -152,6 +152,40 @@ TEST(Daemon, ReloadSwapsAValidConfigurationAndKeepsWindows) {
   EXPECT_EQ(d.Wait(10000), 0) << d.log();
 }
 
+// /api/windows and /api/alerts are read from the pipeline's table when asked:
+// a reload that drops keys (a lower max_keys) drops them from both at once.
+TEST(Daemon, HttpStateFollowsTheWindowsAReloadKeeps) {
+  TempDir dir;
+  const std::string in = dir.path() + "/in.log";
+  Append(in, Record("a", 80) + Record("b", 20) + Record("c", 90));
+  const std::string alert = "[alert]\nabove = 75\n";
+  const std::string ini = dir.Write("g.ini", BaseIni(dir, "[window]\nmax_keys = 3\n" + alert));
+  DaemonProcess d(SENSORGATE_BIN, ini);
+  const int port = d.HttpPort(10000);
+  ASSERT_GT(port, 0) << d.log();
+  std::string body = AwaitHttp(port, "/api/windows", [](const std::string& b) {
+    return b.find("\"key\":\"c\"") != std::string::npos;
+  });
+  EXPECT_LT(body.find("\"key\":\"a\""), body.find("\"key\":\"b\"")) << body;  // sorted by key
+  EXPECT_LT(body.find("\"key\":\"b\""), body.find("\"key\":\"c\"")) << body;
+  body = AwaitHttp(port, "/api/alerts", [](const std::string& b) { return b.find("\"key\":\"c\"") != std::string::npos; });
+  EXPECT_NE(body.find("\"rule\":\"hot\",\"key\":\"a\""), std::string::npos) << body;
+
+  dir.Write("g.ini", BaseIni(dir, "[window]\nmax_keys = 2\n" + alert));
+  d.Signal(SIGHUP);
+  ASSERT_NE(d.WaitForLog("reload: configuration applied", 10000), std::string::npos) << d.log();
+  // c came last: its window is the one dropped, and its alert with it.
+  body = AwaitHttp(port, "/api/windows", [](const std::string& b) { return b.find("\"key\":\"c\"") == std::string::npos; });
+  EXPECT_NE(body.find("\"key\":\"a\""), std::string::npos) << body;
+  EXPECT_NE(body.find("\"key\":\"b\""), std::string::npos) << body;
+  EXPECT_EQ(body.find("\"key\":\"c\""), std::string::npos) << body;
+  body = AwaitHttp(port, "/api/alerts", [](const std::string&) { return true; });
+  EXPECT_EQ(body,
+            "[{\"rule\":\"hot\",\"key\":\"a\",\"avg\":80,\"count\":1,\"time\":\"2023-03-15T12:00:00.000000Z\"}]");
+  d.Signal(SIGTERM);
+  EXPECT_EQ(d.Wait(10000), 0) << d.log();
+}
+
 TEST(Daemon, FiresAStaleAlertAndResolvesItAtTheNextReading) {
   TempDir dir;
   const std::string in = dir.path() + "/in.log";

@@ -8,6 +8,9 @@
 #include <errno.h>
 #include <gtest/gtest.h>
 #include <ifaddrs.h>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/epoll.h>
@@ -36,6 +39,7 @@ class FakeContent : public HttpContent {
   void WriteMetrics(std::string* out) override {
     ++calls;
     out->append(metrics);
+    if (numbered) out->append("# answer " + std::to_string(++metrics_answers) + "\n");
   }
   void WriteWindows(std::string* out) override {
     ++calls;
@@ -58,6 +62,8 @@ class FakeContent : public HttpContent {
   bool healthy = true;
   std::string why_not;
   int calls = 0;
+  bool numbered = false;  // each /metrics answer ends with its number
+  int metrics_answers = 0;
 };
 
 // "HOST:PORT" as the configuration loader parses it.
@@ -366,6 +372,45 @@ TEST_F(HttpServerTest, ServesALargeBody) {
   EXPECT_EQ(r.status, 200);
   EXPECT_EQ(r.body, content_.metrics);
 }
+
+// Each answer owns its body until it is sent: a second request built while a
+// large first answer is still being written does not change the first.
+TEST_F(HttpServerTest, AnswersInFlightKeepTheirOwnBodies) {
+  for (int i = 0; i < 20000; ++i) content_.metrics += "sensorgate_window_average{key=\"k" + std::to_string(i) + "\"} 1\n";
+  content_.numbered = true;
+  const std::vector<Response> r = FetchAll(&server_, {Request("GET", "/metrics"), Request("GET", "/metrics"),
+                                                      Request("GET", "/api/windows")});
+  ASSERT_EQ(content_.calls, 3);
+  for (const Response& x : r) EXPECT_EQ(x.status, 200) << x.error;
+  // The two /metrics answers are whole, each with its own number.
+  const std::string first = content_.metrics + "# answer 1\n", second = content_.metrics + "# answer 2\n";
+  EXPECT_TRUE((r[0].body == first && r[1].body == second) || (r[0].body == second && r[1].body == first))
+      << r[0].body.size() << " and " << r[1].body.size() << " bytes";
+  EXPECT_EQ(r[2].body, content_.windows);
+}
+
+// Heap in use, every arena (glibc only; sanitizers have their own allocator).
+#if defined(__GLIBC__) && !defined(__SANITIZE_ADDRESS__)
+size_t HeapInUse() {
+  const struct mallinfo2 m = mallinfo2();
+  return m.uordblks + m.hblkhd;
+}
+
+// A large answer is freed once sent: the server keeps no buffer sized for
+// the largest answer it ever gave (/metrics lists every key).
+TEST_F(HttpServerTest, KeepsNothingOfALargeAnswerOnceSent) {
+  content_.metrics.assign(4 << 20, '#');
+  content_.metrics.back() = '\n';
+  (void)Get("/healthz");  // libmicrohttpd's own first-use allocations
+  const size_t before = HeapInUse();
+  {
+    const Response r = Get("/metrics");
+    ASSERT_EQ(r.body.size(), content_.metrics.size()) << r.error;
+  }
+  const size_t after = HeapInUse();
+  EXPECT_LT(after, before + (256 << 10)) << before << " bytes in use before, " << after << " after";
+}
+#endif
 
 TEST_F(HttpServerTest, ListensOnTheGivenAddressOnly) {
   // Every address of this machine but 127.0.0.1: another loopback address

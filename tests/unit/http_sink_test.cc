@@ -1,6 +1,7 @@
 // The HTTP sink (gateway/http/http_sink.h) driven by the daemon's EventLoop:
-// /api/windows and /api/alerts come from the window events it was given
-// (owned copies), the rest from the gateway's providers.
+// /api/windows and /api/alerts come from its state writers (the daemon's
+// write them from the pipeline's table), the rest from the gateway's
+// providers; it keeps nothing from window events.
 #if SENSORGATE_WITH_HTTP
 
 #include "gateway/http/http_sink.h"
@@ -18,6 +19,7 @@
 #include "gateway/base/json_format.h"
 #include "gateway/daemon/event_loop.h"
 #include "gateway/pipeline/pipeline.h"
+#include "gateway/pipeline/pipeline_metrics.h"
 #include "tests/unit/pipeline_records.h"
 
 namespace sensorgate {
@@ -83,26 +85,32 @@ class HttpSinkTest : public ::testing::Test {
                  SystemClock()};
 };
 
-TEST_F(HttpSinkTest, ServesTheWindowsItWasGivenSortedByKeyWithOwnedCopies) {
-  {
-    std::string key = "sensor02";  // the event's view dies with this string
-    sink_.OnWindow(WindowEvent{"hot", WindowSummary{key, 2, 9, 71, 70, 72, 72, 1678882538000000}, false, false});
-    key = "sensor01";
-    sink_.OnWindow(WindowEvent{"hot", WindowSummary{key, 1, 1, 80, 80, 80, 80, 1678882539000000}, true, false});
-    key = "sensor02";  // an update replaces the kept window
-    sink_.OnWindow(WindowEvent{"hot", WindowSummary{key, 3, 10, 71.5, 70, 72, 72.5, 1678882540000000}, false, true});
-  }
-  EXPECT_EQ(Fetch(&loop_, sink_, "/api/windows"),
-            "[{\"event\":\"window\",\"key\":\"sensor01\",\"count\":1,\"total\":1,\"avg\":80,\"min\":80,\"max\":80,"
-            "\"last\":80,\"time\":\"2023-03-15T12:15:39.000000Z\"},"
-            "{\"event\":\"window\",\"key\":\"sensor02\",\"count\":3,\"total\":10,\"avg\":71.5,\"min\":70,\"max\":72,"
-            "\"last\":72.5,\"time\":\"2023-03-15T12:15:40.000000Z\"}]");
-  EXPECT_EQ(Fetch(&loop_, sink_, "/api/alerts"),
-            "[{\"rule\":\"hot\",\"key\":\"sensor01\",\"avg\":80,\"count\":1,\"time\":\"2023-03-15T12:15:39.000000Z\"},"
-            "{\"rule\":\"stale\",\"key\":\"sensor02\",\"avg\":71.5,\"count\":3,\"time\":\"2023-03-15T12:15:40.000000Z\"}]");
-  EXPECT_EQ(refreshed_, 2);  // before each of the two answers
-  sink_.OnWindowsReset();
+TEST_F(HttpSinkTest, ServesWindowsAndAlertsFromTheStateWritersWhenAsked) {
+  // Before the writers are set: empty arrays.
   EXPECT_EQ(Fetch(&loop_, sink_, "/api/windows"), "[]");
+  EXPECT_EQ(Fetch(&loop_, sink_, "/api/alerts"), "[]");
+  std::string windows = "[{\"key\":\"a\"}]", alerts = "[]";
+  int written = 0;
+  sink_.SetStateWriters(
+      [&](std::string* out) {
+        ++written;
+        out->append(windows);
+      },
+      [&](std::string* out) {
+        ++written;
+        out->append(alerts);
+      });
+  // Window events leave nothing in the sink: what it serves is what the
+  // writers write at the time of the request.
+  const std::string key = "sensor01";
+  sink_.OnWindow(WindowEvent{"hot", WindowSummary{key, 1, 1, 80, 80, 80, 80, 1678882539000000}, true, false});
+  EXPECT_EQ(Fetch(&loop_, sink_, "/api/windows"), windows);
+  alerts = "[{\"rule\":\"hot\",\"key\":\"a\"}]";
+  EXPECT_EQ(Fetch(&loop_, sink_, "/api/alerts"), alerts);
+  windows = "[]";
+  EXPECT_EQ(Fetch(&loop_, sink_, "/api/windows"), "[]");
+  EXPECT_EQ(written, 3);
+  EXPECT_EQ(refreshed_, 5);  // before each of the five answers
 }
 
 TEST_F(HttpSinkTest, ServesMetricsHealthAndLinksFromTheProviders) {
@@ -120,22 +128,25 @@ using test_records::AlertConfigAbove75;
 using test_records::Feed;
 using test_records::Record;
 
-// The pipeline's windows and alerts as the HTTP sink shows them, through the
-// window events the pipeline publishes (as the daemon does).
+// The pipeline's windows and alerts as the HTTP sink shows them, written
+// from the pipeline's table (as the daemon wires it).
+void ServeFrom(HttpSink* sink, const Pipeline* p) {
+  sink->SetStateWriters([p](std::string* out) { AppendPipelineWindowsJson(*p, out); },
+                        [p](std::string* out) { AppendPipelineAlertsJson(*p, out); });
+}
+
 TEST(HttpSinkJson, WindowsAreTheReplayWindowLinesAsAnArray) {
   HttpSink sink({}, SystemClock());
   Pipeline p(DefaultConfig(), RecordFormat::kJson, &sink);
-  p.TrackWindowChanges();
+  ServeFrom(&sink, &p);
   std::string out;
-  p.PublishWindows();
   sink.WriteWindows(&out);
   EXPECT_EQ(out, "[]");
   Feed(&p, Record("\"b\"", 80, "2023-03-15T12:15:39Z"));
   Feed(&p, Record("\"a\"", 70, "2023-03-15T12:15:37.166944Z"));
   Feed(&p, Record("\"a\"", 72, "2023-03-15T12:15:38Z"));
   out.clear();
-  p.PublishWindows();
-  sink.WriteWindows(&out);
+  sink.WriteWindows(&out);  // as current as the last record, with nothing published
   EXPECT_EQ(out,
             "[{\"event\":\"window\",\"key\":\"a\",\"count\":2,\"total\":2,\"avg\":71,\"min\":70,"
             "\"max\":72,\"last\":72,\"time\":\"2023-03-15T12:15:38.000000Z\"},"
@@ -154,9 +165,8 @@ TEST(HttpSinkJson, AlertsListOnlyAlertsFiringNow) {
   constexpr TimeMicros kMinute = 60 * kMicrosPerSecond;
   HttpSink sink({}, SystemClock());
   Pipeline p(AlertConfigAbove75(), RecordFormat::kJson, &sink);
-  p.TrackWindowChanges();
+  ServeFrom(&sink, &p);
   std::string out;
-  p.PublishWindows();
   sink.WriteAlerts(&out);
   EXPECT_EQ(out, "[]");
   Feed(&p, Record("\"z\"", 80, "2023-03-15T12:00:00Z"), kMinute);
@@ -166,7 +176,6 @@ TEST(HttpSinkJson, AlertsListOnlyAlertsFiringNow) {
   Feed(&p, Record("\"r\"", 76, "2023-03-15T12:00:04Z"), 5 * kMinute);
   Feed(&p, Record("\"r\"", 60, "2023-03-15T12:00:05Z"), 5 * kMinute);  // resolved
   out.clear();
-  p.PublishWindows();
   sink.WriteAlerts(&out);
   EXPECT_EQ(out,
             "[{\"rule\":\"hot\",\"key\":\"a\\\"q\",\"avg\":90,\"count\":1,"
@@ -175,7 +184,6 @@ TEST(HttpSinkJson, AlertsListOnlyAlertsFiringNow) {
             "\"time\":\"2023-03-15T12:00:03.250000Z\"}]");
   p.CheckStale(5 * kMinute);  // z has sent nothing for 4 minutes
   out.clear();
-  p.PublishWindows();
   sink.WriteAlerts(&out);
   EXPECT_EQ(out,
             "[{\"rule\":\"hot\",\"key\":\"a\\\"q\",\"avg\":90,\"count\":1,"
