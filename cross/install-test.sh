@@ -40,7 +40,10 @@ make_root() {
   t0=$(date +%s)
   rm -rf "$root"
   mkdir -p "$root"
-  mirror=$(grep -hoE 'https?://[^ ]+/debian/?' $(debian_sources) | head -n 1)
+  # The first mirror in use: not one in a comment (Debian's images note a
+  # snapshot.debian.org address there, which may be unreachable).
+  mirror=$(grep -hvE '^[[:space:]]*#' $(debian_sources) | grep -oE 'https?://[^ ]+/debian/?([[:space:]]|$)' |
+    head -n 1 | tr -d '[:space:]')
   mirror=${mirror:-http://deb.debian.org/debian}
   debootstrap --variant=minbase "$suite" "$root" "$mirror" > "$cache/debootstrap.log" 2>&1 ||
     { tail -20 "$cache/debootstrap.log"; fail "debootstrap"; }
