@@ -23,7 +23,16 @@ class ReplayOutput : public Sink {
   std::string_view name() const override { return "replay"; }
   LinkState Link() const override { return LinkState{"replay", true, "", 0, "", ""}; }
   void OnAlert(const AlertEvent& e) override {
-    AppendAlertJson(&buf_, e.rule, e.state, e.key, e.avg, e.count, e.time_us);
+    if (e.json.empty()) {
+      AppendAlertJson(&buf_, e.rule, e.state, e.key, e.avg, e.count, e.time_us);
+    } else {
+      buf_.append(e.json);  // a [rule.NAME]'s alert
+    }
+    buf_.push_back('\n');
+    if (buf_.size() >= kFlushAt) Flush();
+  }
+  void OnRuleEvent(const RuleEvent& e) override {
+    buf_.append(e.json);
     buf_.push_back('\n');
     if (buf_.size() >= kFlushAt) Flush();
   }
@@ -64,8 +73,7 @@ int RunReplay(const Config& config, const std::vector<std::string>& paths, std::
   const RecordFormat format = config.file.format;
   Pipeline pipeline(config, format, &output);
   if (!pipeline.ok()) {
-    std::fprintf(err, "sensorgate: [window] size = %u, max_keys = %u: the windows cannot be allocated\n",
-                 config.window.size, config.window.max_keys);
+    std::fprintf(err, "sensorgate: %s\n", pipeline.error().c_str());
     for (int f : fds) close(f);
     return 1;
   }
@@ -97,12 +105,15 @@ int RunReplay(const Config& config, const std::vector<std::string>& paths, std::
         continue;
       }
       // Without a time path the arrival time is the wall clock.
-      const TimeMicros arrival = config.reading.time.empty() ? WallClockMicros() : 0;
+      // So do @arrival rules.
+      const TimeMicros arrival =
+          (config.hot_rule && config.reading.time.empty()) || pipeline.uses_arrival_time() ? WallClockMicros() : 0;
       pipeline.ProcessRecord(line.data(), line.size(), arrival, origin);
     }
     close(fds[i]);
   }
-  output.Windows(pipeline.windows());
+  if (pipeline.hot_rule()) output.Windows(pipeline.windows());
+  pipeline.FinishRules();
   output.Flush();
   std::fflush(out);
 
@@ -131,6 +142,26 @@ int RunReplay(const Config& config, const std::vector<std::string>& paths, std::
       std::fprintf(err, "sensorgate: %llu rejected records were not logged one by one (rate limit)\n",
                    static_cast<unsigned long long>(quiet));
     }
+  }
+  for (const auto& rule : pipeline.rules()) {
+    const RuleCounters& counts = rule->counters();
+    std::string skipped;
+    for (size_t r = 0; r < kRuleSkipCount; ++r) {
+      if (counts.skipped[r] == 0) continue;
+      skipped += std::string(skipped.empty() ? " (" : ", ") + RuleSkipName(static_cast<RuleSkip>(r)) + " " +
+                 std::to_string(counts.skipped[r]);
+    }
+    uint64_t skipped_total = 0;
+    for (uint64_t n : counts.skipped) skipped_total += n;
+    if (!skipped.empty()) skipped += ")";
+    std::fprintf(err,
+                 "sensorgate: rule %s: %llu accepted, %llu filtered, %llu late, %llu skipped%s, %llu results, "
+                 "%llu alert events, %llu outliers\n",
+                 rule->config().name.c_str(), static_cast<unsigned long long>(counts.accepted),
+                 static_cast<unsigned long long>(counts.filtered), static_cast<unsigned long long>(counts.late),
+                 static_cast<unsigned long long>(skipped_total), skipped.c_str(),
+                 static_cast<unsigned long long>(counts.results), static_cast<unsigned long long>(counts.alerts),
+                 static_cast<unsigned long long>(counts.outliers));
   }
   if (std::ferror(out)) {
     std::fprintf(err, "sensorgate: cannot write the output: %s\n", std::strerror(errno));

@@ -33,6 +33,9 @@ const char* RejectReasonName(RejectReason r) {
     case RejectReason::kTimeMissing: return "time_missing";
     case RejectReason::kTimeInvalid: return "time_invalid";
     case RejectReason::kTooManyKeys: return "too_many_keys";
+    case RejectReason::kFieldMissing: return "field_missing";
+    case RejectReason::kFiltered: return "filtered";
+    case RejectReason::kLate: return "late";
   }
   return "unknown";
 }
@@ -273,23 +276,42 @@ bool FastDecimal(std::string_view t, double* out) {
 
 }  // namespace
 
-RecordParser::RecordParser(const ReadingConfig& config, RecordFormat format)
+RecordParser::RecordParser(const ReadingConfig& config, RecordFormat format, bool hot)
     : config_(config),
       format_(format),
-      has_time_(!config.time.empty()),
+      has_time_(hot && !config.time.empty()),
+      hot_(hot),
       key_from_topic_(TopicKeyLevel(config.key) >= 0),
       parser_(kMaxRecordBytes) {
-  if (!key_from_topic_) AddPath(config_.key, kKey);
-  AddPath(config_.value, kValue);
-  if (has_time_) AddPath(config_.time, kTime);
+  if (hot_) {
+    if (!key_from_topic_) AddPath(config_.key, kKey);
+    AddPath(config_.value, kValue);
+    if (has_time_) AddPath(config_.time, kTime);
+  }
+  column_.fill(-1);
   // Size simdjson's buffers once, for the largest record we accept.
   if (parser_.allocate(kMaxRecordBytes)) std::abort();  // start-up only: no memory
-  for (auto& s : csv_scratch_) s.reserve(kMaxRecordBytes);
+  csv_scratch_.reserve(kMaxRecordBytes);
   // Not zeroed: only the pages records reach become resident.
   fast_copy_.reset(new char[kMaxRecordBytes + 1 + kRecordPadding]);
 }
 
-void RecordParser::AddPath(std::string_view dotted, Field f) {
+uint32_t RecordParser::AddField(std::string_view name) {
+  for (size_t i = 0; i < extra_names_.size(); ++i) {
+    if (extra_names_[i] == name) return static_cast<uint32_t>(i);
+  }
+  if (extra_names_.size() >= kMaxExtraFields) std::abort();  // the configuration is checked first
+  const uint32_t index = static_cast<uint32_t>(extra_names_.size());
+  extra_names_.emplace_back(name);
+  const int level = TopicKeyLevel(name);
+  extra_topic_level_.push_back(level);
+  values_.emplace_back();
+  ++field_count_;
+  if (level < 0) AddPath(name, kFieldCount + index);
+  return index;
+}
+
+void RecordParser::AddPath(std::string_view dotted, uint32_t f) {
   PathNode* node = &root_;
   size_t start = 0;
   while (true) {
@@ -313,14 +335,22 @@ void RecordParser::AddPath(std::string_view dotted, Field f) {
     if (dot == std::string_view::npos) break;
     start = dot + 1;
   }
-  node->leaves |= static_cast<uint8_t>(1u << f);
+  node->leaves |= uint64_t{1} << f;
 }
 
 Status RecordParser::SetCsvHeader(std::string_view header) {
-  column_ = {-1, -1, -1};
+  column_.fill(-1);
   // Spreadsheet exports start the file with a UTF-8 byte order mark.
   if (header.substr(0, 3) == "\xEF\xBB\xBF") header.remove_prefix(3);
-  const std::string_view names[kFieldCount] = {config_.key, config_.value, config_.time};
+  std::string_view names[kMaxFields];
+  if (hot_) {
+    names[kKey] = config_.key;
+    names[kValue] = config_.value;
+    names[kTime] = config_.time;
+  }
+  for (size_t i = 0; i < extra_names_.size(); ++i) {
+    if (extra_topic_level_[i] < 0) names[kFieldCount + i] = extra_names_[i];
+  }
   int index = 0;
   size_t p = 0;
   std::vector<std::string> columns;
@@ -346,7 +376,7 @@ Status RecordParser::SetCsvHeader(std::string_view header) {
       col = std::string(TrimBlanks(header.substr(p, comma == std::string_view::npos ? comma : comma - p)));
       p = comma == std::string_view::npos ? header.size() : comma;
     }
-    for (int f = 0; f < kFieldCount; ++f) {
+    for (uint32_t f = 0; f < field_count_; ++f) {
       if (column_[f] < 0 && !names[f].empty() && col == names[f]) column_[f] = index;
     }
     columns.push_back(col);
@@ -354,8 +384,8 @@ Status RecordParser::SetCsvHeader(std::string_view header) {
     ++p;  // past the comma
   }
   std::string missing;
-  for (int f = 0; f < kFieldCount; ++f) {
-    if (column_[f] < 0 && !(f == kTime && !has_time_)) {
+  for (uint32_t f = 0; f < field_count_; ++f) {
+    if (column_[f] < 0 && !names[f].empty()) {
       missing += std::string(missing.empty() ? "\"" : ", \"") + std::string(names[f]) + "\"";
     }
   }
@@ -365,7 +395,7 @@ Status RecordParser::SetCsvHeader(std::string_view header) {
   return Status::Error("the CSV header has no column " + missing + " (its columns: " + have + ")");
 }
 
-void RecordParser::TakeLeaf(od::value v, Field f, Found* found) {
+void RecordParser::TakeLeaf(od::value v, uint32_t f, Found* found) {
   if (found->kind[f] != Found::kAbsent) return;  // the first occurrence wins
   od::json_type type;
   if (v.type().get(type)) {
@@ -393,15 +423,15 @@ void RecordParser::TakeLeaf(od::value v, Field f, Found* found) {
     case od::json_type::number: {
       found->kind[f] = Found::kNumber;
       found->text[f] = TrimBlanks(v.raw_json_token());
-      if (f == kValue) {
+      if (f == kValue || f >= kFieldCount) {
         double d;
         const auto err = v.get_double().get(d);
         if (err == simdjson::NUMBER_ERROR) {
-          found->number_ok = false;  // too large for a double
+          found->number_ok[f] = false;  // too large for a double
         } else if (err) {
           found->kind[f] = Found::kBad;
         } else {
-          found->number = d;
+          found->number[f] = d;
         }
       }
       return;
@@ -454,8 +484,8 @@ bool RecordParser::WalkObject(od::object obj, const PathNode& node, Found* found
         continue;
       }
     }
-    for (int f = 0; f < kFieldCount; ++f) {
-      if (match->leaves & (1u << f)) TakeLeaf(v, static_cast<Field>(f), found);
+    for (uint64_t m = match->leaves; m != 0; m &= m - 1) {
+      TakeLeaf(v, static_cast<uint32_t>(__builtin_ctzll(m)), found);
     }
   }
   return true;
@@ -541,14 +571,15 @@ bool RecordParser::FastJson(const char* data, size_t len, Found* found) {
         if (!sc.SkipValue()) return false;
         kind = Found::kOther;
       }
-      for (int f = 0; f < kFieldCount; ++f) {
-        if (!(match->leaves & (1u << f)) || found->kind[f] != Found::kAbsent) continue;
+      for (uint64_t m = match->leaves; m != 0; m &= m - 1) {
+        const uint32_t f = static_cast<uint32_t>(__builtin_ctzll(m));
+        if (found->kind[f] != Found::kAbsent) continue;
         found->kind[f] = kind;
         found->text[f] = kind == Found::kOther || kind == Found::kNull ? std::string_view() : text;
-        if (f == kValue && kind == Found::kNumber) {
+        if ((f == kValue || f >= kFieldCount) && kind == Found::kNumber) {
           // Exact, so the double simdjson would give; any other number
           // (an exponent, more than 15 digits) is left to simdjson's rules.
-          if (!FastDecimal(text, &found->number)) return false;
+          if (!FastDecimal(text, &found->number[f])) return false;
         }
       }
     }
@@ -577,7 +608,7 @@ bool RecordParser::ParseJson(const char* data, size_t len, Found* found) {
       ++fast_path_hits_;
       return true;
     }
-    *found = Found{};
+    ResetFound();
   }
   has_escape_ = std::memchr(data, '\\', len) != nullptr;
   od::document doc;
@@ -585,37 +616,54 @@ bool RecordParser::ParseJson(const char* data, size_t len, Found* found) {
   od::object obj;
   if (doc.get_object().get(obj)) return false;
   if (!WalkObject(obj, root_, found)) return false;
-  for (int f = 0; f < kFieldCount; ++f) {
+  for (uint32_t f = 0; f < field_count_; ++f) {
     if (found->kind[f] == Found::kBad) return false;
   }
   // Nothing may follow the object: at the end, current_location() is out of bounds.
   return doc.current_location().error() == simdjson::OUT_OF_BOUNDS;
 }
 
+namespace {
+
+// A CSV cell as a number, when all of it is one.
+void CsvNumber(std::string_view t, uint8_t* kind, double* number, bool* ok) {
+  double d;
+  auto [end, ec] = std::from_chars(t.data(), t.data() + t.size(), d);
+  if (end != t.data() + t.size() || t.empty()) return;  // stays a string
+  if (ec == std::errc::result_out_of_range) {
+    *kind = 3;  // Found::kNumber
+    *ok = false;
+  } else if (ec == std::errc()) {
+    *kind = 3;
+    *number = d;
+  }
+}
+
+}  // namespace
+
 bool RecordParser::ParseCsv(const char* data, size_t len, Found* found) {
+  static_assert(Found::kNumber == 3, "CsvNumber writes Found::kNumber as 3");
   if (!simdjson::validate_utf8(data, len)) return false;
   const std::string_view line(data, len);
   int index = 0;
   size_t p = 0;
   int wanted = -1;
-  for (int c : column_) wanted = std::max(wanted, c);
+  for (uint32_t f = 0; f < field_count_; ++f) wanted = std::max(wanted, column_[f]);
+  csv_scratch_.clear();  // reserved for the longest record: never reallocates
   while (p <= line.size() && index <= wanted) {
     std::string_view field;
     bool quoted = false;
-    int slot = -1;
-    for (int f = 0; f < kFieldCount; ++f) {
-      if (column_[f] == index) slot = f;
-    }
+    bool used = false;
+    for (uint32_t f = 0; f < field_count_ && !used; ++f) used = column_[f] == index;
     if (p < line.size() && line[p] == '"') {
       quoted = true;
-      std::string* scratch = slot >= 0 ? &csv_scratch_[slot] : nullptr;
-      if (scratch) scratch->clear();
+      const size_t from = csv_scratch_.size();
       ++p;
       bool closed = false;
       while (p < line.size()) {
         if (line[p] == '"') {
           if (p + 1 < line.size() && line[p + 1] == '"') {
-            if (scratch) *scratch += '"';
+            if (used) csv_scratch_ += '"';
             p += 2;
             continue;
           }
@@ -623,22 +671,21 @@ bool RecordParser::ParseCsv(const char* data, size_t len, Found* found) {
           closed = true;
           break;
         }
-        if (scratch) *scratch += line[p];
+        if (used) csv_scratch_ += line[p];
         ++p;
       }
       if (!closed) return false;
       if (p < line.size() && line[p] != ',') return false;  // text after the closing quote
-      if (scratch) field = *scratch;
+      if (used) field = std::string_view(csv_scratch_).substr(from);
     } else {
       const size_t comma = line.find(',', p);
       field = line.substr(p, comma == std::string_view::npos ? comma : comma - p);
       if (field.find('"') != std::string_view::npos) return false;
       p = comma == std::string_view::npos ? line.size() : comma;
     }
-    if (slot >= 0) {
-      // Every configured column may appear in several fields (key == value);
-      // assign to each field that uses this column.
-      for (int f = 0; f < kFieldCount; ++f) {
+    if (used) {
+      // A column may feed several fields (key == value): each takes it.
+      for (uint32_t f = 0; f < field_count_; ++f) {
         if (column_[f] != index) continue;
         const std::string_view v = (f == kKey || quoted) ? field : TrimBlanks(field);
         found->text[f] = v;
@@ -648,81 +695,135 @@ bool RecordParser::ParseCsv(const char* data, size_t len, Found* found) {
     ++index;
     ++p;
   }
-  // The value column arrives as text: a number is read from it below.
+  // The value column arrives as text: a number is read from it. So are the
+  // added fields whose whole text is a number (a `where` compares them as
+  // numbers).
   if (found->kind[kValue] == Found::kString) {
-    const std::string_view t = found->text[kValue];
-    double d;
-    auto [end, ec] = std::from_chars(t.data(), t.data() + t.size(), d);
-    if (end != t.data() + t.size() || t.empty()) {
-      found->kind[kValue] = Found::kOther;  // not a number
-    } else if (ec == std::errc::result_out_of_range) {
-      found->kind[kValue] = Found::kNumber;
-      found->number_ok = false;
-    } else if (ec != std::errc()) {
-      found->kind[kValue] = Found::kOther;
-    } else {
-      found->kind[kValue] = Found::kNumber;
-      found->number = d;
-    }
+    uint8_t kind = Found::kOther;  // not a number
+    CsvNumber(found->text[kValue], &kind, &found->number[kValue], &found->number_ok[kValue]);
+    found->kind[kValue] = static_cast<Found::Kind>(kind);
+  }
+  for (uint32_t f = kFieldCount; f < field_count_; ++f) {
+    if (found->kind[f] != Found::kString) continue;
+    uint8_t kind = Found::kString;
+    CsvNumber(found->text[f], &kind, &found->number[f], &found->number_ok[f]);
+    found->kind[f] = static_cast<Found::Kind>(kind);
   }
   return true;
 }
 
+void RecordParser::ResetFound() {
+  for (uint32_t f = 0; f < field_count_; ++f) {
+    found_.kind[f] = Found::kAbsent;
+    found_.text[f] = {};
+    found_.number_ok[f] = true;
+  }
+}
+
+void RecordParser::TakeFields() {
+  for (size_t i = 0; i < values_.size(); ++i) {
+    const uint32_t f = kFieldCount + static_cast<uint32_t>(i);
+    FieldValue& v = values_[i];
+    if (extra_topic_level_[i] >= 0) {
+      // Level N of the topic: absent when it has fewer levels (file records
+      // have no topic).
+      v.kind = FieldValue::Kind::kAbsent;
+      v.text = {};
+      if (topic_.empty()) continue;
+      size_t start = 0;
+      int level = 0;
+      while (level < extra_topic_level_[i]) {
+        const size_t slash = topic_.find('/', start);
+        if (slash == std::string_view::npos) break;
+        start = slash + 1;
+        ++level;
+      }
+      if (level < extra_topic_level_[i]) continue;
+      const size_t slash = topic_.find('/', start);
+      v.kind = FieldValue::Kind::kString;
+      v.text = topic_.substr(start, slash == std::string_view::npos ? slash : slash - start);
+      continue;
+    }
+    switch (found_.kind[f]) {
+      case Found::kAbsent: v.kind = FieldValue::Kind::kAbsent; break;
+      case Found::kNull: v.kind = FieldValue::Kind::kNull; break;
+      case Found::kString: v.kind = FieldValue::Kind::kString; break;
+      case Found::kNumber: v.kind = FieldValue::Kind::kNumber; break;
+      default: v.kind = FieldValue::Kind::kOther; break;
+    }
+    v.text = v.kind == FieldValue::Kind::kString || v.kind == FieldValue::Kind::kNumber ? found_.text[f]
+                                                                                        : std::string_view();
+    if (v.kind == FieldValue::Kind::kNumber) {
+      v.number = found_.number_ok[f] ? found_.number[f]
+                 : (!v.text.empty() && v.text[0] == '-') ? -HUGE_VAL : HUGE_VAL;
+    }
+  }
+}
+
 bool RecordParser::Parse(const char* data, size_t len, TimeMicros arrival_us, Reading* out,
                          RejectReason* why) {
+  parsed_ = false;
   if (len > kMaxRecordBytes) {
     *why = RejectReason::kTooLong;
     return false;
   }
-  Found found{};
-  const bool parsed = format_ == RecordFormat::kCsv ? ParseCsv(data, len, &found)
-                                                    : ParseJson(data, len, &found);
+  ResetFound();
+  const bool parsed = format_ == RecordFormat::kCsv ? ParseCsv(data, len, &found_)
+                                                    : ParseJson(data, len, &found_);
   if (!parsed) {
     *why = RejectReason::kParseError;
     return false;
   }
-  return Finish(found, arrival_us, out, why);
+  parsed_ = true;
+  if (!values_.empty()) TakeFields();
+  return hot_ && Finish(found_, arrival_us, out, why);
 }
 
 bool RecordParser::ParseWithKey(std::string_view key, const char* data, size_t len, TimeMicros arrival_us,
                                 Reading* out, RejectReason* why) {
+  parsed_ = false;
   if (len > kMaxRecordBytes) {
     *why = RejectReason::kTooLong;
     return false;
   }
-  Found found{};
-  if (!ParseJson(data, len, &found)) {
+  ResetFound();
+  if (!ParseJson(data, len, &found_)) {
     *why = RejectReason::kParseError;
     return false;
   }
-  found.kind[kKey] = Found::kString;
-  found.text[kKey] = key;
-  return Finish(found, arrival_us, out, why);
+  parsed_ = true;
+  if (!values_.empty()) TakeFields();
+  found_.kind[kKey] = Found::kString;
+  found_.text[kKey] = key;
+  return hot_ && Finish(found_, arrival_us, out, why);
 }
 
 bool RecordParser::ParseNumber(std::string_view key, std::string_view text, TimeMicros arrival_us,
                                Reading* out, RejectReason* why) {
-  Found found{};
-  found.kind[kKey] = Found::kString;
-  found.text[kKey] = key;
+  ResetFound();
+  parsed_ = true;
+  found_.kind[kKey] = Found::kString;
+  found_.text[kKey] = key;
   text = TrimBlanks(text);
   double d;
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), d);
   if (text.empty()) {
-    found.kind[kValue] = Found::kNull;
+    found_.kind[kValue] = Found::kNull;
   } else if (end != text.data() + text.size() || (ec != std::errc() && ec != std::errc::result_out_of_range)) {
-    found.kind[kValue] = Found::kOther;
+    found_.kind[kValue] = Found::kOther;
   } else {
-    found.kind[kValue] = Found::kNumber;
-    found.number = d;
-    found.number_ok = ec == std::errc();
+    found_.kind[kValue] = Found::kNumber;
+    found_.number[kValue] = d;
+    found_.number_ok[kValue] = ec == std::errc();
   }
   if (has_time_) {
     // A bare number carries no time: it is the arrival time.
-    found.kind[kTime] = Found::kNumber;
-    found.text[kTime] = {};
+    found_.kind[kTime] = Found::kNumber;
+    found_.text[kTime] = {};
   }
-  if (!Finish(found, arrival_us, out, why)) return false;
+  // Only topic levels can be fields of a bare number.
+  if (!values_.empty()) TakeFields();
+  if (!hot_ || !Finish(found_, arrival_us, out, why)) return false;
   out->time_us = arrival_us;
   return true;
 }
@@ -768,11 +869,12 @@ bool RecordParser::Finish(const Found& found, TimeMicros arrival_us, Reading* ou
       *why = RejectReason::kValueNotNumber;
       return false;
   }
-  if (!found.number_ok || !std::isfinite(found.number)) {
+  const double number = found.number[kValue];
+  if (!found.number_ok[kValue] || !std::isfinite(number)) {
     *why = RejectReason::kValueNotFinite;
     return false;
   }
-  if (found.number < config_.min || found.number > config_.max) {
+  if (number < config_.min || number > config_.max) {
     *why = RejectReason::kValueOutOfRange;
     return false;
   }
@@ -792,7 +894,7 @@ bool RecordParser::Finish(const Found& found, TimeMicros arrival_us, Reading* ou
     return false;
   }
   out->key = key;
-  out->value = found.number;
+  out->value = number;
   out->time_us = t;
   return true;
 }

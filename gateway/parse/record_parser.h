@@ -23,6 +23,11 @@
 // (their content does not matter). The Reading's key points into the input or
 // into the parser and stays valid until the next call.
 //
+// Besides the reading of the rule `hot`, the parser extracts the fields of
+// every [rule.NAME] (AddField(), DESIGN.md 13.2) in the same pass: after each
+// Parse*(), parsed() says whether the record was well-formed and fields()
+// holds what each added field turned out to be, whatever the reading's fate.
+//
 // Not thread-safe: one parser per pipeline thread.
 #ifndef SENSORGATE_GATEWAY_PARSE_RECORD_PARSER_H_
 #define SENSORGATE_GATEWAY_PARSE_RECORD_PARSER_H_
@@ -39,6 +44,7 @@
 #include "gateway/config/config.h"
 #include "gateway/base/status.h"
 #include "gateway/base/time_util.h"
+#include "gateway/parse/field_value.h"
 
 namespace sensorgate {
 
@@ -61,8 +67,13 @@ enum class RejectReason : uint8_t {
   kTimeMissing,
   kTimeInvalid,
   kTooManyKeys,
+  // With [rule.NAME] sections (DESIGN.md 13.2), a record no rule accepted is
+  // rejected with the first rule's reason, which can also be these:
+  kFieldMissing,  // a distinct() field is missing, null or not a scalar
+  kFiltered,      // its `where` said no
+  kLate,          // every window it belongs to has closed
 };
-constexpr size_t kRejectReasonCount = 14;
+constexpr size_t kRejectReasonCount = 17;
 
 // Stable snake_case name, used in logs, the replay summary and metrics.
 const char* RejectReasonName(RejectReason r);
@@ -75,9 +86,32 @@ struct Reading {
 
 class RecordParser {
  public:
-  RecordParser(const ReadingConfig& config, RecordFormat format);
+  // At most this many fields besides the reading's key, value and time.
+  static constexpr size_t kMaxExtraFields = 61;
+
+  // `hot`: extract and check the reading of section 4 (the rule `hot`);
+  // without it Parse*() only extracts the added fields and returns false.
+  RecordParser(const ReadingConfig& config, RecordFormat format, bool hot = true);
   RecordParser(const RecordParser&) = delete;
   RecordParser& operator=(const RecordParser&) = delete;
+
+  // Adds a field to extract from every record: a dotted JSON path, a CSV
+  // column, or "@topic.N" (level N of the MQTT topic, set_topic()). Returns
+  // its index in fields(); the same name gives the same index. Start-up only.
+  // REQUIRES: fewer than kMaxExtraFields distinct fields added before.
+  uint32_t AddField(std::string_view name);
+  size_t field_count() const { return extra_names_.size(); }
+
+  // The topic of the MQTT message about to be parsed ("" for file records):
+  // where "@topic.N" fields come from. The view must stay valid until the
+  // record is parsed.
+  void set_topic(std::string_view topic) { topic_ = topic; }
+
+  // After Parse*(): false when the record was too long or did not parse.
+  bool parsed() const { return parsed_; }
+  // After Parse*() of a record that parsed: the added fields, by index. Views
+  // point into the record or the parser; valid until the next call.
+  const FieldValue* fields() const { return values_.data(); }
 
   // CSV only: reads the header line and finds the configured columns. Returns
   // an error naming the missing columns (records are then rejected as missing).
@@ -105,26 +139,33 @@ class RecordParser {
                    RejectReason* why);
 
  private:
+  // Fields 0 to 2 are the reading's; the added fields follow.
   enum Field : uint8_t { kKey = 0, kValue = 1, kTime = 2, kFieldCount = 3 };
+  static constexpr size_t kMaxFields = kFieldCount + kMaxExtraFields;
   struct PathNode {
     std::string name;
     bool plain = true;   // no '"' or '\\': comparable with the raw input
-    uint8_t leaves = 0;  // bit i: Field i ends here
+    uint64_t leaves = 0;  // bit i: field i ends here
     std::vector<PathNode> children;
     uint64_t head = 0;   // the name's first 8 bytes, zero-padded (SameName)
     uint64_t lengths = 0;  // bit n: a child's name has n < 64 bytes
   };
   struct Found {
-    // What each field turned out to be, before validation.
-    enum Kind : uint8_t { kAbsent, kNull, kString, kNumber, kOther, kBad } kind[kFieldCount];
-    std::string_view text[kFieldCount];  // string contents or number token
-    double number = 0;                   // the value field as a double
-    bool number_ok = true;               // false: the value does not fit a double
+    // What each field turned out to be, before validation. Only the first
+    // field count entries are reset per record.
+    enum Kind : uint8_t { kAbsent, kNull, kString, kNumber, kOther, kBad } kind[kMaxFields];
+    std::string_view text[kMaxFields];  // string contents or number token
+    double number[kMaxFields];          // kNumber (the value and added fields): as a double
+    bool number_ok[kMaxFields];         // false: the number does not fit a double
   };
 
-  void AddPath(std::string_view dotted, Field f);
+  void AddPath(std::string_view dotted, uint32_t f);
+  // Starts a record: every field absent.
+  void ResetFound();
+  // Fills values_ from found_ (added fields; topic fields from topic_).
+  void TakeFields();
   bool WalkObject(simdjson::ondemand::object obj, const PathNode& node, Found* found);
-  void TakeLeaf(simdjson::ondemand::value v, Field f, Found* found);
+  void TakeLeaf(simdjson::ondemand::value v, uint32_t f, Found* found);
   bool Finish(const Found& found, TimeMicros arrival_us, Reading* out, RejectReason* why);
   bool ParseJson(const char* data, size_t len, Found* found);
   // The fast path: true when the record is well-formed JSON it reads in full
@@ -136,6 +177,7 @@ class RecordParser {
   const ReadingConfig config_;
   const RecordFormat format_;
   const bool has_time_;
+  const bool hot_;
   const bool key_from_topic_;  // [reading] key = @topic.N: no key path in the record
   PathNode root_;
   simdjson::ondemand::parser parser_;
@@ -144,10 +186,17 @@ class RecordParser {
   uint64_t fast_path_hits_ = 0;
   std::unique_ptr<char[]> fast_copy_;  // the record, a NUL, padding (FastJson)
   Rfc3339Cache time_cache_;
+  uint32_t field_count_ = kFieldCount;  // reading fields + added fields
+  Found found_;
+  bool parsed_ = false;
+  std::vector<std::string> extra_names_;  // added fields, by index
+  std::vector<int> extra_topic_level_;    // per added field: N of @topic.N, or -1
+  std::vector<FieldValue> values_;        // per added field, after a record
+  std::string_view topic_;
   // CSV: column index of each field (-1: not in the header) and scratch room
-  // for unquoted fields.
-  std::array<int, kFieldCount> column_ = {-1, -1, -1};
-  std::array<std::string, kFieldCount> csv_scratch_;
+  // for unquoted fields (all of a record's fit: they are never longer).
+  std::array<int, kMaxFields> column_;
+  std::string csv_scratch_;
 };
 
 }  // namespace sensorgate

@@ -35,25 +35,99 @@ std::string Snippet(std::string_view record) {
 }  // namespace
 
 Pipeline::Pipeline(const Config& config, RecordFormat format, Sink* sink, Clock* clock)
-    : alert_enabled_(config.alert.enabled),
+    : hot_(config.hot_rule),
+      alert_enabled_(config.hot_rule && config.alert.enabled),
       rule_(RuleFrom(config.alert)),
-      stale_after_us_(config.alert.enabled ? config.alert.stale_after_us : 0),
-      parser_(std::make_unique<RecordParser>(config.reading, format)),
-      windows_(WindowTable::Create(config.window.size, config.window.max_keys)),
+      stale_after_us_(alert_enabled_ ? config.alert.stale_after_us : 0),
+      parser_(std::make_unique<RecordParser>(config.reading, format, config.hot_rule)),
+      windows_(config.hot_rule ? WindowTable::Create(config.window.size, config.window.max_keys)
+                               : WindowTable::Create(1, 1)),
       clock_(clock),
       reject_log_(10, 1) {
   if (sink) sinks_.push_back(sink);
-  keys_.reserve(config.window.max_keys);
+  keys_.reserve(config.hot_rule ? config.window.max_keys : 1);
   SetMqtt(config);
+  BuildRules(config);
+}
+
+std::string Pipeline::error() const {
+  if (!rules_error_.empty()) return rules_error_;
+  if (windows_ == nullptr) return "the windows of the rule hot cannot be allocated";
+  return "";
 }
 
 void Pipeline::SetMqtt(const Config& config) {
-  topic_level_ = TopicKeyLevel(config.reading.key);
+  topic_level_ = config.hot_rule ? TopicKeyLevel(config.reading.key) : -1;
   number_payload_ = config.mqtt.enabled && config.mqtt.payload == PayloadFormat::kNumber;
   mqtt_parser_.reset();
   if (config.mqtt.enabled && !number_payload_) {
-    mqtt_parser_ = std::make_unique<RecordParser>(config.reading, RecordFormat::kJson);
+    mqtt_parser_ = std::make_unique<RecordParser>(config.reading, RecordFormat::kJson, config.hot_rule);
   }
+}
+
+void Pipeline::BuildRules(const Config& config) {
+  rules_.clear();
+  rules_error_.clear();
+  uses_arrival_ = false;
+  for (const RuleConfig& rc : config.rules) {
+    // The same names in the same order: both parsers give the same indexes.
+    auto add = [&](const std::string& name) {
+      const uint32_t i = parser_->AddField(name);
+      if (mqtt_parser_) (void)mqtt_parser_->AddField(name);
+      return i;
+    };
+    RuleFieldMap m;
+    for (const std::string& k : rc.key_fields) m.key.push_back(add(k));
+    if (!rc.value.empty()) m.value = static_cast<int32_t>(add(rc.value));
+    if (rc.event_time()) m.time = static_cast<int32_t>(add(rc.time));
+    for (const Aggregate& a : rc.aggregates) {
+      if (a.kind == AggregateKind::kDistinct) m.distinct.push_back(add(a.field));
+    }
+    if (rc.has_where) {
+      for (const std::string& f : WhereFields(rc.where)) m.where.push_back(add(f));
+    }
+    uses_arrival_ |= !rc.event_time();
+    std::string error;
+    std::unique_ptr<NamedRule> rule = NamedRule::Create(rc, std::move(m), &error);
+    if (!rule) {
+      rules_error_ = error;
+      rules_.clear();
+      return;
+    }
+    rules_.push_back(std::move(rule));
+  }
+}
+
+void Pipeline::OnRuleEvent(const RuleEvent& e) {
+  if (sinks_.empty()) return;
+  if (e.kind != RuleEvent::Kind::kAlert) {
+    for (Sink* s : sinks_) s->OnRuleEvent(e);
+    return;
+  }
+  AlertEvent a{e.rule, e.firing ? "firing" : "resolved", e.key, e.value, static_cast<uint32_t>(e.count), e.time_us};
+  a.threshold = e.threshold;
+  a.json = e.json;
+  a.aggregate = e.aggregate;
+  for (Sink* s : sinks_) s->OnAlert(a);
+}
+
+TimeMicros Pipeline::AdvanceRuleClocks(TimeMicros now_us) {
+  TimeMicros next = kNever;
+  for (auto& r : rules_) {
+    if (r->config().event_time()) continue;
+    r->AdvanceClock(now_us, this);
+    // Windows end on the grid of `every` (count and total windows never close).
+    const int64_t step = r->config().every_us;
+    if (step > 0) {
+      const int64_t end = (now_us / step + 1) * step + r->config().lateness_us;
+      next = std::min(next, end);
+    }
+  }
+  return next;
+}
+
+void Pipeline::FinishRules() {
+  for (auto& r : rules_) r->Finish(this);
 }
 
 namespace {
@@ -78,7 +152,18 @@ bool Pipeline::ProcessMessage(std::string_view topic, const char* payload, size_
   Reading r;
   RejectReason why = RejectReason::kParseError;
   bool ok;
-  if (topic_level_ >= 0 && TopicLevel(topic, topic_level_).empty()) {
+  RecordParser* parser = number_payload_ || mqtt_parser_ == nullptr ? parser_.get() : mqtt_parser_.get();
+  parser->set_topic(topic);
+  if (!rules_.empty() && topic_level_ >= 0 && TopicLevel(topic, topic_level_).empty()) {
+    // No key for the rule hot, but the named rules read the record.
+    ok = false;
+    if (number_payload_ || mqtt_parser_ == nullptr) {
+      (void)parser->ParseNumber({}, std::string_view(payload, len), arrival_us, &r, &why);
+    } else {
+      (void)parser->ParseWithKey({}, payload, len, arrival_us, &r, &why);
+    }
+    if (parser->parsed()) why = RejectReason::kKeyMissing;
+  } else if (topic_level_ >= 0 && TopicLevel(topic, topic_level_).empty()) {
     // The topic has no such level (or it is empty): there is no key.
     ok = false;
     why = RejectReason::kKeyMissing;
@@ -93,19 +178,79 @@ bool Pipeline::ProcessMessage(std::string_view topic, const char* payload, size_
   } else {
     ok = mqtt_parser_->Parse(payload, len, arrival_us, &r, &why);
   }
-  return Conclude(ok, r, why, arrival_us, origin, std::string_view(payload, len));
+  const bool accepted = Conclude(*parser, ok, r, why, arrival_us, origin, std::string_view(payload, len));
+  parser->set_topic({});
+  return accepted;
 }
 
-bool Pipeline::Conclude(bool parsed, const Reading& r, RejectReason why, TimeMicros arrival_us,
-                        const RecordOrigin& origin, std::string_view record) {
-  if (!parsed) {
+namespace {
+
+RejectReason ReasonOf(RuleOutcome o, RuleSkip skip) {
+  if (o == RuleOutcome::kFiltered) return RejectReason::kFiltered;
+  if (o == RuleOutcome::kLate) return RejectReason::kLate;
+  switch (skip) {
+    case RuleSkip::kKeyMissing: return RejectReason::kKeyMissing;
+    case RuleSkip::kKeyEmpty: return RejectReason::kKeyEmpty;
+    case RuleSkip::kKeyTooLong: return RejectReason::kKeyTooLong;
+    case RuleSkip::kKeyControlChar: return RejectReason::kKeyControlChar;
+    case RuleSkip::kKeyNotText: return RejectReason::kKeyNotText;
+    case RuleSkip::kValueMissing: return RejectReason::kValueMissing;
+    case RuleSkip::kValueNotNumber: return RejectReason::kValueNotNumber;
+    case RuleSkip::kValueNotFinite: return RejectReason::kValueNotFinite;
+    case RuleSkip::kValueOutOfRange: return RejectReason::kValueOutOfRange;
+    case RuleSkip::kTimeMissing: return RejectReason::kTimeMissing;
+    case RuleSkip::kTimeInvalid: return RejectReason::kTimeInvalid;
+    case RuleSkip::kFieldMissing: return RejectReason::kFieldMissing;
+    case RuleSkip::kTooManyKeys: return RejectReason::kTooManyKeys;
+  }
+  return RejectReason::kParseError;
+}
+
+}  // namespace
+
+bool Pipeline::Conclude(const RecordParser& parser, bool ok, const Reading& r, RejectReason why,
+                        TimeMicros arrival_us, const RecordOrigin& origin, std::string_view record) {
+  if (rules_.empty()) {
+    // The simple form: the reading of the rule hot, or its reason.
+    if (!ok) {
+      Reject(why, origin, record);
+      return false;
+    }
+    if (!Accept(r, arrival_us)) {
+      Reject(RejectReason::kTooManyKeys, origin, record);
+      return false;
+    }
+    ++counters_.accepted;
+    return true;
+  }
+  if (!parser.parsed()) {
     Reject(why, origin, record);
     return false;
   }
-  if (!Accept(r, arrival_us)) {
-    Reject(RejectReason::kTooManyKeys, origin, record);
+  bool accepted = false;
+  if (hot_) {
+    if (!ok) {
+      // why stands
+    } else if (Accept(r, arrival_us)) {
+      accepted = true;
+    } else {
+      why = RejectReason::kTooManyKeys;
+    }
+  }
+  const FieldValue* values = parser.fields();
+  for (size_t i = 0; i < rules_.size(); ++i) {
+    const RuleOutcome o = rules_[i]->OnRecord(values, arrival_us, this);
+    if (o == RuleOutcome::kAccepted) {
+      accepted = true;
+    } else if (i == 0 && !hot_) {
+      why = ReasonOf(o, rules_[i]->last_skip());
+    }
+  }
+  if (!accepted) {
+    Reject(why, origin, record);
     return false;
   }
+  ++counters_.accepted;
   return true;
 }
 
@@ -115,8 +260,8 @@ bool Pipeline::ProcessRecord(const char* data, size_t len, TimeMicros arrival_us
   ++counters_.records;
   Reading r;
   RejectReason why = RejectReason::kParseError;
-  const bool parsed = parser_->Parse(data, len, arrival_us, &r, &why);
-  return Conclude(parsed, r, why, arrival_us, origin, std::string_view(data, len));
+  const bool ok = parser_->Parse(data, len, arrival_us, &r, &why);
+  return Conclude(*parser_, ok, r, why, arrival_us, origin, std::string_view(data, len));
 }
 
 void Pipeline::Emit(std::string_view rule, bool firing, uint32_t slot, TimeMicros time_us) {
@@ -180,7 +325,6 @@ bool Pipeline::Accept(const Reading& r, TimeMicros arrival_us) {
   KeyState& k = keys_[slot];
   w.Add(slot, r.value, r.time_us);
   MarkChanged(slot);
-  ++counters_.accepted;
   k.last_seen_us = arrival_us;
   if (k.stale) {
     k.stale = false;
@@ -228,8 +372,17 @@ Status Pipeline::Reconfigure(const Config& config, RecordFormat format) {
       MarkChanged(slot);
     }
   }
-  parser_ = std::make_unique<RecordParser>(config.reading, format);
-  SetMqtt(config);
+  parser_ = std::make_unique<RecordParser>(config.reading, format, hot_);
+  Config same_hot = config;
+  same_hot.hot_rule = hot_;  // the table of the rule hot stays as it was built
+  SetMqtt(same_hot);
+  if (!rules_.empty() || !config.rules.empty()) {
+    // The rules are built again from the new configuration, with empty
+    // windows (their state is not carried over a reload yet).
+    BuildRules(config);
+    if (!rules_error_.empty()) return Status::Error(rules_error_);
+    if (!rules_.empty()) Log(LogLevel::kWarning, "reload: the [rule.*] windows start again empty");
+  }
   if (resized) {
     auto old = std::move(windows_);
     std::vector<KeyState> old_keys = std::move(keys_);

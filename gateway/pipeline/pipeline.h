@@ -1,4 +1,10 @@
-// Pipeline: record -> reading -> window -> alert rules, on one thread.
+// Pipeline: record -> fields -> every rule -> events, on one thread.
+//
+// Each record is parsed once: the reading of the rule `hot` (sections 4 to
+// 8) and the fields of every [rule.NAME] (section 13) come out of the same
+// pass. Then the rule `hot` runs, then the named rules in file order; a
+// record is accepted when one of them accepted it, else it is rejected (and
+// logged) with the first rule's reason.
 //
 // Sources (file followers, MQTT, replay) hand records to Process*(); the
 // pipeline parses them, updates the key's window, runs the hot-alert state
@@ -14,6 +20,7 @@
 #include <array>
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -21,6 +28,7 @@
 #include "gateway/config/config.h"
 #include "gateway/base/log.h"
 #include "gateway/parse/record_parser.h"
+#include "gateway/rules/named_rule.h"
 #include "gateway/rules/window.h"
 #include "gateway/sinks/sink.h"
 #include "gateway/sources/source.h"
@@ -29,7 +37,7 @@ namespace sensorgate {
 
 struct PipelineCounters {
   uint64_t records = 0;  // non-blank records seen
-  uint64_t accepted = 0;
+  uint64_t accepted = 0;  // by the rule hot or a named rule
   std::array<uint64_t, kRejectReasonCount> rejected{};
   uint64_t alerts_firing = 0;  // rule "hot"
   uint64_t alerts_resolved = 0;
@@ -49,7 +57,7 @@ struct KeyState {
   TimeMicros last_seen_us = 0;  // arrival (wall clock) of its last reading
 };
 
-class Pipeline : public RecordReceiver {
+class Pipeline : public RecordReceiver, private RuleEvents {
  public:
   // `sink` (may be null) is the first sink; AddSink() adds more. Sinks and
   // `clock` must outlive the pipeline.
@@ -60,7 +68,9 @@ class Pipeline : public RecordReceiver {
   // False when the windows could not be allocated (the configuration's memory
   // plan is checked first, so only when the machine is out of memory); such
   // a pipeline must not be used.
-  bool ok() const { return windows_ != nullptr; }
+  bool ok() const { return windows_ != nullptr && rules_error_.empty(); }
+  // Why !ok(): what could not be allocated.
+  std::string error() const;
 
   // Events go to every sink added, in the order they were added.
   void AddSink(Sink* sink);
@@ -122,6 +132,19 @@ class Pipeline : public RecordReceiver {
                   TimeMicros last_time, const KeyState& state);
   const KeyState& key_state(uint32_t slot) const { return keys_[slot]; }
 
+  // The rule `hot` exists (DESIGN.md 13.1). Without it the window table is
+  // an empty one of one key, and no record reaches it.
+  bool hot_rule() const { return hot_; }
+  // The [rule.NAME] rules, in file order.
+  const std::vector<std::unique_ptr<NamedRule>>& rules() const { return rules_; }
+  // @arrival rules: closes the windows the wall clock `now_us` has passed.
+  // Returns the wall time of the next window end of such a rule, or kNever.
+  TimeMicros AdvanceRuleClocks(TimeMicros now_us);
+  // At the end of a replay: every rule's window lines and open windows (13.5).
+  void FinishRules();
+  // Some rule runs on @arrival time (replay must give the wall clock).
+  bool uses_arrival_time() const { return uses_arrival_; }
+
   const WindowTable& windows() const { return *windows_; }
   const PipelineCounters& counters() const { return counters_; }
   AlertPhase alert_phase(uint32_t slot) const { return keys_[slot].hot.phase; }
@@ -130,9 +153,13 @@ class Pipeline : public RecordReceiver {
 
  private:
   void SetMqtt(const Config& config);
+  // Builds the named rules, adding their fields to the parsers.
+  void BuildRules(const Config& config);
+  // RuleEvents: a named rule's objects, to the sinks.
+  void OnRuleEvent(const RuleEvent& event) override;
   // A parsed record becomes a reading (true), or is rejected and counted.
-  bool Conclude(bool parsed, const Reading& r, RejectReason why, TimeMicros arrival_us, const RecordOrigin& origin,
-                std::string_view record);
+  bool Conclude(const RecordParser& parser, bool ok, const Reading& r, RejectReason why, TimeMicros arrival_us,
+                const RecordOrigin& origin, std::string_view record);
   bool Accept(const Reading& r, TimeMicros arrival_us);
   void Reject(RejectReason why, const RecordOrigin& origin, std::string_view record);
   void Emit(std::string_view rule, bool firing, uint32_t slot, TimeMicros time_us);
@@ -142,6 +169,7 @@ class Pipeline : public RecordReceiver {
   }
   void MarkChangedSlow(uint32_t slot);
 
+  bool hot_;
   bool alert_enabled_;
   HotRule rule_;
   int64_t stale_after_us_;
@@ -150,6 +178,9 @@ class Pipeline : public RecordReceiver {
   int topic_level_ = -1;                       // [reading] key = @topic.N: N
   bool number_payload_ = false;                // [mqtt] payload = number
   std::unique_ptr<WindowTable> windows_;
+  std::vector<std::unique_ptr<NamedRule>> rules_;
+  bool uses_arrival_ = false;
+  std::string rules_error_;
   std::vector<KeyState> keys_;  // per slot
   std::vector<Sink*> sinks_;
   Clock* const clock_;

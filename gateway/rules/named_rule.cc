@@ -67,7 +67,19 @@ NamedRule::NamedRule(const RuleConfig& rule, RuleFieldMap fields) : rule_(rule),
 
 bool NamedRule::Skip(RuleSkip why) {
   ++counters_.skipped[static_cast<size_t>(why)];
+  last_skip_ = why;
   return false;
+}
+
+void NamedRule::Send(RuleEvent::Kind kind, std::string_view key, TimeMicros time_us, bool open) {
+  RuleEvent e;
+  e.kind = kind;
+  e.rule = rule_.name;
+  e.key = key;
+  e.json = json_;
+  e.time_us = time_us;
+  e.open = open;
+  out_->OnRuleEvent(e);
 }
 
 // The key: the group-by fields' texts joined with "/", checked as section 4
@@ -98,33 +110,33 @@ bool NamedRule::BuildKey(const FieldValue* values) {
   return true;
 }
 
-void NamedRule::OnRecord(const FieldValue* values, TimeMicros arrival_us, RuleEvents* out) {
+RuleOutcome NamedRule::OnRecord(const FieldValue* values, TimeMicros arrival_us, RuleEvents* out) {
   if (where_) {
     for (size_t i = 0; i < where_values_.size(); ++i) where_values_[i] = values[fields_.where[i]];
     if (!where_->Matches(where_values_.data())) {
       ++counters_.filtered;
-      return;
+      return RuleOutcome::kFiltered;
     }
   }
-  if (!BuildKey(values)) return;
+  if (!BuildKey(values)) return RuleOutcome::kSkipped;
   double value = 0;
   if (fields_.value >= 0) {
     const FieldValue& v = values[fields_.value];
     if (v.kind == FieldValue::Kind::kAbsent || v.kind == FieldValue::Kind::kNull) {
       Skip(RuleSkip::kValueMissing);
-      return;
+      return RuleOutcome::kSkipped;
     }
     if (v.kind != FieldValue::Kind::kNumber) {
       Skip(RuleSkip::kValueNotNumber);
-      return;
+      return RuleOutcome::kSkipped;
     }
     if (!std::isfinite(v.number)) {
       Skip(RuleSkip::kValueNotFinite);
-      return;
+      return RuleOutcome::kSkipped;
     }
     if (v.number < rule_.min || v.number > rule_.max) {
       Skip(RuleSkip::kValueOutOfRange);
-      return;
+      return RuleOutcome::kSkipped;
     }
     value = v.number;
   }
@@ -133,11 +145,11 @@ void NamedRule::OnRecord(const FieldValue* values, TimeMicros arrival_us, RuleEv
     const FieldValue& f = values[fields_.time];
     if (f.kind == FieldValue::Kind::kAbsent || f.kind == FieldValue::Kind::kNull) {
       Skip(RuleSkip::kTimeMissing);
-      return;
+      return RuleOutcome::kSkipped;
     }
     if ((f.kind != FieldValue::Kind::kString && f.kind != FieldValue::Kind::kNumber) || !ParseTimeText(f.text, &t)) {
       Skip(RuleSkip::kTimeInvalid);
-      return;
+      return RuleOutcome::kSkipped;
     }
   }
   for (size_t d = 0; d < fields_.distinct.size(); ++d) {
@@ -148,7 +160,7 @@ void NamedRule::OnRecord(const FieldValue* values, TimeMicros arrival_us, RuleEv
       hashes_[d] = DistinctHash(f.number);
     } else {
       Skip(RuleSkip::kFieldMissing);
-      return;
+      return RuleOutcome::kSkipped;
     }
   }
   const std::string_view key(key_, key_len_);
@@ -157,7 +169,7 @@ void NamedRule::OnRecord(const FieldValue* values, TimeMicros arrival_us, RuleEv
     const CountWindows::Added a = count_->Add(key, value, t, hashes_);
     if (a.slot == KeyIndex::kNoSlot) {
       Skip(RuleSkip::kTooManyKeys);
-      return;
+      return RuleOutcome::kSkipped;
     }
     ++counters_.accepted;
     if (a.outlier) {
@@ -175,21 +187,23 @@ void NamedRule::OnRecord(const FieldValue* values, TimeMicros arrival_us, RuleEv
       json_.append(",\"time\":");
       AppendJsonTime(&json_, t);
       json_.push_back('}');
-      out->OnRuleEvent(json_);
+      Send(RuleEvent::Kind::kOutlier, key, t);
     }
     if (rule_.alert.enabled) {
       const Accumulator acc = WindowLine(a.slot);
       uint32_t distinct[kMaxDistinct];
       for (size_t d = 0; d < fields_.distinct.size(); ++d) distinct[d] = count_->distinct(a.slot, d);
+      alert_key_ = key;
       Alert(a.slot, acc, distinct, t);
     }
-    return;
+    return RuleOutcome::kAccepted;
   }
   switch (time_->Add(key, value, t, hashes_, this)) {
-    case TimeWindows::Outcome::kAccepted: ++counters_.accepted; break;
-    case TimeWindows::Outcome::kLate: ++counters_.late; break;
-    case TimeWindows::Outcome::kTooManyKeys: Skip(RuleSkip::kTooManyKeys); break;
+    case TimeWindows::Outcome::kAccepted: ++counters_.accepted; return RuleOutcome::kAccepted;
+    case TimeWindows::Outcome::kLate: ++counters_.late; return RuleOutcome::kLate;
+    case TimeWindows::Outcome::kTooManyKeys: Skip(RuleSkip::kTooManyKeys); return RuleOutcome::kSkipped;
   }
+  return RuleOutcome::kSkipped;
 }
 
 void NamedRule::AdvanceClock(TimeMicros now_us, RuleEvents* out) {
@@ -279,11 +293,24 @@ void NamedRule::Alert(uint32_t slot, const Accumulator& acc, const uint32_t* dis
     }
   }
   json_.push_back('}');
-  out_->OnRuleEvent(json_);
+  RuleEvent e;
+  e.kind = RuleEvent::Kind::kAlert;
+  e.rule = rule_.name;
+  e.key = alert_key_;
+  e.json = json_;
+  e.time_us = t_us;
+  e.firing = tr == AlertTransition::kFiring;
+  const RuleCondition& c = e.firing || !rule_.clear.enabled ? rule_.alert : rule_.clear;
+  e.aggregate = c.aggregate;
+  e.threshold = c.threshold;
+  e.value = x;
+  if (!e.firing && rule_.clear.enabled) (void)ConditionValue(rule_.clear, acc, distinct, &e.value);
+  e.count = acc.count;
+  out_->OnRuleEvent(e);
 }
 
 void NamedRule::OnResult(const WindowResult& r) {
-  ++counters_.results;
+  if (!r.open) ++counters_.results;
   json_.assign("{\"event\":\"result\",\"rule\":");
   AppendJsonString(&json_, rule_.name);
   json_.append(",\"key\":");
@@ -296,7 +323,7 @@ void NamedRule::OnResult(const WindowResult& r) {
   if (r.open) json_.append(",\"open\":true");
   json_.push_back('}');
   if (r.open) {
-    out_->OnRuleEvent(json_);
+    Send(RuleEvent::Kind::kResult, r.key, r.end_us, true);
     return;
   }
   // zscore() against the key's earlier windows, then this window joins them.
@@ -312,8 +339,9 @@ void NamedRule::OnResult(const WindowResult& r) {
     }
   }
   const std::string result = json_;
-  out_->OnRuleEvent(result);
+  Send(RuleEvent::Kind::kResult, r.key, r.end_us);
   json_ = result;
+  alert_key_ = r.key;
   Alert(r.slot, *r.values, r.distinct, r.end_us);
   has_zscore_ = false;
 }
@@ -326,7 +354,7 @@ void NamedRule::Finish(RuleEvents* out) {
   }
   for (uint32_t slot : count_->SlotsByKey()) {
     WindowLine(slot);
-    out->OnRuleEvent(json_);
+    Send(RuleEvent::Kind::kWindow, count_->key(slot), count_->last_time(slot));
   }
 }
 

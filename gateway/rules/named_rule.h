@@ -30,6 +30,7 @@
 #include "gateway/config/config.h"
 #include "gateway/rules/count_windows.h"
 #include "gateway/rules/rule_alert.h"
+#include "gateway/rules/rule_event.h"
 #include "gateway/rules/time_windows.h"
 #include "gateway/rules/where_eval.h"
 
@@ -73,16 +74,21 @@ struct RuleCounters {
 class RuleEvents {
  public:
   virtual ~RuleEvents() = default;
-  // One JSON object (13.5), without a line end. Valid during the call.
-  virtual void OnRuleEvent(std::string_view json) = 0;
+  // Views are valid during the call only.
+  virtual void OnRuleEvent(const RuleEvent& event) = 0;
 };
+
+// What a rule made of one record (DESIGN.md 13.2).
+enum class RuleOutcome : uint8_t { kAccepted, kFiltered, kSkipped, kLate };
 
 class NamedRule : private ResultReceiver {
  public:
   // nullptr and *error when the windows cannot be allocated.
   static std::unique_ptr<NamedRule> Create(const RuleConfig& rule, RuleFieldMap fields, std::string* error);
 
-  void OnRecord(const FieldValue* values, TimeMicros arrival_us, RuleEvents* out);
+  // last_skip() tells why, for kSkipped.
+  RuleOutcome OnRecord(const FieldValue* values, TimeMicros arrival_us, RuleEvents* out);
+  RuleSkip last_skip() const { return last_skip_; }
   // @arrival time windows: closes what the clock has passed.
   void AdvanceClock(TimeMicros now_us, RuleEvents* out);
   // The end of a replay (nothing is closed).
@@ -97,6 +103,7 @@ class NamedRule : private ResultReceiver {
   bool BuildKey(const FieldValue* values);
   void OnResult(const WindowResult& r) override;
   void Alert(uint32_t slot, const Accumulator& acc, const uint32_t* distinct, TimeMicros t_us);
+  void Send(RuleEvent::Kind kind, std::string_view key, TimeMicros time_us, bool open = false);
   // Appends ,"name":value for every configured aggregate (but count, when
   // skip_count: a window line has it already).
   void AppendAggregates(const Accumulator& acc, const uint32_t* distinct, const bool* exact, bool skip_count);
@@ -113,11 +120,13 @@ class NamedRule : private ResultReceiver {
   std::vector<AlertState> alert_states_;
   std::vector<FieldValue> where_values_;
   RuleCounters counters_;
+  RuleSkip last_skip_ = RuleSkip::kKeyMissing;
   char key_[kMaxRuleKeyBytes + 1];
   size_t key_len_ = 0;
   uint64_t hashes_[16];
   std::string json_;
-  RuleEvents* out_ = nullptr;  // during a call that can close windows
+  RuleEvents* out_ = nullptr;
+  std::string_view alert_key_;  // the key Alert() is about, during the call  // during a call that can close windows
   // The zscore of the result being handled, for its alert event.
   bool has_zscore_ = false;
   double zscore_ = 0;

@@ -19,16 +19,9 @@
 #include <vector>
 
 #include "gateway/config/where.h"
+#include "gateway/parse/field_value.h"
 
 namespace sensorgate {
-
-// One field of a record as extracted: what it is and its value.
-struct FieldValue {
-  enum class Kind : uint8_t { kAbsent, kNull, kString, kNumber, kOther };
-  Kind kind = Kind::kAbsent;
-  std::string_view text;  // kString: the string's bytes
-  double number = 0;      // kNumber
-};
 
 class CompiledWhere {
  public:

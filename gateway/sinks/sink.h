@@ -27,13 +27,14 @@
 #include "gateway/base/link_state.h"
 #include "gateway/base/status.h"
 #include "gateway/base/time_util.h"
+#include "gateway/rules/rule_event.h"
 
 namespace sensorgate {
 
 struct AlertEvent {
   // Recent window values an event carries at most (for a mail's sparkline).
   static constexpr uint32_t kMaxRecent = 16;
-  std::string_view rule;   // "hot" | "stale"
+  std::string_view rule;   // "hot" | "stale" | a [rule.NAME]'s NAME
   std::string_view state;  // "firing" | "resolved"
   std::string_view key;
   double avg = 0;          // the key's window average when it happened
@@ -43,6 +44,11 @@ struct AlertEvent {
   // The last recent_count values of the key's window, oldest first.
   uint32_t recent_count = 0;
   double recent[kMaxRecent] = {};
+  // A [rule.NAME]'s alert: its object (DESIGN.md 13.5), which sinks that
+  // write JSON send as it is, and the aggregate `avg` and `threshold` are
+  // about ("count", "zscore(sum)"). Empty for "hot" and "stale".
+  std::string_view json = {};
+  std::string_view aggregate = {};
 };
 
 // One key's window after it changed, with its alert states then.
@@ -63,6 +69,9 @@ class Sink {
   // One key's window or alert state changed (published by the daemon a few
   // times a second, for the keys that changed since the last time).
   virtual void OnWindow(const WindowEvent& event) { (void)event; }
+  // A [rule.NAME]'s result, outlier or window line (its alerts come as
+  // OnAlert() with AlertEvent::json set), in input order.
+  virtual void OnRuleEvent(const RuleEvent& event) { (void)event; }
   // The pipeline rebuilt its windows (a reload resized them): forget every
   // window kept; the current ones follow as OnWindow() events.
   virtual void OnWindowsReset() {}

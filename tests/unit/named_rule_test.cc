@@ -16,7 +16,7 @@ namespace {
 
 struct Lines : RuleEvents {
   std::vector<std::string> lines;
-  void OnRuleEvent(std::string_view json) override { lines.emplace_back(json); }
+  void OnRuleEvent(const RuleEvent& e) override { lines.emplace_back(e.json); }
 };
 
 using K = FieldValue::Kind;
@@ -94,7 +94,7 @@ TEST(NamedRule, ResultsAsWindowsCloseEachFollowedByItsAlert) {
   EXPECT_EQ(c.skipped[static_cast<size_t>(RuleSkip::kValueMissing)], 1u);
   EXPECT_EQ(c.late, 1u);
   EXPECT_EQ(c.accepted, 5u);
-  EXPECT_EQ(c.results, 4u);
+  EXPECT_EQ(c.results, 3u);  // closed windows; the open one is not a result yet
   EXPECT_EQ(c.alerts, 2u);
 }
 
