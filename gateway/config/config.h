@@ -146,6 +146,12 @@ struct RuleCondition {
   double threshold = 0;
 };
 
+// Limits of the rule engine, checked with the configuration: distinct()
+// aggregates in one rule, and different fields all rules read together
+// (besides the reading's key, value and time, one pass extracts them all).
+inline constexpr size_t kMaxDistinctAggregates = 16;
+inline constexpr size_t kMaxRuleFields = 61;
+
 struct RuleConfig {
   std::string name;         // NAME of [rule.NAME]
   int line = 0;             // of its section header

@@ -447,6 +447,14 @@ void RecordParser::TakeLeaf(od::value v, uint32_t f, Found* found) {
   }
 }
 
+// A field that names an object some other field goes into: not a scalar.
+void RecordParser::MarkObject(const PathNode& node, Found* found) {
+  for (uint64_t m = node.leaves; m != 0; m &= m - 1) {
+    const uint32_t f = static_cast<uint32_t>(__builtin_ctzll(m));
+    if (found->kind[f] == Found::kAbsent) found->kind[f] = Found::kOther;
+  }
+}
+
 bool RecordParser::WalkObject(od::object obj, const PathNode& node, Found* found) {
   for (auto field_result : obj) {
     od::field field;
@@ -478,6 +486,7 @@ bool RecordParser::WalkObject(od::object obj, const PathNode& node, Found* found
       od::json_type type;
       if (v.type().get(type)) return false;
       if (type == od::json_type::object) {
+        MarkObject(*match, found);
         od::object child;
         if (v.get_object().get(child)) return false;
         if (!WalkObject(child, *match, found)) return false;
@@ -545,7 +554,8 @@ bool RecordParser::FastJson(const char* data, size_t len, Found* found) {
       std::string_view ignored;
       if (!(first == '"' ? sc.String(&ignored) : sc.SkipValue())) return false;
     } else if (!match->children.empty() && first == '{') {
-      // Into the object, as WalkObject does (no leaf of this name then).
+      // Into the object, as WalkObject does.
+      MarkObject(*match, found);
       sc.Advance();
       sc.Blanks();
       if (sc.Peek() != '}') {

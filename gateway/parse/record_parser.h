@@ -87,7 +87,7 @@ struct Reading {
 class RecordParser {
  public:
   // At most this many fields besides the reading's key, value and time.
-  static constexpr size_t kMaxExtraFields = 61;
+  static constexpr size_t kMaxExtraFields = kMaxRuleFields;
 
   // `hot`: extract and check the reading of section 4 (the rule `hot`);
   // without it Parse*() only extracts the added fields and returns false.
@@ -165,6 +165,7 @@ class RecordParser {
   // Fills values_ from found_ (added fields; topic fields from topic_).
   void TakeFields();
   bool WalkObject(simdjson::ondemand::object obj, const PathNode& node, Found* found);
+  static void MarkObject(const PathNode& node, Found* found);
   void TakeLeaf(simdjson::ondemand::value v, uint32_t f, Found* found);
   bool Finish(const Found& found, TimeMicros arrival_us, Reading* out, RejectReason* why);
   bool ParseJson(const char* data, size_t len, Found* found);

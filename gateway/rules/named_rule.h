@@ -132,7 +132,7 @@ class NamedRule : private ResultReceiver {
   double zscore_ = 0;
 
  public:
-  static constexpr size_t kMaxDistinct = 16;
+  static constexpr size_t kMaxDistinct = kMaxDistinctAggregates;
 };
 
 }  // namespace sensorgate

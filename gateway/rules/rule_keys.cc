@@ -292,7 +292,10 @@ void FinishRules(ConfigCheck& check) {
 }
 
 // What the keys of one [rule.NAME] must agree on (DESIGN.md 13.2 to 13.4).
+void CheckRuleFieldCount(ConfigCheck& check);
+
 void ValidateRules(ConfigCheck& check) {
+  CheckRuleFieldCount(check);
   Config& cfg = check.config();
   for (RuleConfig& r : cfg.rules) {
     const std::string s = "rule." + r.name;
@@ -354,6 +357,15 @@ void ValidateRules(ConfigCheck& check) {
                                                       ": must be at most the window's count (" +
                                                       std::to_string(r.count) + ")");
     }
+    if (aggs_ok) {
+      size_t distinct = 0;
+      for (const Aggregate& a : r.aggregates) distinct += a.kind == AggregateKind::kDistinct;
+      if (distinct > kMaxDistinctAggregates) {
+        check.Error(check.LineOf(s, "aggregates"), check.Where(s, "aggregates") + ": at most " +
+                                                       std::to_string(kMaxDistinctAggregates) +
+                                                       " distinct() aggregates in a rule");
+      }
+    }
     if (check.Good(s, "min") && check.Good(s, "max") && r.min >= r.max) {
       if (check.Given(s, "max")) {
         check.Error(check.LineOf(s, "max"),
@@ -362,6 +374,36 @@ void ValidateRules(ConfigCheck& check) {
         check.Error(check.LineOf(s, "min"),
                     check.Where(s, "min") + ": must be less than max (" + NumberText(r.max) + ")");
       }
+    }
+  }
+}
+
+// The parser extracts at most kMaxRuleFields distinct fields for all rules
+// together (record_parser.h): said at the rule that goes past it.
+void CheckRuleFieldCount(ConfigCheck& check) {
+  std::vector<std::string> names;
+  auto add = [&](const std::string& f) {
+    if (f.empty()) return;
+    for (const std::string& n : names) {
+      if (n == f) return;
+    }
+    names.push_back(f);
+  };
+  for (const RuleConfig& r : check.config().rules) {
+    for (const std::string& k : r.key_fields) add(k);
+    add(r.value);
+    add(r.time);
+    for (const Aggregate& a : r.aggregates) {
+      if (a.kind == AggregateKind::kDistinct) add(a.field);
+    }
+    if (r.has_where) {
+      for (const std::string& f : WhereFields(r.where)) add(f);
+    }
+    if (names.size() > kMaxRuleFields) {
+      check.Error(r.line, "[rule." + r.name + "]: the rules read " + std::to_string(names.size()) +
+                              " different fields up to here; at most " + std::to_string(kMaxRuleFields) +
+                              " are allowed in all");
+      return;
     }
   }
 }

@@ -24,6 +24,13 @@ struct Parsed {
   Reading reading;
   std::string key;
   RejectReason why;
+  // The parser's added fields, copied while the record lives.
+  struct Field {
+    FieldValue::Kind kind;
+    std::string text;
+    double number;
+  };
+  std::vector<Field> fields;
 };
 
 Parsed ParseWith(RecordParser& p, const std::string& record) {
@@ -32,6 +39,12 @@ Parsed ParseWith(RecordParser& p, const std::string& record) {
   Parsed r{};
   r.ok = p.Parse(buf.data(), record.size(), kArrival, &r.reading, &r.why);
   if (r.ok) r.key = std::string(r.reading.key);
+  if (p.parsed()) {
+    for (size_t i = 0; i < p.field_count(); ++i) {
+      const FieldValue& f = p.fields()[i];
+      r.fields.push_back({f.kind, std::string(f.text), f.number});
+    }
+  }
   return r;
 }
 
@@ -338,6 +351,22 @@ void ExpectSameAnswer(RecordParser& fast, RecordParser& slow, const std::string&
   const Parsed a = ParseWith(fast, record);
   const Parsed b = ParseWith(slow, record);
   ASSERT_EQ(a.ok, b.ok) << record;
+  // The rules' fields, extracted in the same pass, agree too.
+  ASSERT_EQ(fast.parsed(), slow.parsed()) << record;
+  if (fast.parsed()) {
+    ASSERT_EQ(a.fields.size(), b.fields.size());
+    for (size_t i = 0; i < a.fields.size(); ++i) {
+      const Parsed::Field& x = a.fields[i];
+      const Parsed::Field& y = b.fields[i];
+      ASSERT_EQ(static_cast<int>(x.kind), static_cast<int>(y.kind)) << "field " << i << ": " << record;
+      if (x.kind == FieldValue::Kind::kString || x.kind == FieldValue::Kind::kNumber) {
+        ASSERT_EQ(x.text, y.text) << "field " << i << ": " << record;
+      }
+      if (x.kind == FieldValue::Kind::kNumber) {
+        ASSERT_EQ(std::memcmp(&x.number, &y.number, sizeof(double)), 0) << "field " << i << ": " << record;
+      }
+    }
+  }
   if (!a.ok) {
     ASSERT_EQ(RejectReasonName(a.why), std::string(RejectReasonName(b.why))) << record;
     return;
@@ -381,6 +410,11 @@ TEST(JsonFastPath, GivesTheSameAnswerAsSimdjsonOnMutatedRecords) {
   RecordParser fast(DefaultConfig().reading, RecordFormat::kJson);
   RecordParser slow(DefaultConfig().reading, RecordFormat::kJson);
   slow.set_fast_path(false);
+  for (RecordParser* p : {&fast, &slow}) {
+    for (const char* f : {"sensor", "padrao.leitura.temperatura", "padrao.x", "z.y", "id_sensor", "data_evento"}) {
+      p->AddField(f);
+    }
+  }
   std::mt19937_64 rng(20261130);
   auto pick = [&rng](size_t n) { return static_cast<size_t>(rng() % n); };
   uint64_t checked = 0;
@@ -408,6 +442,112 @@ TEST(JsonFastPath, GivesTheSameAnswerAsSimdjsonOnMutatedRecords) {
   // The fast path answered many of them itself, not only the originals.
   EXPECT_GT(fast.fast_path_hits(), checked / 20) << checked;
   EXPECT_EQ(slow.fast_path_hits(), 0u);
+}
+
+}  // namespace
+}  // namespace sensorgate
+
+namespace sensorgate {
+namespace {
+
+// --- the fields of [rule.NAME] sections (DESIGN.md 13.2) --------------------
+
+const FieldValue& F(const RecordParser& p, uint32_t i) { return p.fields()[i]; }
+
+TEST(RuleFields, AreExtractedInTheSamePassWhateverTheReadingsFate) {
+  for (bool fast_path : {true, false}) {
+    RecordParser p(DefaultConfig().reading, RecordFormat::kJson);
+    p.set_fast_path(fast_path);
+    const uint32_t dev = p.AddField("id_equipamento");
+    const uint32_t temp = p.AddField("padrao.leitura.temperatura");
+    const uint32_t fmt = p.AddField("padrao.formato");
+    const uint32_t obj = p.AddField("padrao");
+    const uint32_t none = p.AddField("no.such");
+    const uint32_t nul = p.AddField("n");
+    EXPECT_EQ(p.AddField("padrao.leitura.temperatura"), temp);  // the same name, the same field
+    EXPECT_EQ(p.field_count(), 6u);
+    // The reading is rejected (its time is missing); the fields are there.
+    const std::string record =
+        R"({"sensor":"s","id_equipamento":"E-1","n":null,"padrao":{"formato":"iot","leitura":{"temperatura":73.25}}})";
+    const Parsed r = ParseWith(p, record);
+    EXPECT_FALSE(r.ok);
+    EXPECT_EQ(r.why, RejectReason::kTimeMissing);
+    ASSERT_TRUE(p.parsed());
+    EXPECT_EQ(F(p, dev).kind, FieldValue::Kind::kString);
+    EXPECT_EQ(F(p, dev).text, "E-1");
+    EXPECT_EQ(F(p, temp).kind, FieldValue::Kind::kNumber);
+    EXPECT_EQ(F(p, temp).number, 73.25);
+    EXPECT_EQ(F(p, temp).text, "73.25");
+    EXPECT_EQ(F(p, fmt).text, "iot");
+    EXPECT_EQ(F(p, obj).kind, FieldValue::Kind::kOther);  // an object, not a scalar
+    EXPECT_EQ(F(p, none).kind, FieldValue::Kind::kAbsent);
+    EXPECT_EQ(F(p, nul).kind, FieldValue::Kind::kNull);
+    // A record that does not parse has no fields.
+    EXPECT_FALSE(ParseWith(p, R"({"id_equipamento":"E-1",)").ok);
+    EXPECT_FALSE(p.parsed());
+    // The next record starts afresh: nothing of the previous one stays.
+    ParseWith(p, R"({"padrao":{"leitura":{"temperatura":"hot"}}})");
+    ASSERT_TRUE(p.parsed());
+    EXPECT_EQ(F(p, dev).kind, FieldValue::Kind::kAbsent);
+    EXPECT_EQ(F(p, temp).kind, FieldValue::Kind::kString);
+    EXPECT_EQ(F(p, temp).text, "hot");
+  }
+}
+
+TEST(RuleFields, WithoutTheRuleHotOnlyTheFieldsAreRead) {
+  RecordParser p(DefaultConfig().reading, RecordFormat::kJson, /*hot=*/false);
+  const uint32_t port = p.AddField("DstPort");
+  const Parsed r = ParseWith(p, R"({"DstPort":443,"sensor":"x"})");
+  EXPECT_FALSE(r.ok);  // no reading without the rule hot
+  ASSERT_TRUE(p.parsed());
+  EXPECT_EQ(F(p, port).number, 443);
+}
+
+TEST(RuleFields, AHugeNumberIsInfiniteNotAParseError) {
+  RecordParser p(DefaultConfig().reading, RecordFormat::kJson, /*hot=*/false);
+  const uint32_t x = p.AddField("x");
+  ParseWith(p, R"({"x":-1e400})");
+  ASSERT_TRUE(p.parsed());
+  EXPECT_EQ(F(p, x).kind, FieldValue::Kind::kNumber);
+  EXPECT_EQ(F(p, x).number, -HUGE_VAL);
+}
+
+TEST(RuleFields, CsvColumnsAreTextOrNumbers) {
+  ReadingConfig rc = DefaultConfig().reading;
+  rc.key = "host";
+  rc.value = "cpu";
+  rc.time = "";
+  RecordParser p(rc, RecordFormat::kCsv);
+  const uint32_t port = p.AddField("port");
+  const uint32_t cmd = p.AddField("cmd");
+  const uint32_t note = p.AddField("note");
+  const uint32_t gone = p.AddField("gone");
+  const Status s = p.SetCsvHeader("host,cpu,port,cmd,note");
+  EXPECT_FALSE(s.ok());  // "gone" is no column: said once, its field is absent
+  EXPECT_NE(s.message().find("\"gone\""), std::string::npos) << s.message();
+  const Parsed r = ParseWith(p, R"(h1,0.5, 8000 ,"run ""x"", now",)");
+  ASSERT_TRUE(r.ok) << RejectReasonName(r.why);
+  EXPECT_EQ(r.key, "h1");
+  EXPECT_EQ(F(p, port).kind, FieldValue::Kind::kNumber);
+  EXPECT_EQ(F(p, port).number, 8000);
+  EXPECT_EQ(F(p, cmd).kind, FieldValue::Kind::kString);
+  EXPECT_EQ(F(p, cmd).text, "run \"x\", now");
+  EXPECT_EQ(F(p, note).kind, FieldValue::Kind::kNull);  // an empty cell
+  EXPECT_EQ(F(p, gone).kind, FieldValue::Kind::kAbsent);
+}
+
+TEST(RuleFields, TopicLevelsComeFromTheMessagesTopic) {
+  RecordParser p(DefaultConfig().reading, RecordFormat::kJson, /*hot=*/false);
+  const uint32_t line = p.AddField("@topic.1");
+  const uint32_t deep = p.AddField("@topic.5");
+  p.set_topic("plant/press-2/temperature");
+  ParseWith(p, R"({"t":1})");
+  EXPECT_EQ(F(p, line).kind, FieldValue::Kind::kString);
+  EXPECT_EQ(F(p, line).text, "press-2");
+  EXPECT_EQ(F(p, deep).kind, FieldValue::Kind::kAbsent);
+  p.set_topic({});
+  ParseWith(p, R"({"t":1})");
+  EXPECT_EQ(F(p, line).kind, FieldValue::Kind::kAbsent);  // a file record has no topic
 }
 
 }  // namespace
