@@ -146,6 +146,7 @@ class Daemon {
   void Checkpoint();
   void PublishWindows();
   void CheckStale();
+  void AdvanceRuleClocks();
   std::string StatusLine();
   void WriteMetrics(std::string* out);
   void WriteLinks(std::string* out);
@@ -172,6 +173,7 @@ class Daemon {
   int64_t startup_problem_until_us_ = 0;
   int signal_fd_ = -1, lock_fd_ = -1;
   int publish_timer_ = -1, checkpoint_timer_ = -1, stale_timer_ = -1, retry_timer_ = -1;
+  int rule_clock_timer_ = -1;
   bool publish_armed_ = false, checkpoint_armed_ = false;
   bool stop_ = false, reload_ = false;
   // For STATUS=: records/s since the last status.
@@ -254,6 +256,9 @@ Status Daemon::StartSink(const SinkFactory& f) {
   ctx.refresh = [this] { PublishWindows(); };
   ctx.windows_json = [this](std::string* out) { AppendPipelineWindowsJson(*pipeline_, out); };
   ctx.alerts_json = [this](std::string* out) { AppendPipelineAlertsJson(*pipeline_, out); };
+  ctx.rules_json = [this](std::string_view name, std::string* out) {
+    return AppendPipelineRulesJson(pipeline_.get(), name, out);
+  };
   std::unique_ptr<Sink> sink;
   const Status s = f.make(config_, ctx, &sink);
   if (!s.ok() || !sink) return s;
@@ -351,6 +356,20 @@ void Daemon::CheckStale() {
   loop_.SetInterval(stale_timer_, wait);
 }
 
+// @arrival rules: closes the windows the wall clock has passed, then sleeps
+// until the next window end (at most a second: the wall clock may step).
+void Daemon::AdvanceRuleClocks() {
+  if (!pipeline_->uses_arrival_time()) {
+    loop_.SetInterval(rule_clock_timer_, kNever);
+    return;
+  }
+  const TimeMicros now = clock_->WallUs();
+  const TimeMicros next = pipeline_->AdvanceRuleClocks(now);
+  int64_t wait = 1000000;
+  if (next != kNever) wait = std::min(wait, std::max<int64_t>(next - now, 1000));
+  loop_.SetInterval(rule_clock_timer_, wait);
+}
+
 std::string Daemon::StatusLine() {
   const int64_t now = clock_->MonotonicUs();
   const uint64_t records = pipeline_->counters().records;
@@ -438,6 +457,7 @@ void Daemon::Reload() {
   StartSources("reload");
   if (checkpoint_armed_) loop_.SetInterval(checkpoint_timer_, config_.gateway.checkpoint_interval_us);
   loop_.Expire(stale_timer_);  // stale_after may have changed
+  loop_.Expire(rule_clock_timer_);  // so may the rules
   ++reloads_;
   ReleaseFreeMemory();  // the old windows, when resized
   Log(LogLevel::kInfo, "reload: configuration applied");
@@ -590,6 +610,8 @@ int Daemon::Run() {
   }
   stale_timer_ = loop_.AddTimer(kNever, [this](int64_t) { CheckStale(); });
   loop_.Expire(stale_timer_);
+  rule_clock_timer_ = loop_.AddTimer(kNever, [this](int64_t) { AdvanceRuleClocks(); });
+  loop_.Expire(rule_clock_timer_);
   // STATUS= only for a service manager listening.
   if (getenv("NOTIFY_SOCKET") != nullptr) {
     loop_.AddTimer(kStatusUs, [this](int64_t) { Notify("STATUS=" + StatusLine()); });

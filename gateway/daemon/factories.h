@@ -38,6 +38,8 @@ struct SinkContext {
   // /api/windows and /api/alerts, written from the pipeline's table.
   std::function<void(std::string*)> windows_json;
   std::function<void(std::string*)> alerts_json;
+  // /api/rules (name empty) and /api/rules/NAME; false: no such rule.
+  std::function<bool(std::string_view, std::string*)> rules_json;
 };
 
 struct SourceFactory {

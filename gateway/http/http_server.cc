@@ -245,6 +245,8 @@ bool HttpServer::Respond(MHD_Connection* connection, const char* url, const char
     e = kAlerts;
   } else if (path == "/api/links") {
     e = kLinks;
+  } else if (path == "/api/rules" || path.substr(0, 11) == "/api/rules/") {
+    e = kRules;
   } else {
     return Queue(connection, MHD_HTTP_NOT_FOUND, "not found\n", kTextType) == MHD_YES;
   }
@@ -281,6 +283,11 @@ bool HttpServer::Respond(MHD_Connection* connection, const char* url, const char
       break;
     case kLinks:
       content_->WriteLinks(body.get());
+      break;
+    case kRules:
+      if (!content_->WriteRule(path.size() > 11 ? path.substr(11) : std::string_view(), body.get())) {
+        return Queue(connection, MHD_HTTP_NOT_FOUND, "no such rule\n", kTextType) == MHD_YES;
+      }
       break;
   }
   body_size_hint_[e] = body->size();

@@ -44,6 +44,13 @@ class HttpContent {
   virtual void WriteWindows(std::string* out) = 0;
   // JSON array of the alerts firing now.
   virtual void WriteAlerts(std::string* out) = 0;
+  // /api/rules (name empty): a JSON array of every [rule.NAME]'s state;
+  // /api/rules/NAME: that rule's. False when there is no such rule.
+  virtual bool WriteRule(std::string_view name, std::string* out) {
+    (void)name;
+    out->append("[]");
+    return true;
+  }
   // JSON array: one object per source and sink (name, up, state, backlog,
   // last_error).
   virtual void WriteLinks(std::string* out) { out->append("[]"); }
@@ -95,7 +102,7 @@ class HttpServer {
   bool Respond(MHD_Connection* connection, const char* url, const char* method);
 
   // The answers built by HttpContent, each sized by its last answer.
-  enum Endpoint { kMetrics, kHealthz, kWindows, kAlerts, kLinks };
+  enum Endpoint { kMetrics, kHealthz, kWindows, kAlerts, kRules, kLinks };
 
   HttpContent* const content_;
   const std::unique_ptr<LogSink> log_sink_;

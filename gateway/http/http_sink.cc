@@ -38,6 +38,15 @@ void HttpSink::WriteWindows(std::string* out) {
   }
 }
 
+bool HttpSink::WriteRule(std::string_view name, std::string* out) {
+  if (!rules_) {
+    if (!name.empty()) return false;
+    out->append("[]");
+    return true;
+  }
+  return rules_(name, out);
+}
+
 void HttpSink::WriteAlerts(std::string* out) {
   if (providers_.refresh) providers_.refresh();
   if (alerts_) {

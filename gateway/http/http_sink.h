@@ -7,6 +7,8 @@
 //                     see SetStateWriters)
 //   GET /metrics      Prometheus text (the daemon gathers every stage's)
 //   GET /healthz      200 "ok", or 503 and the reason
+//   GET /api/rules    every [rule.NAME]: counters, watermark, its windows now
+//   GET /api/rules/NAME  one of them (404: no such rule)
 //   GET /api/links    the state of every source and sink
 //   GET /             the dashboard
 //
@@ -45,6 +47,9 @@ class HttpSink : public Sink, private HttpContent {
   // from the pipeline's table when asked, so the sink holds nothing per key.
   // Until set (or when empty), both arrays are "[]".
   void SetStateWriters(JsonWriter windows, JsonWriter alerts);
+  // Where /api/rules and /api/rules/NAME come from (HttpContent::WriteRule).
+  using RuleWriter = std::function<bool(std::string_view name, std::string* out)>;
+  void SetRuleWriter(RuleWriter rules) { rules_ = std::move(rules); }
 
   // Listens on `listen` (see HttpServer::Start).
   Status Start(const HostPort& listen);
@@ -62,6 +67,7 @@ class HttpSink : public Sink, private HttpContent {
   // /api/alerts (after Providers::refresh), from the state writers.
   void WriteWindows(std::string* out) override;
   void WriteAlerts(std::string* out) override;
+  bool WriteRule(std::string_view name, std::string* out) override;
 
  private:
   // HttpContent
@@ -74,6 +80,7 @@ class HttpSink : public Sink, private HttpContent {
   HttpServer server_;
   std::string listen_;
   JsonWriter windows_, alerts_;
+  RuleWriter rules_;
 };
 
 }  // namespace sensorgate

@@ -36,6 +36,16 @@ void AppendPipelineWindowsJson(const Pipeline& p, std::string* out);
 // (AppendFiringAlertJson), sorted by key (bytewise), "hot" before "stale".
 void AppendPipelineAlertsJson(const Pipeline& p, std::string* out);
 
+// /api/rules/NAME: one [rule.NAME]'s state as a JSON object:
+//   {"rule":NAME,"window":"tumbling 1m","accepted":N,"filtered":N,"late":N,
+//    "skipped":{"reason":N,...},"results":N,"alerts":N,"outliers":N,
+//    "distinct_overflow":N,"watermark":TIME|null,"windows":[...]}
+// where "windows" holds what a replay ending now would print for the rule
+// (13.5): its count windows' lines by key, or its open time windows by start
+// then key. With `name` empty: a JSON array of every rule's object, in file
+// order. False (nothing appended) when there is no rule `name`.
+bool AppendPipelineRulesJson(Pipeline* p, std::string_view name, std::string* out);
+
 }  // namespace sensorgate
 
 #endif  // SENSORGATE_GATEWAY_PIPELINE_PIPELINE_METRICS_H_

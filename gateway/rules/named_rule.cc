@@ -206,6 +206,28 @@ RuleOutcome NamedRule::OnRecord(const FieldValue* values, TimeMicros arrival_us,
   return RuleOutcome::kSkipped;
 }
 
+namespace {
+
+std::string DurationText(int64_t us) {
+  if (us % 3600000000 == 0) return std::to_string(us / 3600000000) + "h";
+  if (us % 60000000 == 0) return std::to_string(us / 60000000) + "m";
+  if (us % 1000000 == 0) return std::to_string(us / 1000000) + "s";
+  if (us % 1000 == 0) return std::to_string(us / 1000) + "ms";
+  return std::to_string(us) + "us";
+}
+
+}  // namespace
+
+std::string NamedRule::WindowText() const {
+  switch (rule_.window) {
+    case WindowKind::kCount: return "count " + std::to_string(rule_.count);
+    case WindowKind::kTumbling: return "tumbling " + DurationText(rule_.length_us);
+    case WindowKind::kSliding: return "sliding " + DurationText(rule_.length_us) + " every " + DurationText(rule_.every_us);
+    case WindowKind::kTotal: return "total";
+  }
+  return "";
+}
+
 void NamedRule::AdvanceClock(TimeMicros now_us, RuleEvents* out) {
   if (!time_) return;
   out_ = out;

@@ -95,6 +95,13 @@ class NamedRule : private ResultReceiver {
   void Finish(RuleEvents* out);
 
   const RuleCounters& counters() const { return counters_; }
+  // Time windows: the largest time accepted; INT64_MIN before the first
+  // record, and for count windows.
+  TimeMicros watermark() const { return time_ ? time_->watermark() : INT64_MIN; }
+  // distinct() values not counted because the pool was full.
+  uint64_t distinct_overflow() const { return count_ ? count_->distinct_overflow() : time_->distinct_overflow(); }
+  // "count 60", "tumbling 1m", "sliding 2m every 10s", "total".
+  std::string WindowText() const;
   const RuleConfig& config() const { return rule_; }
 
  private:

@@ -784,3 +784,74 @@ TEST(DaemonSources, ASourceThatCannotStartLeavesHttpAndTheOthersRunningAndIsRetr
 
 }  // namespace
 }  // namespace sensorgate
+
+namespace sensorgate {
+namespace {
+
+// [rule.NAME] in the daemon (DESIGN.md 13.5): /api/rules/NAME shows a
+// rule's counters and windows as a replay ending now would print them, the
+// metrics carry every rule's counters (checked by promtool when present),
+// and an @arrival rule's windows close by the wall clock with no record.
+TEST(DaemonRules, ServedOverHttpCountedInMetricsAndArrivalWindowsCloseByTheClock) {
+  TempDir dir;
+  const std::string in = dir.path() + "/in.log";
+  Append(in, Record("a", 80, 1) + Record("b", 20, 2) + Record("a", 90, 3) + "{\"other\":1}\n");
+  const std::string rules =
+      "[rule.per_key]\nkey = sensor\nvalue = padrao.leitura.temperatura\nwindow = tumbling 1m\n"
+      "aggregates = count, max\n\n"
+      "[rule.hot_a]\nkey = sensor\nvalue = padrao.leitura.temperatura\nwhere = sensor = \"a\"\n"
+      "window = count 2\naggregates = count, avg\n\n"
+      "[rule.arrivals]\ntime = @arrival\nwindow = tumbling 1s\naggregates = count\n";
+  const std::string ini = dir.Write("g.ini", BaseIni(dir, rules));
+  DaemonProcess d(SENSORGATE_BIN, ini);
+  const int port = d.HttpPort(10000);
+  ASSERT_GT(port, 0) << d.log();
+  std::string body = AwaitHttp(port, "/api/rules/per_key", [](const std::string& b) {
+    return b.find("\"accepted\":3") != std::string::npos;
+  });
+  EXPECT_NE(body.find("{\"rule\":\"per_key\",\"window\":\"tumbling 1m\",\"accepted\":3,\"filtered\":0,\"late\":0,"
+                      "\"skipped\":{\"key_missing\":1},\"results\":0"),
+            std::string::npos)
+      << body;
+  EXPECT_NE(body.find("\"watermark\":\"2023-03-15T12:00:03.000000Z\""), std::string::npos) << body;
+  // The open window of each key, by start then key.
+  EXPECT_NE(body.find("{\"event\":\"result\",\"rule\":\"per_key\",\"key\":\"a\",\"start\":\"2023-03-15T12:00:00.000000Z\","
+                      "\"end\":\"2023-03-15T12:01:00.000000Z\",\"count\":2,\"max\":90,\"open\":true},"
+                      "{\"event\":\"result\",\"rule\":\"per_key\",\"key\":\"b\""),
+            std::string::npos)
+      << body;
+  body = HttpGet(port, "/api/rules/hot_a").body;
+  EXPECT_NE(body.find("\"filtered\":2"), std::string::npos) << body;  // b, and the record without sensor
+  EXPECT_NE(body.find("{\"event\":\"window\",\"rule\":\"hot_a\",\"key\":\"a\",\"count\":2,\"total\":2,"
+                      "\"time\":\"2023-03-15T12:00:03.000000Z\",\"avg\":85}"),
+            std::string::npos)
+      << body;
+  EXPECT_EQ(HttpGet(port, "/api/rules/nope").status, 404);
+  body = HttpGet(port, "/api/rules").body;
+  EXPECT_EQ(body.front(), '[');
+  EXPECT_LT(body.find("\"rule\":\"per_key\""), body.find("\"rule\":\"arrivals\"")) << body;  // file order
+  // The @arrival window of the four records (two if they were read across
+  // a second's turn) closes within about a second, with nothing more read.
+  body = AwaitHttp(port, "/api/rules/arrivals", [](const std::string& b) {
+    return b.find("\"results\":0,") == std::string::npos && b.find("\"windows\":[]") != std::string::npos;
+  });
+  EXPECT_NE(body.find("\"accepted\":4"), std::string::npos) << body;
+  const std::string metrics = HttpGet(port, "/metrics").body;
+  EXPECT_NE(metrics.find("sensorgate_rule_records_total{rule=\"hot_a\",outcome=\"filtered\"} 2"), std::string::npos)
+      << metrics;
+  EXPECT_NE(metrics.find("sensorgate_rule_skipped_total{rule=\"per_key\",reason=\"key_missing\"} 1"), std::string::npos)
+      << metrics;
+  EXPECT_EQ(metrics.find("sensorgate_rule_results_total{rule=\"arrivals\"} 0"), std::string::npos) << metrics;
+  EXPECT_NE(metrics.find("sensorgate_rule_results_total{rule=\"arrivals\"} "), std::string::npos) << metrics;
+  EXPECT_NE(metrics.find("sensorgate_records_accepted_total 4"), std::string::npos) << metrics;
+  const std::string promtool = "/usr/bin/promtool";
+  if (access(promtool.c_str(), X_OK) == 0) {
+    const auto r = RunCommand({promtool, "check", "metrics"}, metrics);
+    EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  }
+  d.Signal(SIGTERM);
+  EXPECT_EQ(d.Wait(10000), 0) << d.log();
+}
+
+}  // namespace
+}  // namespace sensorgate
