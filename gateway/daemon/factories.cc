@@ -159,6 +159,9 @@ bool SameKafkaConfig(const KafkaConfig& a, const KafkaConfig& b) {
 
 Status MakeKafkaSink(const Config& config, const SinkContext& ctx, std::unique_ptr<Sink>* out) {
   auto sink = std::make_unique<KafkaSink>(config.kafka, config.gateway.name, config.gateway.state_dir, ctx.clock);
+  std::vector<std::pair<std::string, std::string>> topics;
+  for (const RuleConfig& r : config.rules) topics.emplace_back(r.name, r.kafka_topic);
+  sink->SetRuleTopics(std::move(topics));
   const Status s = sink->Start();
   if (!s.ok()) return s;
   *out = std::move(sink);

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 
 #include "gateway/rules/window.h"
 
@@ -92,6 +93,115 @@ double Accumulator::Stddev() const { return std::sqrt(std::max(0.0, m2 / static_
 bool Accumulator::Slope(double* per_second) const {
   if (count < 2 || !(m2_t > 0)) return false;
   *per_second = c_tv / m2_t;
+  return true;
+}
+
+void Accumulator::SaveState(std::string* out) const {
+  PutU64(out, count);
+  PutDouble(out, sum);
+  PutDouble(out, sum_c);
+  PutDouble(out, min);
+  PutDouble(out, max);
+  PutDouble(out, last);
+  PutU64(out, last_seq);
+  PutDouble(out, mean);
+  PutDouble(out, m2);
+  PutDouble(out, mean_t);
+  PutDouble(out, m2_t);
+  PutDouble(out, c_tv);
+}
+
+bool Accumulator::LoadState(StateReader* in) {
+  return in->U64(&count) && in->Double(&sum) && in->Double(&sum_c) && in->Double(&min) && in->Double(&max) &&
+         in->Double(&last) && in->U64(&last_seq) && in->Double(&mean) && in->Double(&m2) && in->Double(&mean_t) &&
+         in->Double(&m2_t) && in->Double(&c_tv);
+}
+
+void PutU8(std::string* out, uint8_t v) { out->push_back(static_cast<char>(v)); }
+
+void PutU32(std::string* out, uint32_t v) {
+  char b[4];
+  for (int i = 0; i < 4; ++i) b[i] = static_cast<char>(v >> (8 * i));
+  out->append(b, 4);
+}
+
+void PutU64(std::string* out, uint64_t v) {
+  char b[8];
+  for (int i = 0; i < 8; ++i) b[i] = static_cast<char>(v >> (8 * i));
+  out->append(b, 8);
+}
+
+void PutDouble(std::string* out, double v) {
+  uint64_t bits;
+  std::memcpy(&bits, &v, sizeof bits);
+  PutU64(out, bits);
+}
+
+void PutBytes(std::string* out, std::string_view bytes) {
+  PutU32(out, static_cast<uint32_t>(bytes.size()));
+  out->append(bytes.data(), bytes.size());
+}
+
+bool StateReader::Take(size_t n, const unsigned char** p) {
+  if (in_->size() < n) return false;
+  *p = reinterpret_cast<const unsigned char*>(in_->data());
+  in_->remove_prefix(n);
+  return true;
+}
+
+bool StateReader::U8(uint8_t* v) {
+  const unsigned char* p;
+  if (!Take(1, &p)) return false;
+  *v = p[0];
+  return true;
+}
+
+bool StateReader::U32(uint32_t* v) {
+  const unsigned char* p;
+  if (!Take(4, &p)) return false;
+  *v = 0;
+  for (int i = 0; i < 4; ++i) *v |= static_cast<uint32_t>(p[i]) << (8 * i);
+  return true;
+}
+
+bool StateReader::U64(uint64_t* v) {
+  const unsigned char* p;
+  if (!Take(8, &p)) return false;
+  *v = 0;
+  for (int i = 0; i < 8; ++i) *v |= static_cast<uint64_t>(p[i]) << (8 * i);
+  return true;
+}
+
+bool StateReader::I64(int64_t* v) {
+  uint64_t u;
+  if (!U64(&u)) return false;
+  *v = static_cast<int64_t>(u);
+  return true;
+}
+
+bool StateReader::Double(double* v) {
+  uint64_t bits;
+  if (!U64(&bits)) return false;
+  std::memcpy(v, &bits, sizeof bits);
+  return true;
+}
+
+bool StateReader::Bytes(std::string_view* v) {
+  // The length is checked against what is left before anything is taken.
+  if (in_->size() < 4) return false;
+  std::string_view peek = *in_;
+  StateReader r(&peek);
+  uint32_t n;
+  (void)r.U32(&n);
+  if (peek.size() < n) return false;
+  *v = peek.substr(0, n);
+  in_->remove_prefix(4 + static_cast<size_t>(n));
+  return true;
+}
+
+bool StateReader::Tag(std::string_view tag) {
+  if (in_->substr(0, tag.size()) != tag) return false;
+  in_->remove_prefix(tag.size());
   return true;
 }
 

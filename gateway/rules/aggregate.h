@@ -20,15 +20,24 @@
 // once per wrap (as WindowTable does for the rule hot).
 //
 // Plain value type; not thread-safe.
+//
+// Also here, as every window class holds accumulators: the binary encoding
+// the rule engine's checkpoint state is saved in (PutU32() ... and
+// StateReader, below).
 #ifndef SENSORGATE_GATEWAY_RULES_AGGREGATE_H_
 #define SENSORGATE_GATEWAY_RULES_AGGREGATE_H_
 
+#include <cstddef>
 #include <cstdint>
 #include <limits>
+#include <string>
+#include <string_view>
 
 #include "gateway/base/time_util.h"
 
 namespace sensorgate {
+
+class StateReader;
 
 struct Accumulator {
   uint64_t count = 0;
@@ -64,6 +73,51 @@ struct Accumulator {
   double Stddev() const;
   // False (the result is null) with fewer than two distinct times.
   bool Slope(double* per_second) const;
+
+  // Every field, bit for bit (96 bytes; StateWriter's encoding), for the
+  // checkpoint's SaveState() of the window classes.
+  void SaveState(std::string* out) const;
+  // False when `in` ends first.
+  bool LoadState(StateReader* in);
+};
+
+// The binary encoding of the rule engine's saved state (SaveState() and
+// LoadState() of CountWindows, TimeWindows, Baselines): fixed-width
+// little-endian integers, doubles as their IEEE 754 bit patterns (so a
+// restored window is bit-for-bit the saved one: NaN payloads, -0, and the
+// compensation terms included), byte strings as a u32 length then the bytes.
+// Nothing is aligned or padded.
+void PutU8(std::string* out, uint8_t v);
+void PutU32(std::string* out, uint32_t v);
+void PutU64(std::string* out, uint64_t v);
+inline void PutI64(std::string* out, int64_t v) { PutU64(out, static_cast<uint64_t>(v)); }
+void PutDouble(std::string* out, double v);
+void PutBytes(std::string* out, std::string_view bytes);
+
+// A time a restored state may hold: within ±kMaxTimeMicros (inputs are in
+// [0, kMaxTimeMicros]), so the difference of two never overflows.
+inline bool StateTimeInRange(TimeMicros t) { return t >= -kMaxTimeMicros && t <= kMaxTimeMicros; }
+
+// Reads that encoding from the front of a string_view, advancing it. Every
+// read checks that the bytes are there first and returns false (consuming
+// nothing) when they are not, so truncated input is never read past.
+class StateReader {
+ public:
+  explicit StateReader(std::string_view* in) : in_(in) {}
+  bool U8(uint8_t* v);
+  bool U32(uint32_t* v);
+  bool U64(uint64_t* v);
+  bool I64(int64_t* v);
+  bool Double(double* v);
+  // A u32 length then that many bytes (a view into the input).
+  bool Bytes(std::string_view* v);
+  // The next `n` bytes equal `tag` (a class's magic), consumed if so.
+  bool Tag(std::string_view tag);
+  size_t remaining() const { return in_->size(); }
+
+ private:
+  bool Take(size_t n, const unsigned char** p);
+  std::string_view* in_;
 };
 
 }  // namespace sensorgate

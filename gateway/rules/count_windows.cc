@@ -5,6 +5,7 @@
 #include <limits>
 #include <new>
 #include <stdexcept>
+#include <string>
 
 namespace sensorgate {
 namespace {
@@ -34,6 +35,19 @@ size_t DistinctAggregates(const RuleConfig& rule) {
   size_t n = 0;
   for (const Aggregate& a : rule.aggregates) n += a.kind == AggregateKind::kDistinct;
   return n;
+}
+
+// Names the saved state, so another class's (or a future format's) is refused.
+constexpr std::string_view kStateTag = "SGC1";
+
+bool Fail(std::string* error, std::string what) {
+  *error = "count window state: " + what;
+  return false;
+}
+
+// "saved A, the rule has B" for a configuration that differs.
+bool Mismatch(std::string* error, const char* what, uint64_t saved, uint64_t now) {
+  return Fail(error, std::string(what) + " " + std::to_string(saved) + " saved, the rule has " + std::to_string(now));
 }
 
 }  // namespace
@@ -137,6 +151,108 @@ void CountWindows::Rebuild(uint32_t slot) {
   fresh.last = last;
   fresh.last_seq = last_seq;
   k.acc = fresh;
+}
+
+void CountWindows::SaveState(std::string* out) const {
+  out->append(kStateTag.data(), kStateTag.size());
+  // What the layout and the restore depend on, to refuse another rule's.
+  PutU32(out, size_);
+  PutU8(out, keep_times_ ? 1 : 0);
+  PutU32(out, static_cast<uint32_t>(distinct_count_));
+  PutU32(out, keys_.max_keys());
+  PutU32(out, pool_ ? pool_->capacity() : 0);
+  PutU64(out, seq_);  // the accumulators' last_seq come from it
+  PutU64(out, distinct_overflow_);
+  PutU32(out, keys_.size());
+  for (uint32_t slot = 0; slot < keys_.size(); ++slot) {
+    const KeyState& k = state_[slot];
+    PutBytes(out, keys_.key(slot));
+    PutU64(out, k.total);
+    PutI64(out, k.origin);
+    PutI64(out, k.last_time);
+    // Bit for bit, not rebuilt from the ring: it carries the rounding of
+    // the Add()/Remove() since the last wrap, which later results show.
+    k.acc.SaveState(out);
+    // The ring's values, oldest first; head is total mod N, so not saved.
+    // The pool and uncounted_ are rebuilt from the hashes (0: not counted).
+    const uint32_t n = static_cast<uint32_t>(k.acc.count);
+    for (uint32_t j = 0; j < n; ++j) {
+      const uint32_t i = static_cast<uint32_t>((uint64_t{k.head} + size_ - n + j) % size_);
+      PutDouble(out, *Value(slot, i));
+      if (keep_times_) PutI64(out, *Time(slot, i));
+      for (size_t d = 0; d < distinct_count_; ++d) PutU64(out, *Hash(slot, i, d));
+    }
+  }
+}
+
+bool CountWindows::LoadState(std::string_view* in, std::string* error) {
+  StateReader r(in);
+  if (!r.Tag(kStateTag)) return Fail(error, "not a count window state (no \"SGC1\" at its start)");
+  const char* const truncated = "truncated";
+  uint32_t size = 0, distinct_count = 0, max_keys = 0, capacity = 0, keys = 0;
+  uint8_t keep_times = 0;
+  if (!r.U32(&size) || !r.U8(&keep_times) || !r.U32(&distinct_count) || !r.U32(&max_keys) || !r.U32(&capacity)) {
+    return Fail(error, truncated);
+  }
+  if (size != size_) return Mismatch(error, "count", size, size_);
+  if (keep_times != (keep_times_ ? 1 : 0)) {
+    return Fail(error, keep_times ? "saved with times (slope), the rule has no slope"
+                                  : "saved without times, the rule has slope");
+  }
+  if (distinct_count != distinct_count_) {
+    return Mismatch(error, "distinct() aggregates", distinct_count, distinct_count_);
+  }
+  if (max_keys != keys_.max_keys()) return Mismatch(error, "max_keys", max_keys, keys_.max_keys());
+  const uint32_t capacity_now = pool_ ? pool_->capacity() : 0;
+  if (capacity != capacity_now) return Mismatch(error, "max_distinct", capacity, capacity_now);
+  if (keys_.size() != 0) return Fail(error, "restored into windows that hold keys already");
+  if (!r.U64(&seq_) || !r.U64(&distinct_overflow_) || !r.U32(&keys)) return Fail(error, truncated);
+  if (keys > max_keys) return Mismatch(error, "keys", keys, max_keys);
+  for (uint32_t slot = 0; slot < keys; ++slot) {
+    std::string_view key;
+    if (!r.Bytes(&key)) return Fail(error, truncated);
+    // Keys go back in slot order, so each gets its old slot; a repeated one
+    // would find its first.
+    if (keys_.FindOrInsert(key) != slot) return Fail(error, "key " + std::to_string(slot) + " saved twice");
+    state_.emplace_back();
+    uncounted_.resize(uncounted_.size() + distinct_count_, 0);
+    KeyState& k = state_[slot];
+    if (!r.U64(&k.total) || !r.I64(&k.origin) || !r.I64(&k.last_time) || !k.acc.LoadState(&r)) {
+      return Fail(error, truncated);
+    }
+    if (!StateTimeInRange(k.origin) || !StateTimeInRange(k.last_time)) {
+      return Fail(error, "key " + std::to_string(slot) + ": time out of range");
+    }
+    // Every value counts until the ring is full, which it stays.
+    const uint64_t n = std::min<uint64_t>(k.total, size_);
+    if (k.acc.count != n) {
+      return Fail(error, "key " + std::to_string(slot) + ": " + std::to_string(k.acc.count) +
+                             " values in its window, " + std::to_string(k.total) + " seen, ring of " +
+                             std::to_string(size_));
+    }
+    k.head = static_cast<uint32_t>(k.total % size_);
+    // Each entry is a fixed size: check that all are there before reading.
+    const uint64_t entry = 8 + (keep_times_ ? 8 : 0) + 8 * uint64_t{distinct_count_};
+    if (r.remaining() / entry < n) return Fail(error, truncated);
+    for (uint32_t j = 0; j < n; ++j) {
+      const uint32_t i = static_cast<uint32_t>((uint64_t{k.head} + size_ - n + j) % size_);
+      if (!r.Double(Value(slot, i)) || (keep_times_ && !r.I64(Time(slot, i)))) return Fail(error, truncated);
+      if (keep_times_ && !StateTimeInRange(*Time(slot, i))) {
+        return Fail(error, "key " + std::to_string(slot) + ": time out of range");
+      }
+      for (size_t d = 0; d < distinct_count_; ++d) {
+        uint64_t* h = Hash(slot, i, d);
+        if (!r.U64(h)) return Fail(error, truncated);
+        if (*h == 0) {
+          ++uncounted_[SetId(slot, d)];
+        } else if (!pool_->Add(SetId(slot, d), *h)) {
+          // It fitted when it was saved: the state is not of this rule's pool.
+          return Fail(error, "more distinct() values than max_distinct " + std::to_string(pool_->capacity()));
+        }
+      }
+    }
+  }
+  return true;
 }
 
 Accumulator CountWindows::Values(uint32_t slot) const {

@@ -22,6 +22,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <memory>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -58,6 +59,19 @@ class CountWindows {
   uint32_t distinct(uint32_t slot, size_t d) const { return pool_->Count(SetId(slot, d)); }
   bool distinct_exact(uint32_t slot, size_t d) const { return uncounted_[SetId(slot, d)] == 0; }
   uint64_t distinct_overflow() const { return distinct_overflow_; }
+
+  // The checkpoint (DESIGN.md section 10). SaveState() appends the whole
+  // state to *out (aggregate.h's encoding): the keys in slot order, each
+  // with its accumulator bit for bit and the values its ring holds (not N ×
+  // max_keys: a few keys take a few hundred bytes). LoadState() restores it
+  // into an object freshly made from the same RuleConfig (same count,
+  // max_keys, max_distinct; slope and distinct() aggregates the same), reads
+  // from the front of *in and advances it past what it used. On input that
+  // is truncated, malformed or from another configuration it returns false
+  // with *error saying why; the object is then in no useful state (discard
+  // it). Everything read is bounds-checked before use.
+  void SaveState(std::string* out) const;
+  bool LoadState(std::string_view* in, std::string* error);
 
  private:
   struct KeyState {

@@ -90,18 +90,39 @@ bool DistinctPool::Add(uint32_t set, uint64_t hash) {
     return true;
   }
   if (free_ == kNone) return false;
+  Insert(set, hash, 1, link);
+  return true;
+}
+
+void DistinctPool::Insert(uint32_t set, uint64_t hash, uint32_t occurrences, uint32_t* link) {
   const uint32_t i = free_;
   Entry& e = entries_[i];
   free_ = e.next_in_bucket;
   e.hash = hash;
   e.set = set;
-  e.occurrences = 1;
+  e.occurrences = occurrences;
   e.next_in_bucket = *link;
   *link = i;
   e.next_in_set = sets_[set].head;
   sets_[set].head = i;
   ++sets_[set].count;
   ++used_;
+}
+
+void DistinctPool::Values(uint32_t set, std::vector<std::pair<uint64_t, uint32_t>>* out) const {
+  out->clear();
+  for (uint32_t i = sets_[set].head; i != kNone; i = entries_[i].next_in_set) {
+    out->emplace_back(entries_[i].hash, entries_[i].occurrences);
+  }
+  // The list is newest first (Add() puts a value at its head).
+  std::reverse(out->begin(), out->end());
+}
+
+bool DistinctPool::Restore(uint32_t set, uint64_t hash, uint32_t occurrences) {
+  if (set >= sets_.size() || occurrences == 0 || free_ == kNone) return false;
+  uint32_t* link;
+  if (Find(set, hash, &link) != kNone) return false;
+  Insert(set, hash, occurrences, link);
   return true;
 }
 

@@ -21,6 +21,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace sensorgate {
@@ -47,7 +48,16 @@ class DistinctPool {
   // Distinct values in the union of `n` sets (the panes of a sliding window).
   uint32_t UnionCount(const uint32_t* sets, size_t n);
 
+  // For a checkpoint: the set's values with their occurrences, oldest first
+  // (replaces *out). Restore() in this order rebuilds the set as it was.
+  void Values(uint32_t set, std::vector<std::pair<uint64_t, uint32_t>>* out) const;
+  // Puts back a saved value of a set with its occurrences, as the set's
+  // newest. False, with nothing changed, when the set number is out of range,
+  // occurrences is 0, the value is in the set already, or the pool is full.
+  bool Restore(uint32_t set, uint64_t hash, uint32_t occurrences);
+
   uint32_t capacity() const { return capacity_; }
+  uint32_t max_sets() const { return static_cast<uint32_t>(sets_.size()); }
   uint32_t used() const { return used_; }
 
  private:
@@ -65,6 +75,9 @@ class DistinctPool {
   };
   uint32_t Bucket(uint32_t set, uint64_t hash) const;
   uint32_t Find(uint32_t set, uint64_t hash, uint32_t** link);
+  // A new entry from the free list at *link (Find()'s), as the set's newest.
+  // REQUIRES: free_ != kNone.
+  void Insert(uint32_t set, uint64_t hash, uint32_t occurrences, uint32_t* link);
 
   const uint32_t capacity_;
   std::vector<Entry> entries_;

@@ -7,6 +7,8 @@
 #define SENSORGATE_GATEWAY_RULES_RULE_ALERT_H_
 
 #include <cstdint>
+#include <string>
+#include <string_view>
 #include <vector>
 
 #include "gateway/config/config.h"
@@ -32,6 +34,16 @@ class Baselines {
   bool Zscore(uint32_t slot, double x, double* z) const;
   // Adds the closing window's value to the key's history (after Zscore).
   void Push(uint32_t slot, double x);
+
+  // The checkpoint (DESIGN.md section 10). SaveState() appends every key's
+  // history (aggregate.h's encoding; keys with none are left out) to *out.
+  // LoadState() restores it into an object freshly made with the same
+  // baseline and max_keys, reads from the front of *in and advances it past
+  // what it used; on input that is truncated, malformed or from another
+  // configuration it returns false with *error saying why (discard the
+  // object then). Everything read is bounds-checked before use.
+  void SaveState(std::string* out) const;
+  bool LoadState(std::string_view* in, std::string* error);
 
  private:
   const uint32_t baseline_;

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <new>
 #include <stdexcept>
+#include <string>
+#include <utility>
 
 namespace sensorgate {
 namespace {
@@ -23,6 +25,29 @@ size_t DistinctAggregates(const RuleConfig& rule) {
   size_t n = 0;
   for (const Aggregate& a : rule.aggregates) n += a.kind == AggregateKind::kDistinct;
   return n;
+}
+
+// Names the saved state, so another class's (or a future format's) is refused.
+constexpr std::string_view kStateTag = "SGT1";
+
+bool Fail(std::string* error, std::string what) {
+  *error = "time window state: " + what;
+  return false;
+}
+
+// "saved A, the rule has B" for a configuration that differs.
+bool Mismatch(std::string* error, const char* what, int64_t saved, int64_t now) {
+  return Fail(error, std::string(what) + " " + std::to_string(saved) + " saved, the rule has " + std::to_string(now));
+}
+
+// The windows closed once the watermark is at `watermark`: those starting at
+// or before this grid index (as MoveWatermark() reckons it). False if it
+// does not fit in int64 (no watermark a record could set).
+bool ClosedThrough(TimeMicros watermark, int64_t length, int64_t lateness, int64_t every, int64_t* k) {
+  int64_t t;
+  if (__builtin_sub_overflow(watermark, length, &t) || __builtin_sub_overflow(t, lateness, &t)) return false;
+  *k = FloorDiv(t, every);
+  return true;
 }
 
 }  // namespace
@@ -184,6 +209,150 @@ bool TimeWindows::Result(uint32_t slot, int64_t k, WindowResult* r) {
   r->values = &merged_;
   r->distinct = distinct_out_.data();
   r->distinct_exact = exact_out_.get();
+  return true;
+}
+
+void TimeWindows::SaveState(std::string* out) const {
+  out->append(kStateTag.data(), kStateTag.size());
+  // What the layout and the restore depend on, to refuse another rule's.
+  PutU8(out, total_ ? 1 : 0);
+  PutI64(out, every_);
+  PutI64(out, length_);
+  PutI64(out, lateness_);
+  PutU32(out, ring_);
+  PutU32(out, static_cast<uint32_t>(distinct_count_));
+  PutU32(out, keys_.max_keys());
+  PutU32(out, pool_ ? pool_->capacity() : 0);
+  PutI64(out, watermark_);
+  PutI64(out, closed_through_);
+  PutU64(out, seq_);  // `last` of merged panes is chosen by it
+  PutU64(out, distinct_overflow_);
+  PutU32(out, keys_.size());
+  std::vector<std::pair<uint64_t, uint32_t>> values;
+  for (uint32_t slot = 0; slot < keys_.size(); ++slot) {
+    PutBytes(out, keys_.key(slot));
+    uint32_t in_use = 0;
+    for (uint32_t index = 0; index < ring_; ++index) in_use += PaneAt(slot, index).number != INT64_MIN;
+    PutU32(out, in_use);
+    // Panes whose windows have all closed too: their distinct() values
+    // still take room in the pool until the slot is reused.
+    for (uint32_t index = 0; index < ring_; ++index) {
+      const Pane& p = PaneAt(slot, index);
+      if (p.number == INT64_MIN) continue;
+      PutI64(out, p.number);
+      PutI64(out, p.origin);
+      PutI64(out, p.min_time);
+      PutI64(out, p.max_time);
+      p.acc.SaveState(out);
+      for (size_t d = 0; d < distinct_count_; ++d) {
+        const uint32_t set = SetId(slot, index, static_cast<uint32_t>(d));
+        PutU8(out, inexact_[set]);
+        pool_->Values(set, &values);
+        PutU32(out, static_cast<uint32_t>(values.size()));
+        for (const auto& [hash, occurrences] : values) {
+          PutU64(out, hash);
+          PutU32(out, occurrences);
+        }
+      }
+    }
+  }
+}
+
+bool TimeWindows::LoadState(std::string_view* in, std::string* error) {
+  StateReader r(in);
+  if (!r.Tag(kStateTag)) return Fail(error, "not a time window state (no \"SGT1\" at its start)");
+  const char* const truncated = "truncated";
+  uint8_t total = 0;
+  int64_t every = 0, length = 0, lateness = 0;
+  uint32_t ring = 0, distinct_count = 0, max_keys = 0, capacity = 0, keys = 0;
+  if (!r.U8(&total) || !r.I64(&every) || !r.I64(&length) || !r.I64(&lateness) || !r.U32(&ring) ||
+      !r.U32(&distinct_count) || !r.U32(&max_keys) || !r.U32(&capacity)) {
+    return Fail(error, truncated);
+  }
+  if (total != (total_ ? 1 : 0)) {
+    return Fail(error, total ? "saved from a total window, the rule's is not"
+                             : "the rule's window is total, the saved one not");
+  }
+  if (every != every_) return Mismatch(error, "window step (us)", every, every_);
+  if (length != length_) return Mismatch(error, "window length (us)", length, length_);
+  if (lateness != lateness_) return Mismatch(error, "lateness (us)", lateness, lateness_);
+  if (ring != ring_) return Mismatch(error, "panes per key", ring, ring_);
+  if (distinct_count != distinct_count_) {
+    return Mismatch(error, "distinct() aggregates", distinct_count, static_cast<int64_t>(distinct_count_));
+  }
+  if (max_keys != keys_.max_keys()) return Mismatch(error, "max_keys", max_keys, keys_.max_keys());
+  const uint32_t capacity_now = pool_ ? pool_->capacity() : 0;
+  if (capacity != capacity_now) return Mismatch(error, "max_distinct", capacity, capacity_now);
+  if (keys_.size() != 0) return Fail(error, "restored into windows that hold keys already");
+  if (!r.I64(&watermark_) || !r.I64(&closed_through_) || !r.U64(&seq_) || !r.U64(&distinct_overflow_) ||
+      !r.U32(&keys)) {
+    return Fail(error, truncated);
+  }
+  if (watermark_ != INT64_MIN && !StateTimeInRange(watermark_)) return Fail(error, "watermark out of range");
+  // closed_through_ follows the watermark once a record set it (Add(),
+  // MoveWatermark()); anything else would close windows twice or never.
+  if (closed_through_ != INT64_MIN) {
+    int64_t k;
+    if (total_ || watermark_ == INT64_MIN || !ClosedThrough(watermark_, length_, lateness_, every_, &k) ||
+        k != closed_through_) {
+      return Fail(error, "closed windows " + std::to_string(closed_through_) + " do not match the watermark " +
+                             std::to_string(watermark_));
+    }
+  }
+  if (keys > max_keys) return Mismatch(error, "keys", keys, max_keys);
+  for (uint32_t slot = 0; slot < keys; ++slot) {
+    std::string_view key;
+    if (!r.Bytes(&key)) return Fail(error, truncated);
+    // Keys go back in slot order, so each gets its old slot; a repeated one
+    // would find its first.
+    if (keys_.FindOrInsert(key) != slot) return Fail(error, "key " + std::to_string(slot) + " saved twice");
+    panes_.resize(panes_.size() + ring_);
+    inexact_.resize(inexact_.size() + ring_ * distinct_count_, 0);
+    uint32_t in_use = 0;
+    if (!r.U32(&in_use)) return Fail(error, truncated);
+    if (in_use > ring_) return Mismatch(error, "panes of a key", in_use, ring_);
+    for (uint32_t n = 0; n < in_use; ++n) {
+      int64_t number;
+      if (!r.I64(&number)) return Fail(error, truncated);
+      // A pane's grid start must be a time: number × S fits in int64.
+      int64_t start;
+      if (number == INT64_MIN || (total_ && number != 0) || __builtin_mul_overflow(number, every_, &start) ||
+          !StateTimeInRange(start)) {
+        return Fail(error, "key " + std::to_string(slot) + ": pane number " + std::to_string(number));
+      }
+      const uint32_t index = total_ ? 0 : RingIndex(number, ring_);
+      Pane& p = PaneAt(slot, index);
+      if (p.number != INT64_MIN) return Fail(error, "key " + std::to_string(slot) + ": two panes in one ring slot");
+      p.number = number;
+      if (!r.I64(&p.origin) || !r.I64(&p.min_time) || !r.I64(&p.max_time) || !p.acc.LoadState(&r)) {
+        return Fail(error, truncated);
+      }
+      if (!StateTimeInRange(p.origin) || !StateTimeInRange(p.min_time) || !StateTimeInRange(p.max_time)) {
+        return Fail(error, "key " + std::to_string(slot) + ": time out of range");
+      }
+      if (!total_ && p.origin != start) {
+        return Fail(error, "key " + std::to_string(slot) + ": pane " + std::to_string(number) + " has origin " +
+                               std::to_string(p.origin));
+      }
+      for (size_t d = 0; d < distinct_count_; ++d) {
+        const uint32_t set = SetId(slot, index, static_cast<uint32_t>(d));
+        uint32_t values;
+        if (!r.U8(&inexact_[set]) || !r.U32(&values)) return Fail(error, truncated);
+        if (inexact_[set] > 1) return Fail(error, "inexact flag " + std::to_string(inexact_[set]));
+        if (values > pool_->capacity() - pool_->used()) {
+          return Fail(error, "more distinct() values than max_distinct " + std::to_string(pool_->capacity()));
+        }
+        for (uint32_t v = 0; v < values; ++v) {
+          uint64_t hash;
+          uint32_t occurrences;
+          if (!r.U64(&hash) || !r.U32(&occurrences)) return Fail(error, truncated);
+          if (!pool_->Restore(set, hash, occurrences)) {
+            return Fail(error, "key " + std::to_string(slot) + ": distinct() value repeated or with no occurrence");
+          }
+        }
+      }
+    }
+  }
   return true;
 }
 

@@ -27,6 +27,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -81,6 +82,21 @@ class TimeWindows {
   TimeMicros watermark() const { return watermark_; }
   uint64_t distinct_overflow() const { return distinct_overflow_; }
 
+  // The checkpoint (DESIGN.md section 10): open windows survive a restart.
+  // SaveState() appends the whole state to *out (aggregate.h's encoding):
+  // watermark and what has closed, then the keys in slot order, each with
+  // the panes it holds (accumulator bit for bit, times, distinct() values
+  // and inexact flags), so the size follows the panes in use, not max_keys.
+  // LoadState() restores it into an object freshly made from the same
+  // RuleConfig (same window lengths and lateness, max_keys, max_distinct,
+  // number of distinct() aggregates), reads from the front of *in and
+  // advances it past what it used. On input that is truncated, malformed or
+  // from another configuration it returns false with *error saying why; the
+  // object is then in no useful state (discard it). Everything read is
+  // bounds-checked before use.
+  void SaveState(std::string* out) const;
+  bool LoadState(std::string_view* in, std::string* error);
+
  private:
   struct Pane {
     int64_t number = INT64_MIN;  // which pane of the grid; INT64_MIN: none
@@ -89,6 +105,7 @@ class TimeWindows {
     TimeMicros min_time = 0, max_time = 0;  // total windows: start and end
   };
   Pane& PaneAt(uint32_t slot, uint32_t index) { return panes_[static_cast<size_t>(slot) * ring_ + index]; }
+  const Pane& PaneAt(uint32_t slot, uint32_t index) const { return panes_[static_cast<size_t>(slot) * ring_ + index]; }
   uint32_t SetId(uint32_t slot, uint32_t index, uint32_t d) const {
     return (slot * ring_ + index) * static_cast<uint32_t>(distinct_count_) + d;
   }

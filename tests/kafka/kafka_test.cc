@@ -509,3 +509,79 @@ TEST_F(KafkaTest, TruncatedAndDamagedSegmentsAreSkippedAndCountedAtStart) {
 
 }  // namespace
 }  // namespace sensorgate
+
+namespace sensorgate {
+namespace {
+
+// [rule.NAME] results go to the rule's kafka_topic (the replay's result
+// objects with gateway and seq first, keyed by the rule's key, timestamped
+// with the window's end), its alerts to alerts_topic; the replay of the same
+// file prints the same objects.
+TEST(KafkaRules, ResultsReachTheRulesTopicAndAlertsTheAlertsTopicAsReplayPrintsThem) {
+  if (access(kKcat, X_OK) != 0) GTEST_SKIP() << "kcat is not installed (.ci/install-deps)";
+  MockClusterProcess cluster(KAFKA_MOCK_BIN, {"agg", "alerts", "processed"});
+  ASSERT_FALSE(cluster.bootstrap().empty()) << "the mock cluster did not start";
+  TempDir dir;
+  std::string lines;
+  for (int s = 0; s < 50; ++s) {
+    lines += Record("cell" + std::to_string(s % 3), s % 3 == 0 ? 90 + s : 10 + s, s);  // seconds 0..49
+  }
+  lines += Record("cell0", 1, 59);  // moves the watermark past the [40 s, 50 s) windows' end
+  Append(dir.path() + "/in.log", lines);
+  const std::string rules =
+      "[rule.traffic]\nkey = sensor\nvalue = padrao.leitura.temperatura\nwindow = tumbling 10s\n"
+      "aggregates = count, sum, max\nalert = max > 100\nkafka_topic = processed\n";
+  const std::string ini = dir.Write(
+      "g.ini", "[gateway]\nname = gw-test\nstate_dir = " + dir.path() + "/state\n\n[file]\npath = " + dir.path() +
+                   "/in.log\nfrom = beginning\n\n[kafka]\nbrokers = " + cluster.bootstrap() +
+                   "\ntopic = agg\nalerts_topic = alerts\ninterval = 100ms\n\n[http]\nlisten = 127.0.0.1:0\n\n" +
+                   rules);
+  // What replay prints: the closed windows' results and their alerts.
+  const std::string replay_ini = dir.Write("r.ini", rules);
+  const auto replay = RunCommand({SENSORGATE_BIN, "--config", replay_ini, "--replay", dir.path() + "/in.log"});
+  ASSERT_EQ(replay.exit_code, 0) << replay.err;
+  std::vector<std::string> want_results, want_alerts;
+  for (const auto& line : testing_util::Lines(replay.out)) {
+    if (line.find("\"rule\":\"traffic\"") == std::string::npos || line.find("\"open\":true") != std::string::npos) {
+      continue;
+    }
+    if (line.rfind("{\"event\":\"result\"", 0) == 0) want_results.push_back(line);
+    if (line.rfind("{\"event\":\"alert\"", 0) == 0) want_alerts.push_back(line);
+  }
+  ASSERT_EQ(want_results.size(), 15u) << replay.out;  // 3 cells x 5 windows of 10 s
+  ASSERT_FALSE(want_alerts.empty()) << replay.out;
+
+  DaemonProcess d(SENSORGATE_BIN, ini);
+  const int port = d.HttpPort(10000);
+  ASSERT_GT(port, 0) << d.log();
+  const double want = static_cast<double>(want_results.size() + want_alerts.size());  // no rule hot
+  const std::string m = AwaitMetrics(d, port, [&](const std::string& b) {
+    return Metric(b, "sensorgate_kafka_records_acknowledged_total") >= want && Drained(b);
+  });
+  EXPECT_EQ(Metric(m, "sensorgate_kafka_records_acknowledged_total"), want) << m;
+  // Without its gateway and seq, each record is the replay's line.
+  auto strip = [](const std::string& v) {
+    const size_t comma = v.find(',', v.find("\"seq\":"));
+    return "{" + v.substr(comma + 1);
+  };
+  const auto results = Consume(cluster.bootstrap(), "processed");
+  std::vector<std::string> got;
+  for (const auto& r : results) {
+    EXPECT_EQ(r.value.rfind("{\"gateway\":\"gw-test\",\"seq\":", 0), 0u) << r.value;
+    EXPECT_EQ(r.key, Field(r.value, "key"));
+    got.push_back(strip(r.value));
+  }
+  std::sort(got.begin(), got.end());
+  std::sort(want_results.begin(), want_results.end());
+  EXPECT_EQ(got, want_results);
+  std::vector<std::string> got_alerts;
+  for (const auto& r : Consume(cluster.bootstrap(), "alerts")) got_alerts.push_back(strip(r.value));
+  std::sort(got_alerts.begin(), got_alerts.end());
+  std::sort(want_alerts.begin(), want_alerts.end());
+  EXPECT_EQ(got_alerts, want_alerts);
+  d.Signal(SIGTERM);
+  EXPECT_EQ(d.Wait(10000), 0) << d.log();
+}
+
+}  // namespace
+}  // namespace sensorgate

@@ -136,8 +136,31 @@ void KafkaSink::OnAlert(const AlertEvent& e) {
   AppendJsonInt(&prefix, static_cast<int64_t>(spool_.next_seq()));
   prefix += ',';
   std::string value;
-  AppendAlertJson(&value, e.rule, e.state, e.key, e.avg, e.count, e.time_us, prefix);
+  if (e.json.size() > 1 && e.json.front() == '{') {
+    // A [rule.NAME]'s alert: its object with gateway and seq first.
+    value = "{" + prefix;
+    value.append(e.json.substr(1));
+  } else {
+    AppendAlertJson(&value, e.rule, e.state, e.key, e.avg, e.count, e.time_us, prefix);
+  }
   Spool(e.time_us / 1000, config_.alerts_topic, e.key, value);
+}
+
+void KafkaSink::OnRuleEvent(const RuleEvent& e) {
+  if (e.kind != RuleEvent::Kind::kResult && e.kind != RuleEvent::Kind::kOutlier) return;
+  if (e.open || e.json.size() < 2 || e.json.front() != '{') return;
+  const std::string* topic = nullptr;
+  for (const auto& [rule, t] : rule_topics_) {
+    if (rule == e.rule) topic = &t;
+  }
+  if (topic == nullptr || topic->empty()) return;
+  std::string value = "{\"gateway\":";
+  AppendJsonString(&value, gateway_);
+  value += ",\"seq\":";
+  AppendJsonInt(&value, static_cast<int64_t>(spool_.next_seq()));
+  value += ',';
+  value.append(e.json.substr(1));
+  Spool(e.time_us / 1000, *topic, e.key, value);
 }
 
 void KafkaSink::OnWindow(const WindowEvent& e) {

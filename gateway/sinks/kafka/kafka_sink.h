@@ -28,6 +28,8 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <utility>
+#include <vector>
 #include <unordered_map>
 
 #include "gateway/base/clock.h"
@@ -46,6 +48,12 @@ class KafkaSink : public Sink {
   KafkaSink(const KafkaConfig& config, std::string gateway_name, std::string state_dir, Clock* clock);
   ~KafkaSink() override;
   KafkaSink(const KafkaSink&) = delete;
+  // (rule NAME, kafka_topic) of every [rule.NAME]: their results and
+  // outliers (DESIGN.md 13.5, the replay's objects plus gateway and seq) go
+  // to that topic, keyed by the rule's key; their alerts go to alerts_topic
+  // as the replay prints them plus gateway and seq.
+  void SetRuleTopics(std::vector<std::pair<std::string, std::string>> topics) { rule_topics_ = std::move(topics); }
+  void OnRuleEvent(const RuleEvent& event) override;
   KafkaSink& operator=(const KafkaSink&) = delete;
 
   // Opens the spool and creates the producer. An error names the cause
@@ -81,6 +89,8 @@ class KafkaSink : public Sink {
 
   Status CreateProducer();
   void DestroyProducer();
+  // Where each [rule.NAME]'s results and outliers go: its kafka_topic.
+  std::vector<std::pair<std::string, std::string>> rule_topics_;
   void Spool(int64_t timestamp_ms, const std::string& topic, std::string_view key, const std::string& value);
   void PublishWindows();
   void Produce(int64_t now_us);
