@@ -231,6 +231,8 @@ std::string MailBodyText(const MailHeaderInfo& info, const MailNotification& n) 
     b += "* " + SafeLineText(a.key) + "  rule " + SafeLineText(a.rule) + "  " + LineName(e.line);
     if (a.rule == "stale") {
       b += "  no reading";
+    } else if (!a.aggregate.empty()) {
+      b += "  " + SafeLineText(a.aggregate) + " " + Number(a.avg) + " " + SafeLineText(a.op) + " " + Number(a.threshold);
     } else {
       b += "  avg " + Number(a.avg) + (a.firing ? " > " : " < ") + Number(a.threshold);
     }

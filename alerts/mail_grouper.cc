@@ -9,7 +9,8 @@ namespace sensorgate {
 namespace {
 constexpr int64_t kHourUs = 3600LL * 1'000'000;
 constexpr uint32_t kStateMagic = 0x474d4753;  // "SGMG" little-endian
-constexpr uint32_t kStateVersion = 1;
+// 2 added MailAlert::aggregate and op; version 1 files are still read.
+constexpr uint32_t kStateVersion = 2;
 
 // Little-endian fixed-width fields, strings as u32 length + bytes.
 class Writer {
@@ -203,6 +204,8 @@ std::string MailGrouper::Save() const {
     w.I64(a.time_us);
     w.U32(static_cast<uint32_t>(a.recent.size()));
     for (double v : a.recent) w.F64(v);
+    w.Str(a.aggregate);
+    w.Str(a.op);
     w.U8(t.notified_firing ? 1 : 0);
     w.U8(t.changed ? 1 : 0);
   }
@@ -221,7 +224,7 @@ Status MailGrouper::Load(std::string_view data) {
   Reader r(data);
   uint32_t magic = 0, version = 0;
   if (!r.U32(&magic) || magic != kStateMagic) return Status::Error("not a mail group state");
-  if (!r.U32(&version) || version != kStateVersion) {
+  if (!r.U32(&version) || version < 1 || version > kStateVersion) {
     return Status::Error("version " + std::to_string(version) + ", this build reads " + std::to_string(kStateVersion));
   }
   const int64_t mono = clock_->MonotonicUs();
@@ -253,6 +256,7 @@ Status MailGrouper::Load(std::string_view data) {
       ok = r.F64(&v);
       a.recent.push_back(v);
     }
+    if (version >= 2) ok = ok && r.Str(&a.aggregate) && r.Str(&a.op);
     ok = ok && r.Bool(&t.notified_firing) && r.Bool(&t.changed);
     if (ok) alerts_.emplace(std::make_pair(a.rule, a.key), std::move(t));
   }

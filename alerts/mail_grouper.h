@@ -54,6 +54,10 @@ struct MailAlert {
   uint32_t count = 0;
   int64_t time_us = 0;   // the event's reading time, µs since the epoch
   std::vector<double> recent;  // the key's window when it happened, oldest first
+  // A [rule.NAME]'s alert: what its condition is about and how it compares,
+  // e.g. aggregate "max" (avg is its value), op ">"; empty for hot and stale.
+  std::string aggregate;
+  std::string op;
 };
 
 // How an alert appears in one notification.

@@ -108,6 +108,7 @@ void Pipeline::OnRuleEvent(const RuleEvent& e) {
   a.threshold = e.threshold;
   a.json = e.json;
   a.aggregate = e.aggregate;
+  a.op = e.op;
   for (Sink* s : sinks_) s->OnAlert(a);
 }
 

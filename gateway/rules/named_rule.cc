@@ -61,7 +61,10 @@ NamedRule::NamedRule(const RuleConfig& rule, RuleFieldMap fields) : rule_(rule),
       if (rule_.aggregates[i].name == c->aggregate) zscore_aggregate_ = static_cast<int>(i);
     }
   }
-  if (zscore_aggregate_ >= 0) baselines_ = std::make_unique<Baselines>(rule_.baseline, rule_.max_keys);
+  if (zscore_aggregate_ >= 0) {
+    baselines_ = std::make_unique<Baselines>(rule_.baseline, rule_.max_keys);
+    zscore_name_ = "zscore(" + rule_.aggregates[static_cast<size_t>(zscore_aggregate_)].name + ")";
+  }
   alert_states_.reserve(rule_.max_keys);
 }
 
@@ -208,6 +211,18 @@ RuleOutcome NamedRule::OnRecord(const FieldValue* values, TimeMicros arrival_us,
 
 namespace {
 
+CompareOp Negated(CompareOp op) {
+  switch (op) {
+    case CompareOp::kGt: return CompareOp::kLe;
+    case CompareOp::kGe: return CompareOp::kLt;
+    case CompareOp::kLt: return CompareOp::kGe;
+    case CompareOp::kLe: return CompareOp::kGt;
+    case CompareOp::kEq: return CompareOp::kNe;
+    case CompareOp::kNe: return CompareOp::kEq;
+  }
+  return op;
+}
+
 std::string DurationText(int64_t us) {
   if (us % 3600000000 == 0) return std::to_string(us / 3600000000) + "h";
   if (us % 60000000 == 0) return std::to_string(us / 60000000) + "m";
@@ -323,8 +338,10 @@ void NamedRule::Alert(uint32_t slot, const Accumulator& acc, const uint32_t* dis
   e.time_us = t_us;
   e.firing = tr == AlertTransition::kFiring;
   const RuleCondition& c = e.firing || !rule_.clear.enabled ? rule_.alert : rule_.clear;
-  e.aggregate = c.aggregate;
+  e.aggregate = zscore_name_.empty() || !c.zscore ? std::string_view(c.aggregate) : std::string_view(zscore_name_);
   e.threshold = c.threshold;
+  e.op = CompareOpText(c.op);
+  if (!e.firing && !rule_.clear.enabled) e.op = CompareOpText(Negated(c.op));  // resolved: the condition is false
   e.value = x;
   if (!e.firing && rule_.clear.enabled) (void)ConditionValue(rule_.clear, acc, distinct, &e.value);
   e.count = acc.count;

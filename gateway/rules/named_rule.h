@@ -124,6 +124,7 @@ class NamedRule : private ResultReceiver {
   std::unique_ptr<TimeWindows> time_;
   std::unique_ptr<Baselines> baselines_;
   int zscore_aggregate_ = -1;  // the aggregate zscore() is about
+  std::string zscore_name_;    // "zscore(AGG)"
   std::vector<AlertState> alert_states_;
   std::vector<FieldValue> where_values_;
   RuleCounters counters_;

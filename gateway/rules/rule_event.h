@@ -27,6 +27,7 @@ struct RuleEvent {
   // and the window's count.
   bool firing = false;
   std::string_view aggregate;
+  std::string_view op;  // > >= < <=: how value compares with threshold
   double value = 0;
   double threshold = 0;
   uint64_t count = 0;

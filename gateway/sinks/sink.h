@@ -49,6 +49,7 @@ struct AlertEvent {
   // about ("count", "zscore(sum)"). Empty for "hot" and "stale".
   std::string_view json = {};
   std::string_view aggregate = {};
+  std::string_view op = {};  // how avg compares with threshold: > >= < <=
 };
 
 // One key's window after it changed, with its alert states then.

@@ -489,3 +489,40 @@ TEST(MailHostileKeys, KeysFromReadingsChangeNoHeader) {
 
 }  // namespace
 }  // namespace sensorgate
+
+namespace sensorgate {
+namespace {
+
+// A [rule.NAME]'s alert is mailed like the rule hot's, its line naming the
+// aggregate the condition is about and how it compares.
+TEST(MailRules, ANamedRulesAlertIsMailedWithItsAggregateAndCondition) {
+  MailSetup s;
+  REQUIRE_SMTP_TOOLS(s);
+  SmtpServer server(s.server_dir, s.port, s.ServerArgs());
+  ASSERT_TRUE(server.ready());
+  const std::string rule =
+      "\n[rule.peak]\nkey = sensor\nvalue = padrao.leitura.temperatura\nwindow = count 2\n"
+      "aggregates = count, max\nalert = max > 100\nclear = max < 95\n";
+  DaemonProcess d(SENSORGATE_BIN, s.dir.Write("g.ini", s.Ini("group_wait = 1s\ngroup_interval = 1s\n") + rule));
+  ASSERT_GT(d.HttpPort(10000), 0) << d.log();
+  Append(s.log, Rec("press-1", 70) + Rec("press-1", 120.5));  // hot: avg 120.5 > 75 (window size 1)
+  std::vector<std::string> mails = AwaitMails(s.server_dir, 1, 20000);
+  ASSERT_EQ(mails.size(), 1u) << d.log();
+  ParsedMail m = Parse(mails[0]);
+  ASSERT_TRUE(m.ok) << m.json;
+  EXPECT_EQ(m.headers["Subject"], "[sensorgate line-2] 2 firing");
+  EXPECT_NE(m.body.find("* press-1  rule peak  FIRING  max 120.5 > 100  count 2"), std::string::npos) << m.body;
+  EXPECT_NE(m.body.find("* press-1  rule hot  FIRING  avg 120.5 > 75"), std::string::npos) << m.body;
+  // Two cool readings push 120.5 out of the count window: max 60 < 95.
+  Append(s.log, Rec("press-1", 60) + Rec("press-1", 60));
+  mails = AwaitMails(s.server_dir, 2, 20000);
+  ASSERT_EQ(mails.size(), 2u) << d.log();
+  m = Parse(mails[1]);
+  ASSERT_TRUE(m.ok) << m.json;
+  EXPECT_NE(m.body.find("* press-1  rule peak  resolved  max 60 < 95  count 2"), std::string::npos) << m.body;
+  d.Signal(SIGTERM);
+  EXPECT_EQ(d.Wait(15000), 0) << d.log();
+}
+
+}  // namespace
+}  // namespace sensorgate

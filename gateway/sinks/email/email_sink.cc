@@ -104,6 +104,8 @@ void EmailSink::OnAlert(const AlertEvent& e) {
   a.count = e.count;
   a.time_us = e.time_us;
   a.recent.assign(e.recent, e.recent + std::min(e.recent_count, AlertEvent::kMaxRecent));
+  a.aggregate.assign(e.aggregate);
+  a.op.assign(e.op);
   grouper_.Add(std::move(a));
   group_dirty_ = true;
   // group_wait = 0s: the mail leaves now, not at the next turn.
