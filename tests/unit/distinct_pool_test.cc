@@ -8,6 +8,7 @@
 #include <random>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace sensorgate {
@@ -114,6 +115,57 @@ TEST(DistinctPool, RandomOperationsMatchAPlainModel) {
     ASSERT_EQ(pool.Count(set), model[set].size()) << step;
     ASSERT_EQ(pool.used(), model_used) << step;
   }
+}
+
+// Values() and Restore(), which the window classes' checkpoints use: a set
+// rebuilt in another pool counts as the original, and Restore() refuses
+// what Add() could not have made.
+TEST(DistinctPool, ValuesRestoredIntoAnotherPoolCountTheSame) {
+  DistinctPool a(50, 3);
+  std::mt19937_64 rng(9);
+  for (int i = 0; i < 400; ++i) {
+    const uint32_t set = static_cast<uint32_t>(rng() % 3);
+    const uint64_t h = DistinctHash(static_cast<double>(rng() % 30));
+    if (rng() % 3 == 0) {
+      a.Remove(set, h);
+    } else {
+      a.Add(set, h);
+    }
+  }
+  DistinctPool b(50, 3);
+  std::vector<std::pair<uint64_t, uint32_t>> values, again;
+  for (uint32_t set = 0; set < 3; ++set) {
+    a.Values(set, &values);
+    EXPECT_EQ(values.size(), a.Count(set));
+    for (const auto& [h, n] : values) ASSERT_TRUE(b.Restore(set, h, n));
+    b.Values(set, &again);
+    EXPECT_EQ(again, values);  // same order: oldest first
+    EXPECT_EQ(b.Count(set), a.Count(set));
+  }
+  EXPECT_EQ(b.used(), a.used());
+  const uint32_t all[] = {0, 1, 2};
+  EXPECT_EQ(b.UnionCount(all, 3), a.UnionCount(all, 3));
+  // Occurrences came along: a value leaves with its last one in both.
+  for (int i = 0; i < 400; ++i) {
+    const uint32_t set = static_cast<uint32_t>(rng() % 3);
+    const uint64_t h = DistinctHash(static_cast<double>(rng() % 30));
+    if (rng() % 2 == 0) {
+      a.Remove(set, h);
+      b.Remove(set, h);
+    } else {
+      ASSERT_EQ(a.Add(set, h), b.Add(set, h));
+    }
+    ASSERT_EQ(a.Count(set), b.Count(set));
+    ASSERT_EQ(a.used(), b.used());
+  }
+  DistinctPool c(2, 2);
+  EXPECT_FALSE(c.Restore(2, 5, 1));  // no such set
+  EXPECT_FALSE(c.Restore(0, 5, 0));  // no occurrence
+  EXPECT_TRUE(c.Restore(0, 5, 3));
+  EXPECT_FALSE(c.Restore(0, 5, 1));  // there already
+  EXPECT_TRUE(c.Restore(1, 5, 1));
+  EXPECT_FALSE(c.Restore(1, 6, 1));  // full
+  EXPECT_EQ(c.used(), 2u);
 }
 
 }  // namespace

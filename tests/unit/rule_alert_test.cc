@@ -5,6 +5,11 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
+#include <memory>
+#include <random>
+#include <string>
+#include <utility>
 
 #include "alerts/alert_rule.h"
 
@@ -66,6 +71,100 @@ TEST(RuleAlert, TheMachineFiresAfterForAndResolvesOnClear) {
   EXPECT_FALSE(Compares(CompareOp::kGt, 3, 3));
   EXPECT_TRUE(Compares(CompareOp::kLe, 3, 3));
   EXPECT_FALSE(Compares(CompareOp::kLt, 3, 3));
+}
+
+uint64_t DoubleBits(double x) {
+  uint64_t bits;
+  std::memcpy(&bits, &x, sizeof bits);
+  return bits;
+}
+
+// The checkpoint: a restored copy gives the same zscores, bit for bit, as
+// both go on.
+TEST(BaselinesState, ARestoredCopyGoesOnExactlyAsTheOriginal) {
+  std::mt19937_64 rng(41);
+  for (int round = 0; round < 300; ++round) {
+    const uint32_t baseline = static_cast<uint32_t>(rng() % 6), max_keys = 1 + static_cast<uint32_t>(rng() % 5);
+    Baselines a(baseline, max_keys);
+    std::unique_ptr<Baselines> b;
+    const int pushes = static_cast<int>(rng() % 100);
+    const int midpoint = static_cast<int>(rng() % (pushes + 1));
+    const std::string where = "round " + std::to_string(round);
+    for (int i = 0; i <= pushes; ++i) {
+      if (i == midpoint) {
+        std::string saved;
+        a.SaveState(&saved);
+        saved += "tail";
+        b = std::make_unique<Baselines>(baseline, max_keys);
+        std::string_view in = saved;
+        std::string error;
+        ASSERT_TRUE(b->LoadState(&in, &error)) << where << ": " << error;
+        ASSERT_EQ(in, "tail") << where;
+        std::string again;
+        b->SaveState(&again);
+        ASSERT_EQ(again + "tail", saved) << where;
+      }
+      if (i == pushes) break;
+      const uint32_t slot = static_cast<uint32_t>(rng() % max_keys);
+      // Values with long fractions: the order they are summed in shows.
+      const double x = static_cast<double>(rng() % 1000) / 3.7 + 1e6 * static_cast<double>(rng() % 3);
+      if (b) {
+        for (uint32_t s = 0; s < max_keys; ++s) {
+          double za = 0, zb = 0;
+          const bool ha = a.Zscore(s, x, &za), hb = b->Zscore(s, x, &zb);
+          ASSERT_EQ(ha, hb) << where << " push " << i;
+          ASSERT_EQ(DoubleBits(za), DoubleBits(zb)) << where << " push " << i;
+        }
+        b->Push(slot, x);
+      }
+      a.Push(slot, x);
+    }
+  }
+}
+
+TEST(BaselinesState, SizeFollowsTheKeysWithHistory) {
+  Baselines b(30, 10000);
+  for (int i = 0; i < 5; ++i) b.Push(7, i);
+  std::string saved;
+  b.SaveState(&saved);
+  EXPECT_EQ(saved.size(), 4 + 3 * 4 + 3 * 4 + 5 * 8u);
+}
+
+TEST(BaselinesState, TruncatedCorruptOrForeignStatesAreRefused) {
+  Baselines a(3, 4);
+  for (int i = 0; i < 10; ++i) a.Push(i % 3, i * 1.5);
+  std::string saved;
+  a.SaveState(&saved);
+  for (size_t n = 0; n < saved.size(); ++n) {
+    Baselines b(3, 4);
+    const std::string cut = saved.substr(0, n);
+    std::string_view in = cut;
+    std::string error;
+    ASSERT_FALSE(b.LoadState(&in, &error)) << n;
+    ASSERT_FALSE(error.empty()) << n;
+  }
+  for (const auto& [baseline, max_keys] : {std::pair<uint32_t, uint32_t>{4, 4}, {3, 5}, {3, 3}}) {
+    Baselines b(baseline, max_keys);
+    std::string_view in = saved;
+    std::string error;
+    EXPECT_FALSE(b.LoadState(&in, &error));
+    EXPECT_NE(error, "");
+  }
+  std::mt19937_64 rng(3);
+  for (int i = 0; i < 3000; ++i) {
+    std::string bad = saved;
+    for (int k = 0; k < 1 + static_cast<int>(rng() % 3); ++k) bad[rng() % bad.size()] = static_cast<char>(rng());
+    Baselines b(3, 4);
+    std::string_view in = bad;
+    std::string error;
+    if (b.LoadState(&in, &error)) {
+      double z;
+      for (uint32_t s = 0; s < 4; ++s) {
+        (void)b.Zscore(s, 1, &z);
+        b.Push(s, 2);
+      }
+    }
+  }
 }
 
 }  // namespace
