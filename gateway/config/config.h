@@ -218,6 +218,15 @@ inline constexpr uint64_t kPlanKeyTextBytes = 128;  // key bytes WindowTable res
 inline constexpr uint64_t kPlanKeyIndexBytes = 8;   // WindowTable key offset + hash, uint32 each
 inline constexpr uint64_t kPlanKeyStateBytes = 32;  // Pipeline KeyState
 inline constexpr uint64_t kPlanChangedBytes = 5;    // Pipeline changed_ (uint32) + is_changed_ (uint8)
+// And per key of a [rule.NAME] (gateway/rules/): KeyIndex (128 bytes of key
+// reserved, offset, hash) and the rule's AlertState; a count window's key
+// state; a time window's pane; a distinct() pool entry.
+inline constexpr uint64_t kPlanRuleKeyBytes = 128 + 4 + 4 + 16;
+inline constexpr uint64_t kPlanCountKeyBytes = 128;
+inline constexpr uint64_t kPlanPaneBytes = 128;
+inline constexpr uint64_t kPlanDistinctEntryBytes = 24;
+// The rule's own objects (its configuration, filter, scratch): at most.
+inline constexpr uint64_t kPlanRuleFixedBytes = 64 * 1024;
 inline constexpr uint64_t kPlanPerKeyBytes =
     kPlanSlotBytes + kPlanKeyTextBytes + kPlanKeyIndexBytes + kPlanKeyStateBytes + kPlanChangedBytes;
 

@@ -18,17 +18,25 @@
 // Not counted: the record parser, sinks, buffers of the sources, and the
 // brief doubling while a reload carries windows into a resized table.
 //
-// A [rule.NAME] is reckoned the same way per key (per key state and key index
-// as above), plus its windows, as the rule engine will hold them:
+// A [rule.NAME], as gateway/rules/ allocates it when the rule is built
+// (memory_plan_test.cc measures a rule's allocations against its plan):
+//   per key           max_keys × kPlanRuleKeyBytes (152: 128 bytes of
+//                     interned key reserved, offset 4, hash 4, alert state 16)
+//                     + key index IndexEntries(max_keys) × 4
 //   count N           N × values × max_keys × 8, values = 1 (the value)
-//                     + 1 if slope (its time) + 1 per distinct() (a hash)
-//   tumbling, sliding panes × words × max_keys × 8, where panes = D/S (1 for
-//   and total         tumbling and total) + ceil(lateness / S) panes that
-//                     wait for late records, and words = 1 (the pane's start)
-//                     + per aggregate: count 1, sum 2, avg 3, min 1, max 1,
-//                     stddev 3, last 2, slope 5, distinct 1
-//   zscore()          baseline × max_keys × 8 per aggregate zscore() names
-//   distinct()        max_distinct × 16 (one pool for the rule)
+//                     + 1 if slope (its time) + 1 per distinct() (a hash);
+//                     + per key a state of kPlanCountKeyBytes (128) and 4
+//                     bytes per distinct()
+//   tumbling, sliding panes × max_keys × (kPlanPaneBytes + 1 per distinct()),
+//   and total         panes = D/S (1 for tumbling and total) + ceil(lateness
+//                     / S) panes that wait for late records; a pane is its
+//                     grid number, an Accumulator of every aggregate's
+//                     moments and its times (128 bytes)
+//   zscore()          baseline × max_keys × 8 + 8 per key
+//   distinct()        one pool for the rule: max_distinct × 24 + 16 bytes per
+//                     bucket (a power of two >= 2 × max_distinct) + 8 per set
+//                     (a key's window or pane, per distinct() aggregate)
+//   the rule itself   kPlanRuleFixedBytes (its configuration, filter, scratch)
 #include <cinttypes>
 #include <cstdio>
 #include <string>
@@ -64,56 +72,59 @@ uint64_t KeyBytes(uint64_t max_keys, std::string* detail) {
   return Add(Add(Mul(max_keys, kPlanPerKeyBytes), 4), index);
 }
 
-uint64_t AggregateWords(AggregateKind k) {
-  switch (k) {
-    case AggregateKind::kCount: return 1;
-    case AggregateKind::kSum: return 2;
-    case AggregateKind::kAvg: return 3;
-    case AggregateKind::kMin: return 1;
-    case AggregateKind::kMax: return 1;
-    case AggregateKind::kStddev: return 3;
-    case AggregateKind::kLast: return 2;
-    case AggregateKind::kSlope: return 5;
-    case AggregateKind::kDistinct: return 1;
-  }
-  return 1;
+uint64_t PowerOfTwoAtLeast(uint64_t n) {
+  uint64_t p = 16;
+  while (p < n) p <<= 1;
+  return p;
 }
 
 MemoryPlan::Item PlanRule(const RuleConfig& r) {
   MemoryPlan::Item item{r.name, 0, ""};
   const uint64_t keys = r.max_keys;
-  uint64_t bytes = 0;
-  bool distinct = false;
-  if (r.window == WindowKind::kCount) {
-    uint64_t values = 1;
-    for (const Aggregate& a : r.aggregates) {
-      if (a.kind == AggregateKind::kSlope) ++values;
-      if (a.kind == AggregateKind::kDistinct) ++values;
-    }
-    bytes = Mul(Mul(Mul(r.count, values), keys), 8);
-    item.detail = "count " + U(r.count) + (values > 1 ? " × " + U(values) + " values" : std::string()) +
-                  " × max_keys " + U(keys) + " × 8 bytes";
-  } else {
-    uint64_t words = 1;
-    for (const Aggregate& a : r.aggregates) words = Add(words, AggregateWords(a.kind));
-    const uint64_t panes = r.panes();
-    bytes = Mul(Mul(Mul(panes, words), keys), 8);
-    item.detail = "panes " + U(panes) + " × " + U(words) + " words × max_keys " + U(keys) + " × 8 bytes";
+  uint64_t distinct = 0;
+  bool slope = false;
+  for (const Aggregate& a : r.aggregates) {
+    distinct += a.kind == AggregateKind::kDistinct;
+    slope = slope || a.kind == AggregateKind::kSlope;
   }
-  for (const Aggregate& a : r.aggregates) distinct = distinct || a.kind == AggregateKind::kDistinct;
-  bytes = Add(bytes, KeyBytes(keys, &item.detail));
+  uint64_t bytes = 0;
+  uint64_t sets = 0;  // distinct() sets of the pool
+  if (r.window == WindowKind::kCount) {
+    const uint64_t values = 1 + (slope ? 1 : 0) + distinct;
+    bytes = Mul(Mul(Mul(r.count, values), keys), 8);
+    bytes = Add(bytes, Mul(keys, Add(kPlanCountKeyBytes, Mul(distinct, 4))));
+    item.detail = "count " + U(r.count) + (values > 1 ? " × " + U(values) + " values" : std::string()) +
+                  " × max_keys " + U(keys) + " × 8 bytes + " + U(keys) + " key states × " +
+                  U(kPlanCountKeyBytes + distinct * 4) + " bytes";
+    sets = Mul(keys, distinct);
+  } else {
+    const uint64_t panes = r.panes();
+    const uint64_t pane = Add(kPlanPaneBytes, distinct);
+    bytes = Mul(Mul(panes, keys), pane);
+    item.detail = "panes " + U(panes) + " × max_keys " + U(keys) + " × " + U(pane) + " bytes";
+    sets = Mul(Mul(panes, keys), distinct);
+  }
+  const uint64_t index = Mul(IndexEntries(keys), 4);
+  bytes = Add(bytes, Add(Add(Mul(keys, kPlanRuleKeyBytes), 4), index));
+  item.detail += " + " + U(keys) + " keys × " + U(kPlanRuleKeyBytes) + " bytes + key index " + HumanBytes(index);
   uint64_t zscores = 0;
   if (r.alert.enabled && r.alert.zscore) ++zscores;
   if (r.clear.enabled && r.clear.zscore && !(r.alert.zscore && r.alert.aggregate == r.clear.aggregate)) ++zscores;
   if (zscores > 0) {
-    bytes = Add(bytes, Mul(Mul(Mul(r.baseline, zscores), keys), 8));
-    item.detail += " + zscore baseline " + U(r.baseline) + (zscores > 1 ? " × 2" : "") + " × max_keys " +
-                   U(keys) + " × 8 bytes";
+    // One history per rule (the aggregate the alert's zscore() names).
+    bytes = Add(bytes, Add(Mul(Mul(r.baseline, keys), 8), Mul(keys, 8)));
+    item.detail += " + zscore baseline " + U(r.baseline) + " × max_keys " + U(keys) + " × 8 bytes";
   }
-  if (distinct) {
-    bytes = Add(bytes, Mul(r.max_distinct, 16));
-    item.detail += " + max_distinct " + U(r.max_distinct) + " × 16 bytes";
+  if (distinct > 0) {
+    // Entries, their hash buckets and the scratch of a window's union, and
+    // a head and count per set.
+    const uint64_t table = PowerOfTwoAtLeast(Mul(2, r.max_distinct));
+    const uint64_t pool = Add(Add(Mul(r.max_distinct, kPlanDistinctEntryBytes), Mul(table, 16)), Mul(sets, 8));
+    bytes = Add(bytes, pool);
+    item.detail += " + distinct pool " + HumanBytes(pool) + " (max_distinct " + U(r.max_distinct) + ")";
   }
+  bytes = Add(bytes, kPlanRuleFixedBytes);
+  item.detail += " + 64 KiB for the rule";
   item.bytes = bytes;
   return item;
 }

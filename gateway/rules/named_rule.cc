@@ -304,7 +304,8 @@ void NamedRule::Alert(uint32_t slot, const Accumulator& acc, const uint32_t* dis
     clear = ConditionValue(rule_.clear, acc, distinct, &y) && Compares(rule_.clear.op, y, rule_.clear.threshold);
   } else {
     double y = 0;
-    clear = ConditionValue(rule_.alert, acc, distinct, &y) && !Compares(rule_.alert.op, y, rule_.alert.threshold);
+    // The alert condition is false, also when its aggregate is null.
+    clear = !(ConditionValue(rule_.alert, acc, distinct, &y) && Compares(rule_.alert.op, y, rule_.alert.threshold));
   }
   const AlertTransition tr = EvaluateAlert(&alert_states_[slot], hot, clear, rule_.for_us, t_us);
   if (tr == AlertTransition::kNone) return;

@@ -3,6 +3,7 @@
 // types it counts, and the loader refusing a configuration above memory_max.
 #include <gtest/gtest.h>
 
+#include <malloc.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -12,6 +13,7 @@
 
 #include "gateway/config/config.h"
 #include "gateway/pipeline/pipeline.h"
+#include "gateway/rules/named_rule.h"
 #include "gateway/rules/window.h"
 
 namespace sensorgate {
@@ -193,15 +195,17 @@ TEST(MemoryPlan, CountsEveryNamedRule) {
   const MemoryPlan p = PlanMemory(r.config);
   ASSERT_EQ(p.items.size(), 2u);
   EXPECT_EQ(p.items[0].rule, "a");
-  // 100 × 1000 × 8 + 1000 × 213 + 4 + 2048 × 4.
-  EXPECT_EQ(p.items[0].bytes, 800000u + 213000 + 4 + 8192);
+  // Ring 100 × 1000 × 8, key states 1000 × 128, keys 1000 × 152, 4 + 2048 × 4
+  // of key index, 64 KiB.
+  EXPECT_EQ(p.items[0].bytes, 800000u + 128000 + 152000 + 4 + 8192 + 65536);
   EXPECT_EQ(p.items[1].rule, "b");
-  // panes 6 + ceil(15s / 10s) = 8; words 1 + count 1 + sum 2 + distinct 1 = 5;
-  // 8 × 5 × 100 × 8 + 100 × 213 + 4 + 256 × 4 + zscore 30 × 100 × 8 + 1000 × 16.
-  EXPECT_EQ(p.items[1].bytes, 32000u + 21300 + 4 + 1024 + 24000 + 16000);
+  // panes 6 + ceil(15s / 10s) = 8 of 128 bytes + 1 (distinct): 8 × 100 × 129;
+  // keys 100 × 152 + 4 + 256 × 4; zscore 30 × 100 × 8 + 100 × 8; pool: 1000
+  // entries × 24, 2048 buckets × 16, 800 sets × 8; 64 KiB.
+  EXPECT_EQ(p.items[1].bytes, 103200u + 15200 + 4 + 1024 + 24000 + 800 + 24000 + 32768 + 6400 + 65536);
   EXPECT_EQ(p.items[1].detail,
-            "panes 8 × 5 words × max_keys 100 × 8 bytes + 100 keys × 213 bytes + key index 1 KiB + zscore baseline "
-            "30 × max_keys 100 × 8 bytes + max_distinct 1000 × 16 bytes");
+            "panes 8 × max_keys 100 × 129 bytes + 100 keys × 152 bytes + key index 1 KiB + zscore baseline "
+            "30 × max_keys 100 × 8 bytes + distinct pool 61.7 KiB (max_distinct 1000) + 64 KiB for the rule");
   EXPECT_EQ(p.total, p.items[0].bytes + p.items[1].bytes);
 }
 
@@ -211,13 +215,16 @@ TEST(MemoryPlan, CountWindowsHoldTimesForSlopeAndHashesForDistinct) {
   ASSERT_EQ(r.errors, Errors{});
   const MemoryPlan p = PlanMemory(r.config);
   ASSERT_EQ(p.items.size(), 1u);
-  EXPECT_EQ(p.items[0].bytes, 10u * 3 * 8 + 213 + 4 + 64 + 100000 * 16);
+  // Ring 10 × 3 values × 8, key state 128 + 4, key 152 + 4 + 16 × 4; pool:
+  // 100000 entries × 24, 262144 buckets × 16, 1 set × 8; 64 KiB.
+  EXPECT_EQ(p.items[0].bytes, 10u * 3 * 8 + 132 + 152 + 4 + 64 + 2400000 + 4194304 + 8 + 65536);
 }
 
 TEST(MemoryPlan, RefusesANamedRuleAboveMemoryMaxAtItsMaxKeys) {
   EXPECT_EQ(Load("[rule.big]\nwindow = count 100000\nmax_keys = 1000000\n").errors,
             Errors{"sensorgate.ini:3: [rule.big] max_keys = 1000000: the windows need 745.3 GiB (rule big: count "
-                   "100000 × max_keys 1000000 × 8 bytes + 1000000 keys × 213 bytes + key index 8 MiB), over "
+                   "100000 × max_keys 1000000 × 8 bytes + 1000000 key states × 128 bytes + 1000000 keys × 152 "
+                   "bytes + key index 8 MiB + 64 KiB for the rule), over "
                    "[gateway] memory_max = 64MiB"});
 }
 
@@ -237,6 +244,53 @@ TEST(MemoryPlan, CheckPrintsOneLinePerRuleAndTheTotal) {
             "memory plan: rule hot 6.7 MiB (size 60 × max_keys 10000 × 8 bytes + 10000 keys × 213 bytes + key "
             "index 128 KiB)\n"
             "memory plan: total 6.7 MiB of memory_max 64 MiB\n");
+}
+
+}  // namespace
+}  // namespace sensorgate
+
+namespace sensorgate {
+namespace {
+
+// Bytes malloc has handed out (in its arenas and as mmap'd blocks).
+uint64_t HeapInUse() {
+  const struct mallinfo2 m = mallinfo2();
+  return m.uordblks + m.hblkhd;
+}
+
+// A [rule.NAME]'s plan against what building it allocates: never less, and
+// not much more (what is reserved counts: it is what the process may touch).
+TEST(MemoryPlan, ARulesPlanCoversWhatBuildingTheRuleAllocates) {
+  const std::vector<std::string> rules = {
+      "window = count 60\nvalue = v\naggregates = count, avg, slope, distinct(u)\nmax_keys = 5000",
+      "window = count 10\nvalue = v\naggregates = avg\noutlier_z = 3\nmax_keys = 20000",
+      "window = tumbling 1m\nvalue = v\naggregates = count, sum, max\nalert = zscore(sum) > 3\nbaseline = 30\n"
+      "max_keys = 10000",
+      "window = sliding 1h every 10s\nlateness = 30s\nvalue = v\naggregates = count, avg, distinct(u), distinct(w)\n"
+      "max_keys = 300\nmax_distinct = 50000",
+      "window = total\naggregates = count, distinct(u)\nmax_keys = 1\nmax_distinct = 100000",
+  };
+  for (const std::string& body : rules) {
+    const ConfigResult r = Load("[rule.x]\nkey = k\ntime = t\n" + body + "\n");
+    ASSERT_TRUE(r.ok()) << body << ": " << (r.errors.empty() ? "" : r.errors[0]);
+    const RuleConfig& rc = r.config.rules.at(0);
+    const MemoryPlan plan = PlanMemory(r.config);
+    ASSERT_EQ(plan.items.size(), 1u);  // no rule hot
+    RuleFieldMap fields;
+    fields.key = {0};
+    fields.value = rc.value.empty() ? -1 : 1;
+    fields.time = 2;
+    for (const Aggregate& a : rc.aggregates) {
+      if (a.kind == AggregateKind::kDistinct) fields.distinct.push_back(3);
+    }
+    const uint64_t before = HeapInUse();
+    std::string error;
+    std::unique_ptr<NamedRule> rule = NamedRule::Create(rc, fields, &error);
+    ASSERT_NE(rule, nullptr) << error;
+    const uint64_t used = HeapInUse() - before;
+    EXPECT_GE(plan.items[0].bytes, used) << body << "\nplan: " << plan.items[0].detail;
+    EXPECT_LE(plan.items[0].bytes, used + used / 8 + 64 * 1024) << body << "\nplan: " << plan.items[0].detail;
+  }
 }
 
 }  // namespace
