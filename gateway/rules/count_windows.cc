@@ -95,7 +95,11 @@ CountWindows::Added CountWindows::Add(std::string_view key, double value, TimeMi
   KeyState& k = state_[slot];
   // Judged against the window as it stands before the value.
   if (outlier_z_ > 0 && k.acc.count >= min_samples_) {
-    const double sd = k.acc.Stddev();
+    double sd = k.acc.Stddev();
+    // Values removed from the moments leave rounding behind: a window of
+    // equal values must have a stddev of exactly 0, never a tiny one that
+    // makes any other value an outlier. Checked on the ring when in doubt.
+    if (sd > 0 && sd <= 1e-6 * std::max(1.0, std::fabs(k.acc.mean)) && RingConstant(slot)) sd = 0;
     if (sd > 0 && std::fabs(value - k.acc.mean) > outlier_z_ * sd) {
       added.outlier = true;
       added.before_avg = k.acc.Avg();
@@ -256,18 +260,32 @@ bool CountWindows::LoadState(std::string_view* in, std::string* error) {
 }
 
 Accumulator CountWindows::Values(uint32_t slot) const {
+  // From the ring itself, oldest first, times counted from the oldest: the
+  // running moments carry rounding from the values that left (a slope over
+  // times far from the key's first one loses digits that way), while these
+  // are as exact as a fresh window. O(N), as min and max need anyway.
   const KeyState& k = state_[slot];
-  Accumulator a = k.acc;
-  const uint32_t n = static_cast<uint32_t>(a.count);
-  if (n == 0) return a;
-  a.min = std::numeric_limits<double>::infinity();
-  a.max = -std::numeric_limits<double>::infinity();
+  const uint32_t n = static_cast<uint32_t>(k.acc.count);
+  if (n == 0) return k.acc;
+  const TimeMicros origin = keep_times_ ? *Time(slot, (k.head + size_ - n) % size_) : k.origin;
+  Accumulator a;
   for (uint32_t j = 0; j < n; ++j) {
-    const double v = *Value(slot, (k.head + size_ - n + j) % size_);
-    a.min = std::min(a.min, v);
-    a.max = std::max(a.max, v);
+    const uint32_t i = (k.head + size_ - n + j) % size_;
+    a.Add(*Value(slot, i), keep_times_ ? *Time(slot, i) : origin, j + 1, origin);
   }
+  a.last = k.acc.last;
+  a.last_seq = k.acc.last_seq;
   return a;
+}
+
+bool CountWindows::RingConstant(uint32_t slot) const {
+  const KeyState& k = state_[slot];
+  const uint32_t n = static_cast<uint32_t>(k.acc.count);
+  const double first = *Value(slot, (k.head + size_ - n) % size_);
+  for (uint32_t j = 1; j < n; ++j) {
+    if (*Value(slot, (k.head + size_ - n + j) % size_) != first) return false;
+  }
+  return true;
 }
 
 }  // namespace sensorgate

@@ -92,6 +92,8 @@ class CountWindows {
     return hashes_.get() + (static_cast<size_t>(slot) * size_ + i) * distinct_count_ + d;
   }
   void Rebuild(uint32_t slot);
+  // Every value in the slot's window is the same. REQUIRES: one at least.
+  bool RingConstant(uint32_t slot) const;
 
   const uint32_t size_;
   const bool keep_times_;

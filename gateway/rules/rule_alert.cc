@@ -52,6 +52,11 @@ Baselines::Baselines(uint32_t baseline, uint32_t max_keys)
 bool Baselines::Zscore(uint32_t slot, double x, double* z) const {
   if (baseline_ == 0 || filled_[slot] < baseline_) return false;
   const double* r = values_.data() + static_cast<size_t>(slot) * baseline_;
+  // A history of one value has a stddev of exactly 0 (rounding in the sums
+  // below could make it tiny instead, and the zscore huge): null.
+  bool constant = true;
+  for (uint32_t i = 1; i < baseline_ && constant; ++i) constant = r[i] == r[0];
+  if (constant) return false;
   // Two passes over at most `baseline` values: exact enough, no drift.
   double sum = 0;
   for (uint32_t i = 0; i < baseline_; ++i) sum += r[i];

@@ -170,6 +170,13 @@ void TimeWindows::CloseWindows(int64_t first, int64_t last, bool open, ResultRec
       if (!Result(slot, k, &r)) continue;
       r.open = open;
       out->OnResult(r);
+      // Pane k belongs to no window still open: its distinct() values leave
+      // the pool now, not when its ring slot is reused (max_distinct counts
+      // what open windows hold).
+      if (!open && !total_) {
+        const uint32_t index = RingIndex(k, ring_);
+        if (PaneAt(slot, index).number == k) ResetPane(slot, index);
+      }
     }
   }
 }
@@ -358,7 +365,12 @@ bool TimeWindows::LoadState(std::string_view* in, std::string* error) {
 
 void TimeWindows::EmitOpen(ResultReceiver* out) {
   if (total_) {
-    for (uint32_t slot : Sorted()) {
+    // By start (the smallest time each key accepted), then key.
+    std::vector<uint32_t> slots = Sorted();
+    std::stable_sort(slots.begin(), slots.end(), [this](uint32_t a, uint32_t b) {
+      return PaneAt(a, 0).min_time < PaneAt(b, 0).min_time;
+    });
+    for (uint32_t slot : slots) {
       WindowResult r;
       if (Result(slot, 0, &r)) out->OnResult(r);
     }
