@@ -4,6 +4,7 @@
 #include <simdjson.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <cstring>
@@ -48,6 +49,52 @@ const char* RestoreProblem(std::string_view key, const std::vector<double>& valu
   if (since < 0 || since > kMaxTimeMicros) return "since out of range";
   if (seen < 0 || seen > kMaxTimeMicros) return "seen out of range";
   return nullptr;
+}
+
+constexpr char kBase64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+void AppendBase64(std::string* out, std::string_view in) {
+  size_t i = 0;
+  for (; i + 3 <= in.size(); i += 3) {
+    const uint32_t v = static_cast<uint32_t>(static_cast<uint8_t>(in[i])) << 16 |
+                       static_cast<uint32_t>(static_cast<uint8_t>(in[i + 1])) << 8 | static_cast<uint8_t>(in[i + 2]);
+    for (int s = 18; s >= 0; s -= 6) out->push_back(kBase64[(v >> s) & 63]);
+  }
+  if (i < in.size()) {
+    uint32_t v = static_cast<uint32_t>(static_cast<uint8_t>(in[i])) << 16;
+    if (i + 1 < in.size()) v |= static_cast<uint32_t>(static_cast<uint8_t>(in[i + 1])) << 8;
+    out->push_back(kBase64[(v >> 18) & 63]);
+    out->push_back(kBase64[(v >> 12) & 63]);
+    out->push_back(i + 1 < in.size() ? kBase64[(v >> 6) & 63] : '=');
+    out->push_back('=');
+  }
+}
+
+bool DecodeBase64(std::string_view in, std::string* out) {
+  if (in.size() % 4 != 0) return false;
+  out->clear();
+  out->reserve(in.size() / 4 * 3);
+  for (size_t i = 0; i < in.size(); i += 4) {
+    uint32_t v = 0;
+    int pad = 0;
+    for (size_t j = 0; j < 4; ++j) {
+      const char c = in[i + j];
+      uint32_t d;
+      if (c >= 'A' && c <= 'Z') d = static_cast<uint32_t>(c - 'A');
+      else if (c >= 'a' && c <= 'z') d = static_cast<uint32_t>(c - 'a' + 26);
+      else if (c >= '0' && c <= '9') d = static_cast<uint32_t>(c - '0' + 52);
+      else if (c == '+') d = 62;
+      else if (c == '/') d = 63;
+      else if (c == '=' && i + 4 == in.size() && j >= 2) { d = 0; ++pad; }
+      else return false;
+      if (pad > 0 && c != '=') return false;
+      v = v << 6 | d;
+    }
+    out->push_back(static_cast<char>(v >> 16));
+    if (pad < 2) out->push_back(static_cast<char>(v >> 8 & 0xff));
+    if (pad < 1) out->push_back(static_cast<char>(v & 0xff));
+  }
+  return true;
 }
 
 }  // namespace
@@ -100,6 +147,19 @@ Status WriteCheckpoint(const std::string& path, const Pipeline& pipeline,
            ",\"stale\":" + (k.stale ? "true" : "false") + ",\"seen\":" + std::to_string(k.last_seen_us) + "}\n";
     flush(false);
   }
+  // Each [rule.NAME]'s windows, alert states and histories: its binary
+  // state (gateway/rules/), base64 in a JSON line.
+  std::string state;
+  for (const auto& rule : pipeline.rules()) {
+    state.clear();
+    rule->SaveState(&state);
+    out += "{\"rule\":";
+    AppendJsonString(&out, rule->config().name);
+    out += ",\"state\":\"";
+    AppendBase64(&out, state);
+    out += "\"}\n";
+    flush(false);
+  }
   flush(true);
   out += "{\"end\":true,\"files\":" + std::to_string(files.size()) + ",\"keys\":" + std::to_string(w.key_count()) +
          ",\"crc32c\":" + std::to_string(crc) + "}\n";
@@ -142,7 +202,11 @@ Status ReadCheckpoint(const std::string& path, const ReadingConfig& reading, Pip
   const uint32_t crc = Crc32c(0, all.substr(0, end_line_at));
   simdjson::dom::parser parser;
   simdjson::dom::document_stream stream;
-  if (parser.parse_many(text).get(stream)) return Status::Error(path + ": not a checkpoint");
+  // A rule's state is one line, as large as its windows: the batch holds
+  // the whole file.
+  if (parser.parse_many(text, std::max<size_t>(simdjson::dom::DEFAULT_BATCH_SIZE, text.size() + 64)).get(stream)) {
+    return Status::Error(path + ": not a checkpoint");
+  }
   uint64_t line = 0, keys = 0;
   bool header = false, end = false;
   for (auto result : stream) {
@@ -215,6 +279,15 @@ Status ReadCheckpoint(const std::string& path, const ReadingConfig& reading, Pip
             static_cast<int>(key.size()), key.data());
       }
       ++keys;
+      continue;
+    }
+    std::string_view rule_name, rule_state;
+    if (!e["rule"].get(rule_name)) {
+      if (e["state"].get(rule_state)) return bad("a rule line needs a state");
+      std::string bytes;
+      if (!DecodeBase64(rule_state, &bytes)) return bad("a rule's state is not base64");
+      const Status s = pipeline->RestoreRule(rule_name, bytes);
+      if (!s.ok()) Log(LogLevel::kWarning, "%s:%llu: %s", path.c_str(), static_cast<unsigned long long>(line), s.message().c_str());
       continue;
     }
     bool end_flag;

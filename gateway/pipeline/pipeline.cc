@@ -127,6 +127,20 @@ TimeMicros Pipeline::AdvanceRuleClocks(TimeMicros now_us) {
   return next;
 }
 
+Status Pipeline::RestoreRule(std::string_view name, std::string_view state) {
+  for (auto& r : rules_) {
+    if (r->config().name != name) continue;
+    std::string error;
+    if (r->LoadState(state, &error)) return Status::Ok();
+    // Whatever the failed load left is dropped: the rule starts empty.
+    std::unique_ptr<NamedRule> fresh = NamedRule::Create(r->config(), r->fields(), &error);
+    if (fresh) r = std::move(fresh);
+    return Status::Error("[rule." + std::string(name) + "]: its saved windows were not restored (" + error +
+                         "); it starts empty");
+  }
+  return Status::Ok();
+}
+
 void Pipeline::FinishRules() {
   for (auto& r : rules_) r->Finish(this);
 }

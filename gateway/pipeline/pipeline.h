@@ -142,6 +142,10 @@ class Pipeline : public RecordReceiver, private RuleEvents {
   TimeMicros AdvanceRuleClocks(TimeMicros now_us);
   // At the end of a replay: every rule's window lines and open windows (13.5).
   void FinishRules();
+  // Restores a [rule.NAME]'s state from a checkpoint (NamedRule::SaveState).
+  // A state that does not fit the rule's configuration (it changed since)
+  // leaves the rule empty and says why; no such rule is not an error.
+  Status RestoreRule(std::string_view name, std::string_view state);
   // Some rule runs on @arrival time (replay must give the wall clock).
   bool uses_arrival_time() const { return uses_arrival_; }
 

@@ -243,6 +243,61 @@ std::string NamedRule::WindowText() const {
   return "";
 }
 
+namespace {
+constexpr std::string_view kRuleStateTag = "SGR1";
+}  // namespace
+
+void NamedRule::SaveState(std::string* out) const {
+  out->append(kRuleStateTag.data(), kRuleStateTag.size());
+  if (count_) {
+    count_->SaveState(out);
+  } else {
+    time_->SaveState(out);
+  }
+  PutU8(out, baselines_ ? 1 : 0);
+  if (baselines_) baselines_->SaveState(out);
+  PutU32(out, static_cast<uint32_t>(alert_states_.size()));
+  for (const AlertState& a : alert_states_) {
+    PutU8(out, static_cast<uint8_t>(a.phase));
+    PutI64(out, a.since_us);
+  }
+}
+
+bool NamedRule::LoadState(std::string_view in, std::string* error) {
+  StateReader r(&in);
+  if (!r.Tag(kRuleStateTag)) {
+    *error = "not a rule state";
+    return false;
+  }
+  if (!(count_ ? count_->LoadState(&in, error) : time_->LoadState(&in, error))) return false;
+  uint8_t has_baselines = 0;
+  if (!r.U8(&has_baselines) || has_baselines != (baselines_ ? 1 : 0)) {
+    *error = "zscore() histories of another configuration";
+    return false;
+  }
+  if (baselines_ && !baselines_->LoadState(&in, error)) return false;
+  uint32_t n = 0;
+  if (!r.U32(&n) || n > rule_.max_keys) {
+    *error = "alert states cut short or out of range";
+    return false;
+  }
+  alert_states_.assign(n, AlertState());
+  for (AlertState& a : alert_states_) {
+    uint8_t phase = 0;
+    if (!r.U8(&phase) || phase > static_cast<uint8_t>(AlertPhase::kFiring) || !r.I64(&a.since_us) ||
+        !StateTimeInRange(a.since_us)) {
+      *error = "alert states cut short or out of range";
+      return false;
+    }
+    a.phase = static_cast<AlertPhase>(phase);
+  }
+  if (r.remaining() != 0) {
+    *error = "bytes after the state";
+    return false;
+  }
+  return true;
+}
+
 void NamedRule::AdvanceClock(TimeMicros now_us, RuleEvents* out) {
   if (!time_) return;
   out_ = out;

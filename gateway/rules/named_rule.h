@@ -95,6 +95,15 @@ class NamedRule : private ResultReceiver {
   void Finish(RuleEvents* out);
 
   const RuleCounters& counters() const { return counters_; }
+  const RuleFieldMap& fields() const { return fields_; }
+
+  // The checkpoint: the windows (open time windows, panes, count rings,
+  // distinct() values, watermark), the zscore() histories and every key's
+  // alert state, to restore into a rule freshly built from the same
+  // configuration. LoadState() refuses a state of another configuration or a
+  // damaged one (false, *error); the rule must then be built again.
+  void SaveState(std::string* out) const;
+  bool LoadState(std::string_view in, std::string* error);
   // Time windows: the largest time accepted; INT64_MIN before the first
   // record, and for count windows.
   TimeMicros watermark() const { return time_ ? time_->watermark() : INT64_MIN; }
