@@ -1,6 +1,7 @@
 #include "gateway/pipeline/pipeline.h"
 
 #include <string>
+#include <utility>
 
 #include "gateway/base/text.h"
 
@@ -392,11 +393,28 @@ Status Pipeline::Reconfigure(const Config& config, RecordFormat format) {
   same_hot.hot_rule = hot_;  // the table of the rule hot stays as it was built
   SetMqtt(same_hot);
   if (!rules_.empty() || !config.rules.empty()) {
-    // The rules are built again from the new configuration, with empty
-    // windows (their state is not carried over a reload yet).
+    // The rules are built again from the new configuration; a rule of the
+    // same name takes its windows, histories and alert states with it when
+    // they fit its new configuration (same window, max_keys, max_distinct,
+    // distinct() fields), else starts empty, logged.
+    struct Saved {
+      std::string name, state;
+      RuleCounters counters;
+    };
+    std::vector<Saved> saved;
+    for (const auto& r : rules_) {
+      saved.push_back({r->config().name, std::string(), r->counters()});
+      r->SaveState(&saved.back().state);
+    }
     BuildRules(config);
     if (!rules_error_.empty()) return Status::Error(rules_error_);
-    if (!rules_.empty()) Log(LogLevel::kWarning, "reload: the [rule.*] windows start again empty");
+    for (const Saved& old : saved) {
+      const Status restored = RestoreRule(old.name, old.state);
+      if (!restored.ok()) Log(LogLevel::kWarning, "reload: %s", restored.message().c_str());
+      for (auto& r : rules_) {
+        if (r->config().name == old.name) r->set_counters(old.counters);
+      }
+    }
   }
   if (resized) {
     auto old = std::move(windows_);

@@ -96,6 +96,8 @@ class NamedRule : private ResultReceiver {
 
   const RuleCounters& counters() const { return counters_; }
   const RuleFieldMap& fields() const { return fields_; }
+  // A reload carries the counters over (they are the process's metrics).
+  void set_counters(const RuleCounters& c) { counters_ = c; }
 
   // The checkpoint: the windows (open time windows, panes, count rings,
   // distinct() values, watermark), the zscore() histories and every key's

@@ -849,6 +849,20 @@ TEST(DaemonRules, ServedOverHttpCountedInMetricsAndArrivalWindowsCloseByTheClock
     const auto r = RunCommand({promtool, "check", "metrics"}, metrics);
     EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
   }
+  // A reload keeps a rule's windows and counters when they fit its new
+  // configuration (here: another aggregate, the same window).
+  const std::string mark = d.log();
+  std::string per_key = rules;
+  per_key.replace(per_key.find("aggregates = count, max"), 23, "aggregates = count, max, min");
+  dir.Write("g.ini", BaseIni(dir, per_key));
+  d.Signal(SIGHUP);
+  ASSERT_NE(d.WaitForLog("reload: configuration applied", 10000, mark.size()), std::string::npos) << d.log();
+  body = HttpGet(port, "/api/rules/per_key").body;
+  EXPECT_NE(body.find("\"accepted\":3"), std::string::npos) << body;
+  EXPECT_NE(body.find("\"key\":\"a\",\"start\":\"2023-03-15T12:00:00.000000Z\",\"end\":\"2023-03-15T12:01:00.000000Z\","
+                      "\"count\":2,\"max\":90,\"min\":80,\"open\":true}"),
+            std::string::npos)
+      << body;
   d.Signal(SIGTERM);
   EXPECT_EQ(d.Wait(10000), 0) << d.log();
 }
