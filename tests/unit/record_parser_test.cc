@@ -452,7 +452,8 @@ namespace {
 
 // --- the fields of [rule.NAME] sections (DESIGN.md 13.2) --------------------
 
-const FieldValue& F(const RecordParser& p, uint32_t i) { return p.fields()[i]; }
+// The fields as ParseWith() copied them (the record it parsed is gone).
+const Parsed::Field& F(const Parsed& r, uint32_t i) { return r.fields.at(i); }
 
 TEST(RuleFields, AreExtractedInTheSamePassWhateverTheReadingsFate) {
   for (bool fast_path : {true, false}) {
@@ -473,24 +474,24 @@ TEST(RuleFields, AreExtractedInTheSamePassWhateverTheReadingsFate) {
     EXPECT_FALSE(r.ok);
     EXPECT_EQ(r.why, RejectReason::kTimeMissing);
     ASSERT_TRUE(p.parsed());
-    EXPECT_EQ(F(p, dev).kind, FieldValue::Kind::kString);
-    EXPECT_EQ(F(p, dev).text, "E-1");
-    EXPECT_EQ(F(p, temp).kind, FieldValue::Kind::kNumber);
-    EXPECT_EQ(F(p, temp).number, 73.25);
-    EXPECT_EQ(F(p, temp).text, "73.25");
-    EXPECT_EQ(F(p, fmt).text, "iot");
-    EXPECT_EQ(F(p, obj).kind, FieldValue::Kind::kOther);  // an object, not a scalar
-    EXPECT_EQ(F(p, none).kind, FieldValue::Kind::kAbsent);
-    EXPECT_EQ(F(p, nul).kind, FieldValue::Kind::kNull);
+    EXPECT_EQ(F(r, dev).kind, FieldValue::Kind::kString);
+    EXPECT_EQ(F(r, dev).text, "E-1");
+    EXPECT_EQ(F(r, temp).kind, FieldValue::Kind::kNumber);
+    EXPECT_EQ(F(r, temp).number, 73.25);
+    EXPECT_EQ(F(r, temp).text, "73.25");
+    EXPECT_EQ(F(r, fmt).text, "iot");
+    EXPECT_EQ(F(r, obj).kind, FieldValue::Kind::kOther);  // an object, not a scalar
+    EXPECT_EQ(F(r, none).kind, FieldValue::Kind::kAbsent);
+    EXPECT_EQ(F(r, nul).kind, FieldValue::Kind::kNull);
     // A record that does not parse has no fields.
     EXPECT_FALSE(ParseWith(p, R"({"id_equipamento":"E-1",)").ok);
     EXPECT_FALSE(p.parsed());
     // The next record starts afresh: nothing of the previous one stays.
-    ParseWith(p, R"({"padrao":{"leitura":{"temperatura":"hot"}}})");
+    const Parsed r2 = ParseWith(p, R"({"padrao":{"leitura":{"temperatura":"hot"}}})");
     ASSERT_TRUE(p.parsed());
-    EXPECT_EQ(F(p, dev).kind, FieldValue::Kind::kAbsent);
-    EXPECT_EQ(F(p, temp).kind, FieldValue::Kind::kString);
-    EXPECT_EQ(F(p, temp).text, "hot");
+    EXPECT_EQ(F(r2, dev).kind, FieldValue::Kind::kAbsent);
+    EXPECT_EQ(F(r2, temp).kind, FieldValue::Kind::kString);
+    EXPECT_EQ(F(r2, temp).text, "hot");
   }
 }
 
@@ -500,16 +501,16 @@ TEST(RuleFields, WithoutTheRuleHotOnlyTheFieldsAreRead) {
   const Parsed r = ParseWith(p, R"({"DstPort":443,"sensor":"x"})");
   EXPECT_FALSE(r.ok);  // no reading without the rule hot
   ASSERT_TRUE(p.parsed());
-  EXPECT_EQ(F(p, port).number, 443);
+  EXPECT_EQ(F(r, port).number, 443);
 }
 
 TEST(RuleFields, AHugeNumberIsInfiniteNotAParseError) {
   RecordParser p(DefaultConfig().reading, RecordFormat::kJson, /*hot=*/false);
   const uint32_t x = p.AddField("x");
-  ParseWith(p, R"({"x":-1e400})");
+  const Parsed r = ParseWith(p, R"({"x":-1e400})");
   ASSERT_TRUE(p.parsed());
-  EXPECT_EQ(F(p, x).kind, FieldValue::Kind::kNumber);
-  EXPECT_EQ(F(p, x).number, -HUGE_VAL);
+  EXPECT_EQ(F(r, x).kind, FieldValue::Kind::kNumber);
+  EXPECT_EQ(F(r, x).number, -HUGE_VAL);
 }
 
 TEST(RuleFields, CsvColumnsAreTextOrNumbers) {
@@ -528,12 +529,12 @@ TEST(RuleFields, CsvColumnsAreTextOrNumbers) {
   const Parsed r = ParseWith(p, R"(h1,0.5, 8000 ,"run ""x"", now",)");
   ASSERT_TRUE(r.ok) << RejectReasonName(r.why);
   EXPECT_EQ(r.key, "h1");
-  EXPECT_EQ(F(p, port).kind, FieldValue::Kind::kNumber);
-  EXPECT_EQ(F(p, port).number, 8000);
-  EXPECT_EQ(F(p, cmd).kind, FieldValue::Kind::kString);
-  EXPECT_EQ(F(p, cmd).text, "run \"x\", now");
-  EXPECT_EQ(F(p, note).kind, FieldValue::Kind::kNull);  // an empty cell
-  EXPECT_EQ(F(p, gone).kind, FieldValue::Kind::kAbsent);
+  EXPECT_EQ(F(r, port).kind, FieldValue::Kind::kNumber);
+  EXPECT_EQ(F(r, port).number, 8000);
+  EXPECT_EQ(F(r, cmd).kind, FieldValue::Kind::kString);
+  EXPECT_EQ(F(r, cmd).text, "run \"x\", now");
+  EXPECT_EQ(F(r, note).kind, FieldValue::Kind::kNull);  // an empty cell
+  EXPECT_EQ(F(r, gone).kind, FieldValue::Kind::kAbsent);
 }
 
 TEST(RuleFields, TopicLevelsComeFromTheMessagesTopic) {
@@ -541,13 +542,13 @@ TEST(RuleFields, TopicLevelsComeFromTheMessagesTopic) {
   const uint32_t line = p.AddField("@topic.1");
   const uint32_t deep = p.AddField("@topic.5");
   p.set_topic("plant/press-2/temperature");
-  ParseWith(p, R"({"t":1})");
-  EXPECT_EQ(F(p, line).kind, FieldValue::Kind::kString);
-  EXPECT_EQ(F(p, line).text, "press-2");
-  EXPECT_EQ(F(p, deep).kind, FieldValue::Kind::kAbsent);
+  const Parsed r = ParseWith(p, R"({"t":1})");
+  EXPECT_EQ(F(r, line).kind, FieldValue::Kind::kString);
+  EXPECT_EQ(F(r, line).text, "press-2");
+  EXPECT_EQ(F(r, deep).kind, FieldValue::Kind::kAbsent);
   p.set_topic({});
-  ParseWith(p, R"({"t":1})");
-  EXPECT_EQ(F(p, line).kind, FieldValue::Kind::kAbsent);  // a file record has no topic
+  const Parsed r2 = ParseWith(p, R"({"t":1})");
+  EXPECT_EQ(F(r2, line).kind, FieldValue::Kind::kAbsent);  // a file record has no topic
 }
 
 }  // namespace
