@@ -224,6 +224,10 @@ inline constexpr uint64_t kPlanChangedBytes = 5;    // Pipeline changed_ (uint32
 inline constexpr uint64_t kPlanRuleKeyBytes = 128 + 4 + 4 + 16;
 inline constexpr uint64_t kPlanCountKeyBytes = 128;
 inline constexpr uint64_t kPlanPaneBytes = 128;
+// A sliding window of more than one pane per window adds per pane its
+// block cache (an Accumulator) and per key the cache's bounds.
+inline constexpr uint64_t kPlanPaneCacheBytes = 96;
+inline constexpr uint64_t kPlanBlockKeyBytes = 32;
 inline constexpr uint64_t kPlanDistinctEntryBytes = 24;
 // The rule's own objects (its configuration, filter, scratch): at most.
 inline constexpr uint64_t kPlanRuleFixedBytes = 64 * 1024;

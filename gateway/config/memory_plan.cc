@@ -31,7 +31,9 @@
 //   and total         panes = D/S (1 for tumbling and total) + ceil(lateness
 //                     / S) panes that wait for late records; a pane is its
 //                     grid number, an Accumulator of every aggregate's
-//                     moments and its times (128 bytes)
+//                     moments and its times (128 bytes); sliding with D/S
+//                     > 1 adds per pane its block cache (96 bytes) and per
+//                     key the cache's bounds (32 bytes)
 //   zscore()          baseline × max_keys × 8 + 8 per key
 //   distinct()        one pool for the rule: max_distinct × 24 + 16 bytes per
 //                     bucket (a power of two >= 2 × max_distinct) + 8 per set
@@ -99,9 +101,14 @@ MemoryPlan::Item PlanRule(const RuleConfig& r) {
     sets = Mul(keys, distinct);
   } else {
     const uint64_t panes = r.panes();
-    const uint64_t pane = Add(kPlanPaneBytes, distinct);
+    const bool blocks = r.window == WindowKind::kSliding && r.every_us > 0 && r.length_us / r.every_us > 1;
+    const uint64_t pane = Add(Add(kPlanPaneBytes, distinct), blocks ? kPlanPaneCacheBytes : 0);
     bytes = Mul(Mul(panes, keys), pane);
     item.detail = "panes " + U(panes) + " × max_keys " + U(keys) + " × " + U(pane) + " bytes";
+    if (blocks) {
+      bytes = Add(bytes, Mul(keys, kPlanBlockKeyBytes));
+      item.detail += " + " + U(keys) + " block caches × " + U(kPlanBlockKeyBytes) + " bytes";
+    }
     sets = Mul(Mul(panes, keys), distinct);
   }
   const uint64_t index = Mul(IndexEntries(keys), 4);

@@ -84,6 +84,99 @@ TimeWindows::TimeWindows(const RuleConfig& rule)
   exact_out_ = std::make_unique<bool[]>(std::max<size_t>(1, distinct_count_));
   union_sets_.reserve(static_cast<size_t>(per_window_));
   set_ids_.reserve(static_cast<size_t>(per_window_));
+  if (per_window_ > 1) {
+    cache_.reserve(static_cast<size_t>(panes));
+    block_.reserve(rule.max_keys);
+  }
+}
+
+Accumulator& TimeWindows::CacheAt(uint32_t slot, int64_t pane) {
+  return cache_[static_cast<size_t>(slot) * ring_ + RingIndex(pane, ring_)];
+}
+
+void TimeWindows::Shifted(uint32_t slot, int64_t j, TimeMicros origin, Accumulator* a) const {
+  const Pane& p = PaneAt(slot, RingIndex(j, ring_));
+  if (p.number != j || p.acc.count == 0) {
+    *a = Accumulator();
+    return;
+  }
+  *a = p.acc;
+  a->ShiftOrigin(static_cast<double>(p.origin - origin) / 1e6);
+}
+
+// suffix(j) = pane(j) ⊕ suffix(j + 1), from the block's last pane down; the
+// times count from the block's start.
+const Accumulator& TimeWindows::Suffix(uint32_t slot, int64_t k, bool cached) {
+  const int64_t block = FloorDiv(k, per_window_);
+  const int64_t last = (block + 1) * per_window_ - 1;
+  const TimeMicros origin = block * per_window_ * every_;
+  Accumulator a;
+  if (!cached) {
+    for (int64_t j = last; j >= k; --j) {
+      Shifted(slot, j, origin, &a);
+      if (j < last) a.Merge(suffix_);
+      suffix_ = a;
+    }
+    return suffix_;
+  }
+  BlockCache& c = block_[slot];
+  if (c.suffix_block != block) {
+    if (c.prefix_block == block) c.prefix_block = INT64_MIN;  // the same panes' caches
+    c.suffix_block = block;
+    c.suffix_stale = last;
+  }
+  for (int64_t j = c.suffix_stale; j >= k; --j) {
+    Shifted(slot, j, origin, &a);
+    if (j < last) a.Merge(CacheAt(slot, j + 1));
+    CacheAt(slot, j) = a;
+  }
+  c.suffix_stale = std::min(c.suffix_stale, k - 1);
+  return CacheAt(slot, k);
+}
+
+// prefix(j) = prefix(j - 1) ⊕ pane(j), from the block's first pane up; the
+// times count from the block's start.
+const Accumulator& TimeWindows::Prefix(uint32_t slot, int64_t m, bool cached) {
+  const int64_t block = FloorDiv(m, per_window_);
+  const int64_t first = block * per_window_;
+  const TimeMicros origin = first * every_;
+  Accumulator a;
+  if (!cached) {
+    for (int64_t j = first; j <= m; ++j) {
+      Shifted(slot, j, origin, &a);
+      if (j == first) {
+        prefix_ = a;
+      } else {
+        prefix_.Merge(a);
+      }
+    }
+    return prefix_;
+  }
+  BlockCache& c = block_[slot];
+  if (c.prefix_block != block) {
+    if (c.suffix_block == block) c.suffix_block = INT64_MIN;
+    c.prefix_block = block;
+    c.prefix_through = first - 1;
+  }
+  for (int64_t j = c.prefix_through + 1; j <= m; ++j) {
+    Shifted(slot, j, origin, &a);
+    if (j == first) {
+      CacheAt(slot, j) = a;
+    } else {
+      Accumulator sum = CacheAt(slot, j - 1);
+      sum.Merge(a);
+      CacheAt(slot, j) = sum;
+    }
+  }
+  c.prefix_through = std::max(c.prefix_through, m);
+  return CacheAt(slot, m);
+}
+
+void TimeWindows::Touch(uint32_t slot, int64_t j) {
+  BlockCache& c = block_[slot];
+  const int64_t block = FloorDiv(j, per_window_);
+  if (block == c.suffix_block) c.suffix_stale = std::max(c.suffix_stale, j);
+  if (block == c.prefix_block) c.prefix_through = std::min(c.prefix_through, j - 1);
 }
 
 void TimeWindows::ResetPane(uint32_t slot, uint32_t index) {
@@ -108,6 +201,10 @@ TimeWindows::Outcome TimeWindows::Add(std::string_view key, double value, TimeMi
   if (slot == before) {
     panes_.resize(panes_.size() + ring_);
     inexact_.resize(inexact_.size() + ring_ * distinct_count_, 0);
+    if (per_window_ > 1) {
+      cache_.resize(panes_.size());
+      block_.resize(keys_.size());
+    }
   }
   if (closed_through_ == INT64_MIN && !total_) {
     // The first record: the windows the watermark has passed are closed
@@ -128,6 +225,7 @@ TimeWindows::Outcome TimeWindows::Add(std::string_view key, double value, TimeMi
   p.acc.Add(value, time_us, ++seq_, p.origin);
   p.min_time = std::min(p.min_time, time_us);
   p.max_time = std::max(p.max_time, time_us);
+  if (per_window_ > 1) Touch(slot, pane);
   for (size_t d = 0; d < distinct_count_; ++d) {
     const uint32_t set = SetId(slot, index, static_cast<uint32_t>(d));
     if (!pool_->Add(set, distinct_hashes[d])) {
@@ -167,7 +265,7 @@ void TimeWindows::CloseWindows(int64_t first, int64_t last, bool open, ResultRec
   for (int64_t k = first; k <= last; ++k) {
     for (uint32_t slot : Sorted()) {
       WindowResult r;
-      if (!Result(slot, k, &r)) continue;
+      if (!Result(slot, k, !open, &r)) continue;
       r.open = open;
       out->OnResult(r);
       // Pane k belongs to no window still open: its distinct() values leave
@@ -181,24 +279,38 @@ void TimeWindows::CloseWindows(int64_t first, int64_t last, bool open, ResultRec
   }
 }
 
-bool TimeWindows::Result(uint32_t slot, int64_t k, WindowResult* r) {
-  merged_ = Accumulator();
-  for (size_t d = 0; d < distinct_count_; ++d) exact_out_[d] = true;
-  union_sets_.clear();
+bool TimeWindows::Result(uint32_t slot, int64_t k, bool cached, WindowResult* r) {
   const TimeMicros start = total_ ? 0 : k * every_;
   TimeMicros min_time = 0, max_time = 0;
-  for (int64_t j = k; j < k + per_window_; ++j) {
-    const uint32_t index = total_ ? 0 : RingIndex(j, ring_);
-    const Pane& p = PaneAt(slot, index);
-    if (p.number != (total_ ? 0 : j) || p.acc.count == 0) continue;
-    Accumulator a = p.acc;
-    if (!total_) a.ShiftOrigin(static_cast<double>(p.origin - start) / 1e6);
-    merged_.Merge(a);
+  if (per_window_ == 1) {
+    // Tumbling and total: the window is its pane.
+    const Pane& p = PaneAt(slot, total_ ? 0 : RingIndex(k, ring_));
+    if (p.number != (total_ ? 0 : k) || p.acc.count == 0) return false;
+    merged_ = p.acc;
     min_time = p.min_time;
     max_time = p.max_time;
-    union_sets_.push_back(static_cast<uint32_t>(index));
+  } else {
+    // The suffix of k's block, then the prefix of the next through the
+    // window's last pane, with times from the window's start.
+    const int64_t block = FloorDiv(k, per_window_);
+    merged_ = Suffix(slot, k, cached);
+    merged_.ShiftOrigin(static_cast<double>(block * per_window_ * every_ - start) / 1e6);
+    if (k != block * per_window_) {
+      Accumulator next = Prefix(slot, k + per_window_ - 1, cached);
+      next.ShiftOrigin(static_cast<double>((block + 1) * per_window_ * every_ - start) / 1e6);
+      merged_.Merge(next);
+    }
   }
   if (merged_.count == 0) return false;
+  for (size_t d = 0; d < distinct_count_; ++d) exact_out_[d] = true;
+  if (distinct_count_ > 0) {
+    union_sets_.clear();
+    for (int64_t j = k; j < k + per_window_; ++j) {
+      const uint32_t index = total_ ? 0 : RingIndex(j, ring_);
+      const Pane& p = PaneAt(slot, index);
+      if (p.number == (total_ ? 0 : j) && p.acc.count > 0) union_sets_.push_back(index);
+    }
+  }
   for (size_t d = 0; d < distinct_count_; ++d) {
     set_ids_.clear();
     for (uint32_t index : union_sets_) {
@@ -315,6 +427,11 @@ bool TimeWindows::LoadState(std::string_view* in, std::string* error) {
     if (keys_.FindOrInsert(key) != slot) return Fail(error, "key " + std::to_string(slot) + " saved twice");
     panes_.resize(panes_.size() + ring_);
     inexact_.resize(inexact_.size() + ring_ * distinct_count_, 0);
+    if (per_window_ > 1) {
+      // The caches start stale: the first result rebuilds them.
+      cache_.resize(panes_.size());
+      block_.resize(keys_.size());
+    }
     uint32_t in_use = 0;
     if (!r.U32(&in_use)) return Fail(error, truncated);
     if (in_use > ring_) return Mismatch(error, "panes of a key", in_use, ring_);
@@ -372,7 +489,7 @@ void TimeWindows::EmitOpen(ResultReceiver* out) {
     });
     for (uint32_t slot : slots) {
       WindowResult r;
-      if (Result(slot, 0, &r)) out->OnResult(r);
+      if (Result(slot, 0, false, &r)) out->OnResult(r);
     }
     return;
   }

@@ -3,10 +3,23 @@
 //
 // Windows lie on a grid aligned to the Unix epoch: a window of length D
 // starts every S (tumbling: S = D) and is kept as panes of length S, so a
-// record updates one pane and a window's result is its D/S panes merged
-// when it closes. Each key has a ring of P = D/S + ceil(lateness / S) panes,
-// exactly enough: a record that is not late always finds its pane's slot
-// free or holding a pane whose windows have all closed.
+// record updates one pane. Each key has a ring of D/S + ceil(lateness / S)
+// panes, exactly enough: a record that is not late always finds its pane's
+// slot free or holding a pane whose windows have all closed.
+//
+// A sliding window's result costs O(1) merges per window, not D/S: the grid
+// is cut into blocks of B = D/S panes, aligned to multiples of B, so the
+// window starting at pane k is the suffix of its block from k merged with
+// the prefix of the next block through k + B - 1. Each key caches the
+// suffixes of the block being closed and the prefixes of the next, one
+// Accumulator per pane: a block's suffixes are built once (B merges per B
+// windows) and the prefixes grow by one pane per window. A record that
+// changes a pane whose cache is built marks it stale (a record within
+// `lateness` of the watermark never does; one older costs at most B merges
+// again). The merge tree depends on k alone, so a result is a pure function
+// of its panes, bit for bit: what EmitOpen() computes without the cache, or
+// a restart that rebuilds it, gives the same doubles. distinct() counts are
+// still the union of the window's D/S pane sets.
 //
 // Time: the watermark is the largest time accepted (event time; with
 // @arrival the caller passes the arrival time and AdvanceTo() the clock). A
@@ -110,10 +123,27 @@ class TimeWindows {
     return (slot * ring_ + index) * static_cast<uint32_t>(distinct_count_) + d;
   }
   void ResetPane(uint32_t slot, uint32_t index);
+  // Per key (sliding windows): which caches of cache_ hold what.
+  struct BlockCache {
+    int64_t suffix_block = INT64_MIN;  // suffixes of this block ...
+    int64_t suffix_stale = 0;          // ... are valid for panes after this one
+    int64_t prefix_block = INT64_MIN;  // prefixes of this block ...
+    int64_t prefix_through = 0;        // ... are valid through this pane
+  };
+  Accumulator& CacheAt(uint32_t slot, int64_t pane);
+  // Pane `j` of `slot` with times from `origin` into *a (empty if no data).
+  void Shifted(uint32_t slot, int64_t j, TimeMicros origin, Accumulator* a) const;
+  // Suffix of k's block from k; prefix of m's block through m (cached, or
+  // computed afresh: the same bits).
+  const Accumulator& Suffix(uint32_t slot, int64_t k, bool cached);
+  const Accumulator& Prefix(uint32_t slot, int64_t m, bool cached);
+  // A record changed pane `j` of `slot`.
+  void Touch(uint32_t slot, int64_t j);
   // Closes the windows starting at grid index first..last (in order).
   void CloseWindows(int64_t first, int64_t last, bool open, ResultReceiver* out);
-  // The result of `slot`'s window starting at grid index k, if it has data.
-  bool Result(uint32_t slot, int64_t k, WindowResult* r);
+  // The result of `slot`'s window starting at grid index k, if it has data
+  // (`cached`: from the block caches, which it moves forward).
+  bool Result(uint32_t slot, int64_t k, bool cached, WindowResult* r);
   void MoveWatermark(TimeMicros to, ResultReceiver* out);
   const std::vector<uint32_t>& Sorted();
 
@@ -125,6 +155,9 @@ class TimeWindows {
   size_t distinct_count_ = 0;
   KeyIndex keys_;
   std::vector<Pane> panes_;
+  std::vector<Accumulator> cache_;  // sliding: per pane, its block's suffix or prefix
+  std::vector<BlockCache> block_;   // sliding: per key
+  Accumulator suffix_, prefix_;     // Suffix(), Prefix() uncached
   std::unique_ptr<DistinctPool> pool_;
   std::vector<uint8_t> inexact_;  // per (pane, distinct aggregate)
   TimeMicros watermark_ = INT64_MIN;

@@ -13,6 +13,7 @@
 
 #include "gateway/config/config.h"
 #include "gateway/pipeline/pipeline.h"
+#include "gateway/rules/aggregate.h"
 #include "gateway/rules/named_rule.h"
 #include "gateway/rules/window.h"
 
@@ -29,6 +30,7 @@ TEST(MemoryPlan, ConstantsAreTheSizesOfWhatTheTablesHold) {
   EXPECT_EQ(sizeof(KeyState), kPlanKeyStateBytes);
   EXPECT_EQ(kPlanKeyIndexBytes, 2 * sizeof(uint32_t));  // key offset + hash
   EXPECT_EQ(kPlanChangedBytes, sizeof(uint32_t) + sizeof(uint8_t));
+  EXPECT_EQ(kPlanPaneCacheBytes, sizeof(Accumulator));  // a sliding window's block cache, per pane
   EXPECT_EQ(kPlanPerKeyBytes, 213u);
 }
 
@@ -199,12 +201,15 @@ TEST(MemoryPlan, CountsEveryNamedRule) {
   // of key index, 64 KiB.
   EXPECT_EQ(p.items[0].bytes, 800000u + 128000 + 152000 + 4 + 8192 + 65536);
   EXPECT_EQ(p.items[1].rule, "b");
-  // panes 6 + ceil(15s / 10s) = 8 of 128 bytes + 1 (distinct): 8 × 100 × 129;
-  // keys 100 × 152 + 4 + 256 × 4; zscore 30 × 100 × 8 + 100 × 8; pool: 1000
-  // entries × 24, 2048 buckets × 16, 800 sets × 8; 64 KiB.
-  EXPECT_EQ(p.items[1].bytes, 103200u + 15200 + 4 + 1024 + 24000 + 800 + 24000 + 32768 + 6400 + 65536);
+  // panes 6 + ceil(15s / 10s) = 8 of 128 bytes + 1 (distinct) + 96 (block
+  // cache, as D/S = 6 > 1): 8 × 100 × 225; block bounds 100 × 32; keys 100 ×
+  // 152 + 4 + 256 × 4; zscore 30 × 100 × 8 + 100 × 8; pool: 1000 entries ×
+  // 24, 2048 buckets × 16, 800 sets × 8; 64 KiB.
+  EXPECT_EQ(p.items[1].bytes,
+            180000u + 3200 + 15200 + 4 + 1024 + 24000 + 800 + 24000 + 32768 + 6400 + 65536);
   EXPECT_EQ(p.items[1].detail,
-            "panes 8 × max_keys 100 × 129 bytes + 100 keys × 152 bytes + key index 1 KiB + zscore baseline "
+            "panes 8 × max_keys 100 × 225 bytes + 100 block caches × 32 bytes + 100 keys × 152 bytes + key "
+            "index 1 KiB + zscore baseline "
             "30 × max_keys 100 × 8 bytes + distinct pool 61.7 KiB (max_distinct 1000) + 64 KiB for the rule");
   EXPECT_EQ(p.total, p.items[0].bytes + p.items[1].bytes);
 }
