@@ -1,4 +1,5 @@
-// sensorgate-sim: generates sensor readings to a file, standard output or an
+// sensorgate-sim: generates sensor readings (or, with --profile, telecom
+// traffic, host events or network flows) to a file, standard output or an
 // MQTT broker. See --help (sim_options.cc) for what it does.
 #include <signal.h>
 #include <time.h>
@@ -15,8 +16,7 @@
 #include "gateway/base/status.h"
 #include "gateway/base/time_util.h"
 #include "simulator/file_sink.h"
-#include "simulator/reading_stream.h"
-#include "simulator/record_format.h"
+#include "simulator/profile_stream.h"
 #include "simulator/sim_options.h"
 #ifdef SENSORGATE_SIM_WITH_MQTT
 #include "simulator/mqtt_sink.h"
@@ -118,45 +118,14 @@ class RunControl : public StreamHooks {
   uint64_t next_reading_ = 0;  // index of the reading after the last one paced
 };
 
-// One line of the truth file (documented in --help, TRUTH FILE):
-// {"key":"sensor07","hot_from_reading":1200,"hot_to_reading":1574,
-//  "from":"<RFC 3339>","to":"<RFC 3339>","peak":88.1,
-//  "episode_from_reading":1125,"episode_to_reading":1724}
-// Reading numbers are 0-based indexes of the key's own good readings in
-// generation order (a late reading keeps its number). hot_from..hot_to,
-// both included, are exactly the readings above --hot-temp; "from"/"to" are
-// their timestamps, "peak" the highest. episode_from..episode_to is the
-// whole excursion. A field whose reading was never generated is null.
-std::string TruthLine(const TruthEntry& t) {
-  const HotEpisode& e = t.episode;
-  const auto reading = [&t](uint64_t index) {
-    return index < t.readings ? std::to_string(index) : std::string("null");
-  };
-  const auto time = [](bool seen, TimeMicros when) {
-    return seen ? "\"" + FormatRfc3339(when) + "\"" : std::string("null");
-  };
-  char peak[16];
-  const std::string peak_text =
-      t.from_seen ? std::string(peak, FormatTenths(t.peak_tenths, peak)) : "null";
-  return "{\"key\":\"" + t.key + "\",\"hot_from_reading\":" + reading(e.hot_from()) +
-         ",\"hot_to_reading\":" + reading(e.hot_to()) +
-         ",\"from\":" + time(t.from_seen, t.from_time) + ",\"to\":" + time(t.to_seen, t.to_time) +
-         ",\"peak\":" + peak_text + ",\"episode_from_reading\":" + reading(e.start) +
-         ",\"episode_to_reading\":" + reading(e.last()) + "}\n";
-}
-
 // Writes the truth file whole: to a temporary name, then renamed into place.
-Status WriteTruthFile(const std::string& path, const std::vector<TruthEntry>& truth) {
+Status WriteTruthFile(const std::string& path, const std::string& text) {
   const std::string temporary = path + ".tmp";
   std::FILE* f = std::fopen(temporary.c_str(), "w");
   if (f == nullptr) {
     return Status::Error("cannot create " + temporary + ": " + std::strerror(errno));
   }
-  bool ok = true;
-  for (const TruthEntry& entry : truth) {
-    const std::string line = TruthLine(entry);
-    ok = ok && std::fwrite(line.data(), 1, line.size(), f) == line.size();
-  }
+  bool ok = std::fwrite(text.data(), 1, text.size(), f) == text.size();
   ok = (std::fclose(f) == 0) && ok;
   if (!ok) return Status::Error("cannot write " + temporary);
   if (std::rename(temporary.c_str(), path.c_str()) != 0) {
@@ -166,25 +135,30 @@ Status WriteTruthFile(const std::string& path, const std::vector<TruthEntry>& tr
   return Status::Ok();
 }
 
-StreamOptions MakeStreamOptions(const SimOptions& o) {
-  StreamOptions s;
-  s.equipment = o.equipment;
-  s.count = o.count;
-  if (o.count == 0 && o.duration_micros > 0 && o.rate > 0) {
-    // 90% of what the run should reach, so the episodes fit in it.
-    s.expected_readings_per_equipment = static_cast<uint64_t>(
-        0.9 * static_cast<double>(o.duration_micros) / 1e6 * o.rate / o.equipment);
-  }
-  s.seed = o.seed;
-  s.simulated_time = o.has_start_time;
-  s.start_time = o.start_time;
-  s.step_micros = o.step_micros;
-  s.hot = o.hot;
-  s.hot_temp_tenths = o.hot_temp_tenths;
-  s.late_fraction = o.late_fraction;
-  s.bad_fraction = o.bad_fraction;
-  s.number_payload = o.payload == PayloadFormat::kNumber;
-  return s;
+// The name of part `part` (1-based) of `parts` with --split: "out/flows.log"
+// becomes "out/flows-2.log", the number zero-padded to the width of parts.
+std::string SplitPath(const std::string& path, int part, int parts) {
+  std::string number = std::to_string(part);
+  const size_t width = std::to_string(parts).size();
+  if (number.size() < width) number.insert(0, width - number.size(), '0');
+  const size_t slash = path.rfind('/');
+  const size_t base = slash == std::string::npos ? 0 : slash + 1;
+  const size_t dot = path.rfind('.');
+  // No extension: no dot in the file name, or only a leading one (".log").
+  if (dot == std::string::npos || dot <= base) return path + "-" + number;
+  return path.substr(0, dot) + "-" + number + path.substr(dot);
+}
+
+FileSinkOptions MakeFileSinkOptions(const SimOptions& options) {
+  FileSinkOptions file;
+  file.path = options.output_path;
+  file.crlf = options.crlf;
+  file.rotate_size = options.rotate_size;
+  file.rotate_lines = options.rotate_lines;
+  file.rotate_keep = options.rotate_keep;
+  file.copytruncate = options.copytruncate;
+  file.rewrite_every = options.rewrite_every;
+  return file;
 }
 
 int Run(int argc, char** argv) {
@@ -206,7 +180,7 @@ int Run(int argc, char** argv) {
 
   InstallSignalHandlers();
   RunControl control(options);
-  ReadingStream stream(MakeStreamOptions(options), &control);
+  std::unique_ptr<ProfileStream> stream = MakeProfileStream(options, &control);
 
   std::unique_ptr<RecordSink> sink;
   if (!options.mqtt_uri.empty()) {
@@ -218,19 +192,13 @@ int Run(int argc, char** argv) {
     mqtt.client_id = options.client_id.empty()
                          ? "sensorgate-sim-" + std::to_string(static_cast<long>(getpid()))
                          : options.client_id;
-    auto mqtt_sink = std::make_unique<MqttSink>(mqtt, stream.keys());
+    auto mqtt_sink = std::make_unique<MqttSink>(mqtt, stream->keys());
     s = mqtt_sink->Connect();
     sink = std::move(mqtt_sink);
 #endif
   } else {
-    FileSinkOptions file;
-    file.path = options.output_path;
-    file.crlf = options.crlf;
-    file.rotate_size = options.rotate_size;
-    file.rotate_lines = options.rotate_lines;
-    file.rotate_keep = options.rotate_keep;
-    file.copytruncate = options.copytruncate;
-    file.rewrite_every = options.rewrite_every;
+    FileSinkOptions file = MakeFileSinkOptions(options);
+    if (options.split != 0) file.path = SplitPath(options.output_path, 1, options.split);
     auto file_sink = std::make_unique<FileSink>(file);
     s = file_sink->Open();
     sink = std::move(file_sink);
@@ -241,17 +209,39 @@ int Run(int argc, char** argv) {
   }
   control.set_sink(sink.get());
 
-  RecordFormatter formatter(&stream.keys(), options.payload);
-  Record record;
-  while (stream.Next(&record)) {
-    s = sink->Write(formatter.Format(record), record.equipment);
+  // With --split, part p (0-based) gets count / split good lines, one more
+  // for the first count % split parts; a malformed line goes with the good
+  // one it comes before.
+  int part = 0;
+  uint64_t part_lines = 0;
+  const auto quota = [&options](int p) {
+    const auto parts = static_cast<uint64_t>(options.split);
+    return options.count / parts + (static_cast<uint64_t>(p) < options.count % parts ? 1 : 0);
+  };
+  ProfileLine line;
+  while (stream->Next(&line)) {
+    s = sink->Write(line.text, line.key);
     if (!s.ok()) break;
+    if (options.split != 0 && line.good && ++part_lines == quota(part) &&
+        part + 1 < options.split) {
+      s = sink->Close();
+      if (!s.ok()) break;
+      ++part;
+      part_lines = 0;
+      FileSinkOptions file = MakeFileSinkOptions(options);
+      file.path = SplitPath(options.output_path, part + 1, options.split);
+      auto file_sink = std::make_unique<FileSink>(file);
+      s = file_sink->Open();
+      sink = std::move(file_sink);
+      control.set_sink(sink.get());
+      if (!s.ok()) break;
+    }
   }
   if (s.ok()) s = control.status();
   Status closed = sink->Close();
   if (s.ok()) s = closed;
   if (!options.truth_path.empty()) {
-    Status truth = WriteTruthFile(options.truth_path, stream.Truth());
+    Status truth = WriteTruthFile(options.truth_path, stream->TruthText());
     if (s.ok()) s = truth;
   }
   if (!s.ok()) {

@@ -15,6 +15,8 @@ enum RngStream : uint64_t {
   kLateStream,
   kBadStream,
   kNoiseStream,
+  kGlitchStream,
+  kSpikeStream,
 };
 
 // Episode length (ramps and plateau) when the run's length is unknown, and
@@ -63,8 +65,12 @@ ReadingStream::ReadingStream(const StreamOptions& options, StreamHooks* hooks)
       late_rng_(options.seed, kLateStream),
       bad_rng_(options.seed, kBadStream),
       noise_rng_(options.seed, kNoiseStream),
+      glitch_rng_(options.seed, kGlitchStream),
+      spike_rng_(options.seed, kSpikeStream),
       late_threshold_(Rng::ChanceThreshold(options.late_fraction)),
-      bad_threshold_(Rng::ChanceThreshold(options.bad_fraction)) {
+      bad_threshold_(Rng::ChanceThreshold(options.bad_fraction)),
+      glitch_threshold_(Rng::ChanceThreshold(options.glitch_fraction)),
+      spike_threshold_(Rng::ChanceThreshold(options.spike_fraction)) {
   const int width = std::max(2, static_cast<int>(std::to_string(equipment_count_).size()));
   keys_.reserve(equipment_count_);
   models_.reserve(equipment_count_);
@@ -82,6 +88,7 @@ ReadingStream::ReadingStream(const StreamOptions& options, StreamHooks* hooks)
     max_offset_step_micros_ =
         std::min<int64_t>(kMaxOffsetStepMicros, (options_.step_micros - 1) / equipment_count_);
   }
+  if (spike_threshold_ != 0) next_spike_index_.assign(equipment_count_, kCleanWarmupReadings);
   held_previous_.reserve(64);
   held_current_.reserve(64);
 }
@@ -255,6 +262,37 @@ void ReadingStream::GenerateReading(uint32_t equipment, Record* record) {
     }
     if (index == e.last()) entry.last_seen = true;
   }
+  if (glitch_threshold_ != 0 || spike_threshold_ != 0) MaybeGlitchOrSpike(index, record);
+}
+
+void ReadingStream::MaybeGlitchOrSpike(uint64_t index, Record* record) {
+  // Both rolls are made for every reading, eligible or not, so the glitches
+  // chosen do not depend on --spike and the reverse.
+  const bool glitch = glitch_rng_.Chance(glitch_threshold_);
+  const bool glitch_high = glitch && glitch_rng_.Below(2) == 1;
+  const bool spike = spike_rng_.Chance(spike_threshold_);
+  if (!glitch && !spike) return;
+  if (index < kCleanWarmupReadings) return;
+  const EquipmentModel& model = models_[record->equipment];
+  if (model.hot()) {
+    const HotEpisode& e = model.episode();
+    // A window that still holds episode readings cannot judge a spike.
+    if (index >= e.start && index <= e.last() + kCleanWarmupReadings) return;
+  }
+  CleanEvent event;
+  event.equipment = record->equipment;
+  event.time = record->time;
+  if (glitch) {
+    record->tenths = glitch_high ? kGlitchHighTenths : kGlitchLowTenths;
+  } else {
+    uint64_t& next = next_spike_index_[record->equipment];
+    if (index < next) return;
+    next = index + kCleanWarmupReadings + 1;
+    record->tenths += kSpikeTenths;
+    event.spike = true;
+  }
+  event.tenths = record->tenths;
+  clean_events_.push_back(event);
 }
 
 void ReadingStream::MakeBad(const Record& good, Record* bad) {

@@ -9,8 +9,14 @@
 // record, with the --bad probability, a malformed record is emitted instead
 // (and the roll is repeated), so malformed records are extra: the good
 // records do not depend on --bad. Every random choice (values, order,
-// lateness, malformations, ids) draws from its own Rng stream of the seed, so
-// turning one feature on does not change what the others produce.
+// lateness, malformations, ids, glitches, spikes) draws from its own Rng
+// stream of the seed, so turning one feature on does not change what the
+// others produce.
+//
+// Glitches and spikes (--glitch, --spike) replace the value of a good
+// reading after the equipment model produced it, so the model's own walk is
+// the same with or without them. They are only applied where a cleaning rule
+// can judge them (see CleanEligible in reading_stream.cc).
 //
 // The stream is driven by one thread. StreamHooks lets the caller pace the
 // readings, stop at a deadline and act at cycle boundaries.
@@ -66,6 +72,28 @@ struct StreamOptions {
   double late_fraction = 0;
   double bad_fraction = 0;
   bool number_payload = false;  // restricts malformations to bare-number kinds
+  double glitch_fraction = 0;   // [0, 1]
+  double spike_fraction = 0;    // [0, 1]
+};
+
+// A glitch reads kGlitchLowTenths or kGlitchHighTenths, far out of any
+// physical range; a spike reads its normal value plus kSpikeTenths, in range.
+constexpr int32_t kGlitchLowTenths = -9999;
+constexpr int32_t kGlitchHighTenths = 99999;
+constexpr int32_t kSpikeTenths = 300;
+// A glitch or spike is only applied from a key's reading kCleanWarmupReadings
+// on, never during a hot episode nor in the kCleanWarmupReadings readings
+// after it, and a spike only kCleanWarmupReadings + 1 readings or more after
+// the key's previous spike: a 60-reading window before a spike then holds only
+// normal readings (glitches are out of range and never enter a window).
+constexpr uint64_t kCleanWarmupReadings = 60;
+
+// What the truth file says about one glitch or spike.
+struct CleanEvent {
+  uint32_t equipment = 0;
+  bool spike = false;  // false: glitch
+  TimeMicros time = 0;
+  int32_t tenths = 0;
 };
 
 // What the truth file says about one hot equipment.
@@ -116,6 +144,9 @@ class ReadingStream {
   // One entry per hot equipment, sorted by key, as far as the run got.
   std::vector<TruthEntry> Truth() const;
 
+  // Every glitch and spike generated, in generation order.
+  const std::vector<CleanEvent>& clean_events() const { return clean_events_; }
+
  private:
   enum class Phase { kReadings, kRelease, kDrain, kDone };
 
@@ -123,6 +154,7 @@ class ReadingStream {
   void GenerateReading(uint32_t equipment, Record* record);
   void MakeBad(const Record& good, Record* bad);
   void PlanHotEpisodes(Rng* setup_rng);
+  void MaybeGlitchOrSpike(uint64_t index, Record* record);
 
   const StreamOptions options_;
   StreamHooks* const hooks_;
@@ -138,8 +170,14 @@ class ReadingStream {
   Rng late_rng_;
   Rng bad_rng_;
   Rng noise_rng_;
+  Rng glitch_rng_;
+  Rng spike_rng_;
   const uint64_t late_threshold_;
   const uint64_t bad_threshold_;
+  const uint64_t glitch_threshold_;
+  const uint64_t spike_threshold_;
+  std::vector<uint64_t> next_spike_index_;  // per equipment: earliest reading for a spike
+  std::vector<CleanEvent> clean_events_;
   int64_t max_offset_step_micros_ = 0;
 
   Phase phase_ = Phase::kReadings;

@@ -1,5 +1,6 @@
 #include "simulator/sim_options.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <cstring>
@@ -83,17 +84,59 @@ Status DurationIn(std::string_view option, std::string_view text, int64_t* out) 
 
 constexpr uint64_t kMaxCount = 1000000000000000ULL;  // 1e15
 
+// A range "A-B" of whole numbers in [0, 1000], A <= B.
+Status RangeIn(std::string_view option, std::string_view text, int* lo, int* hi) {
+  const size_t dash = text.find('-');
+  uint64_t a = 0;
+  uint64_t b = 0;
+  if (dash == std::string_view::npos || !ParseUint(text.substr(0, dash), &a) ||
+      !ParseUint(text.substr(dash + 1), &b) || a > b || b > 1000) {
+    return Bad(option, text, "must be a range A-B of whole numbers, 0 <= A <= B <= 1000");
+  }
+  *lo = static_cast<int>(a);
+  *hi = static_cast<int>(b);
+  return Status::Ok();
+}
+
+const char* ProfileName(SimProfile p) {
+  switch (p) {
+    case SimProfile::kTemperature:
+      return "temperature";
+    case SimProfile::kTraffic:
+      return "traffic";
+    case SimProfile::kProcesses:
+      return "processes";
+    case SimProfile::kFlows:
+      return "flows";
+  }
+  return "?";
+}
+
 const OptionSpec kOptions[] = {
     {nullptr, nullptr, nullptr, "What to generate:", nullptr},
+    {"--profile", nullptr, "P",
+     "temperature, traffic, processes or flows: the kind of records (see\n"
+     "PROFILES below) [temperature]",
+     [](std::string_view v, SimOptions* o) {
+       for (SimProfile p : {SimProfile::kTemperature, SimProfile::kTraffic, SimProfile::kProcesses,
+                            SimProfile::kFlows}) {
+         if (v == ProfileName(p)) {
+           o->profile = p;
+           return Status::Ok();
+         }
+       }
+       return Bad("--profile", v, "must be temperature, traffic, processes or flows");
+     }},
     {"--equipment", nullptr, "N",
-     "number of equipment; keys sensor01..sensorNN, zero-padded to the\n"
-     "width of N (at least 2 digits) [50]",
+     "number of keys: sensors sensor01..sensorNN (cells C01.., machines\n"
+     "M01.., flow devices), zero-padded to the width of N (at least 2\n"
+     "digits) [50]",
      [](std::string_view v, SimOptions* o) {
        return IntIn("--equipment", v, 1, 1000000, &o->equipment);
      }},
     {"--count", nullptr, "N",
-     "stop after N good readings (malformed lines from --bad are extra and\n"
-     "not counted) [no limit]",
+     "stop after N good records (malformed lines from --bad are extra and\n"
+     "not counted); not with processes (see --cycles) [no limit]",
      [](std::string_view v, SimOptions* o) {
        return UintIn("--count", v, 1, kMaxCount, &o->count);
      }},
@@ -104,7 +147,7 @@ const OptionSpec kOptions[] = {
        return DurationIn("--duration", v, &o->duration_micros);
      }},
     {"--rate", nullptr, "R",
-     "good readings per second overall (a fraction such as 0.5 is allowed);\n"
+     "good records per second overall (a fraction such as 0.5 is allowed);\n"
      "0 = as fast as possible [0]",
      [](std::string_view v, SimOptions* o) {
        double r = 0;
@@ -132,9 +175,10 @@ const OptionSpec kOptions[] = {
        return Status::Ok();
      }},
     {"--step", nullptr, "D",
-     "simulated time between cycles, with --start-time only [100ms]. A cycle\n"
-     "is one reading from each equipment, in a shuffled order, a few\n"
-     "microseconds apart (always less than D in all)",
+     "simulated time between cycles, with --start-time only (processes: also\n"
+     "without) [temperature 100ms, traffic 1s, processes 10s, flows 1s]. A\n"
+     "temperature cycle is one reading from each equipment, in a shuffled\n"
+     "order, a few microseconds apart (always less than D in all)",
      [](std::string_view v, SimOptions* o) {
        o->step_given = true;
        return DurationIn("--step", v, &o->step_micros);
@@ -145,7 +189,9 @@ const OptionSpec kOptions[] = {
      "N equipment (chosen by the seed) run hot once: a ramp up to --hot-temp,\n"
      "a plateau above it, a ramp down below their normal mean and a recovery\n"
      "[0]. Other equipment wander around a mean of 20-62 C and never read\n"
-     "above 70.0, so no 60-reading average of theirs exceeds 70",
+     "above 70.0, so no 60-reading average of theirs exceeds 70. traffic: N\n"
+     "cells get a surge and N others a latency anomaly [0]; flows: the number\n"
+     "of web servers [10, at most --equipment]",
      [](std::string_view v, SimOptions* o) { return IntIn("--hot", v, 0, 1000000, &o->hot); }},
     {"--hot-temp", nullptr, "X",
      "plateau readings are above X, in degrees C; above 70, at most 1000 [80]",
@@ -159,8 +205,8 @@ const OptionSpec kOptions[] = {
        return Status::Ok();
      }},
     {"--truth", nullptr, "FILE",
-     "write what ran hot, one JSON object a line per hot equipment (see TRUTH\n"
-     "FILE below), when the run ends",
+     "write what a correct analysis must find, one JSON object a line (see\n"
+     "TRUTH FILE and PROFILES below), when the run ends",
      [](std::string_view v, SimOptions* o) {
        if (v.empty()) return Bad("--truth", v, "must be a file name");
        o->truth_path = std::string(v);
@@ -183,6 +229,53 @@ const OptionSpec kOptions[] = {
      [](std::string_view v, SimOptions* o) {
        return FractionIn("--bad", v, kMaxBadFraction, &o->bad_fraction);
      }},
+    {"--glitch", nullptr, "FRACTION",
+     "temperature: each good reading is, with this probability, a sensor\n"
+     "fault instead: -999.9 or 9999.9 (chosen by the seed) [0]",
+     [](std::string_view v, SimOptions* o) {
+       return FractionIn("--glitch", v, 1, &o->glitch_fraction);
+     }},
+    {"--spike", nullptr, "FRACTION",
+     "temperature: each good reading is, with this probability, a spike: its\n"
+     "normal value + 30.0 C, still in range (at most 100.0) [0]. Glitches\n"
+     "and spikes spare a key's first 60 readings, hot episodes and the 60\n"
+     "readings after them; two spikes of a key are more than 60 readings\n"
+     "apart, so a 60-reading window before a spike holds normal readings\n"
+     "only (their noise is within +-5.0 C of a wandering mean, a standard\n"
+     "deviation near 3 C): a count 60 window with outlier_z = 5 flags every\n"
+     "spike and no normal reading of a key that is not hot",
+     [](std::string_view v, SimOptions* o) {
+       return FractionIn("--spike", v, 1, &o->spike_fraction);
+     }},
+
+    {nullptr, nullptr, nullptr, "Profile processes:", nullptr},
+    {"--cycles", nullptr, "N",
+     "stop after N whole cycles of --step (--count is not allowed: the\n"
+     "records per cycle vary) [no limit]",
+     [](std::string_view v, SimOptions* o) {
+       return UintIn("--cycles", v, 1, kMaxCount, &o->cycles);
+     }},
+    {"--cycle-records", nullptr, "A-B",
+     "each cycle every machine sends X records stamped in it, X drawn from\n"
+     "A..B per machine and cycle [5-15]",
+     [](std::string_view v, SimOptions* o) {
+       return RangeIn("--cycle-records", v, &o->cycle_records_min, &o->cycle_records_max);
+     }},
+    {"--late-records", nullptr, "A-B",
+     "and Y more stamped in it but emitted after all records of the next\n"
+     "cycle, Y drawn from A..B [0-3]",
+     [](std::string_view v, SimOptions* o) {
+       return RangeIn("--late-records", v, &o->late_records_min, &o->late_records_max);
+     }},
+
+    {nullptr, nullptr, nullptr, "Profile flows:", nullptr},
+    {"--split", nullptr, "N",
+     "write N files instead of --output FILE: FILE-1 .. FILE-N (the number\n"
+     "zero-padded to the width of N, before the extension: out/flows.log\n"
+     "gives out/flows-1.log ..), the records in time order cut into N\n"
+     "consecutive parts of (nearly) equal count; their concatenation is the\n"
+     "file written without --split. Needs --count [off]",
+     [](std::string_view v, SimOptions* o) { return IntIn("--split", v, 1, 10000, &o->split); }},
 
     {nullptr, nullptr, nullptr, "File output (the default):", nullptr},
     {"--output", "-o", "FILE",
@@ -300,12 +393,13 @@ const char kHelpHead[] =
     "   \"padrao\":{\"formato\":\"iot:leitura:sensor:temp\",\n"
     "   \"leitura\":{\"temperatura\":73.3}}}\n"
     "\n"
-    "(on one line). Options take their value as the next argument or after '='.\n";
+    "(on one line). Options take their value as the next argument or after '='.\n"
+    "--profile chooses other kinds of records (see PROFILES below).\n";
 
 const char kHelpTail[] =
     "\n"
-    "TRUTH FILE (--truth): one JSON object a line, one per hot equipment, sorted\n"
-    "by key, e.g.\n"
+    "TRUTH FILE (--truth) of the temperature profile: one JSON object a line, one\n"
+    "per hot equipment, sorted by key, e.g.\n"
     "  {\"key\":\"sensor07\",\"hot_from_reading\":1200,\"hot_to_reading\":1574,\n"
     "   \"from\":\"2023-03-15T12:02:00.000417Z\",\"to\":\"2023-03-15T12:02:37.400388Z\",\n"
     "   \"peak\":88.1,\"episode_from_reading\":1125,\"episode_to_reading\":1724}\n"
@@ -325,6 +419,64 @@ const char kHelpTail[] =
     "min_samples = 10 fires once for each hot key (at a reading in\n"
     "episode_from_reading..hot_to_reading) and resolves it after\n"
     "hot_to_reading, and never fires for any other key.\n"
+    "With --glitch or --spike, one line per glitch and spike follows, in the\n"
+    "order they were generated:\n"
+    "  {\"sensor\":\"sensor07\",\"kind\":\"glitch\",\"time\":\"<RFC 3339>\",\"value\":-999.9}\n"
+    "  {\"sensor\":\"sensor12\",\"kind\":\"spike\",\"time\":\"<RFC 3339>\",\"value\":81.4}\n"
+    "\n"
+    "PROFILES (--profile). Keys are the --equipment keys; over MQTT, {key} is\n"
+    "the record's key (cell, machine, flows: SrcDevice). Times are simulated\n"
+    "with --start-time, the wall clock otherwise.\n"
+    "\n"
+    "traffic: telecom cells C01..CNN; each cycle (--step 1s) every cell sends\n"
+    "one record, in a shuffled order, a few microseconds apart:\n"
+    "  {\"time\":\"2023-03-15T12:00:00.000000Z\",\"cell\":\"C07\",\"protocol\":\"TCP\",\n"
+    "   \"bytes\":123456,\"packets\":124,\"latency_ms\":23.4}\n"
+    "protocol TCP 70%, UDP 25%, ICMP 5%. TCP/UDP bytes are the cell's level\n"
+    "(50000-500000) x 0.9-1.1; ICMP bytes 64-1500; packets bytes/1000 + 1;\n"
+    "latency_ms the cell's level (10-60) x 0.9-1.1. --hot N: N cells get a\n"
+    "surge (TCP/UDP bytes x 6) and N other cells a latency anomaly (x 8), each\n"
+    "for 120 s of cycles, starting after at least 600 s of normal cycles and\n"
+    "ending before the run ends (--count must hold enough cycles; without it,\n"
+    "they are planned for 90% of --duration x --rate, else within 600-1200 s).\n"
+    "Truth, one line per episode, sorted by from then cell (from: the first\n"
+    "affected cycle's time, to: the next cycle's, exclusive):\n"
+    "  {\"cell\":\"C07\",\"kind\":\"surge\",\"from\":\"<RFC 3339>\",\"to\":\"<RFC 3339>\"}\n"
+    "and kind \"latency\". A time the run did not reach is null.\n"
+    "\n"
+    "processes: host events of machines M01..MNN:\n"
+    "  {\"ts\":1678881600,\"machine\":\"M03\",\"pid\":4321,\"cmd\":\"nginx\",\"cpu\":12.5,\n"
+    "   \"mem\":3.2}\n"
+    "Cycle c covers [start + c x step, start + (c+1) x step) (--step 10s, whole\n"
+    "seconds; --start-time a multiple of it; without --start-time, start is the\n"
+    "wall clock at start rounded down to the step). Each record of cycle c has\n"
+    "ts = its start + an offset drawn in [0, step). Every machine sends X\n"
+    "records (--cycle-records) and Y late ones (--late-records) stamped in\n"
+    "cycle c; the late ones are emitted after all records of cycle c+1 (those\n"
+    "of the last cycle at the very end); order shuffled within each part. A\n"
+    "stop (--duration, a signal) finishes the current cycle. Truth, one line per\n"
+    "machine and cycle, sorted by cycle then machine (records = X + Y):\n"
+    "  {\"machine\":\"M03\",\"cycle\":12,\"from\":1678881720,\"to\":1678881730,\n"
+    "   \"records\":14,\"late\":2}\n"
+    "\n"
+    "flows: network flows in the LANL release's fields and types:\n"
+    "  {\"Time\":1678881600,\"Duration\":12,\"SrcDevice\":\"Comp123456\",\n"
+    "   \"DstDevice\":\"Comp654321\",\"Protocol\":6,\"SrcPort\":\"Port52137\",\n"
+    "   \"DstPort\":\"443\",\"SrcPackets\":10,\"DstPackets\":8,\"SrcBytes\":1234,\n"
+    "   \"DstBytes\":5678}\n"
+    "Every port is a string: a well-known port as its number, others as\n"
+    "Port + 5 digits; Protocol 6, 17 or 1 (ICMP, ports \"0\"); Time epoch\n"
+    "seconds, non-decreasing. --equipment N devices: Comp + 6 digits (unique)\n"
+    "and, from N = 10 on, a few named ones (EnterpriseAppServer,\n"
+    "ActiveDirectory, ...). Each cycle (--step 1s) holds 1 to 2F-1 flows, F =\n"
+    "N/10 within 3..50. Exactly --hot devices (the web servers) appear as\n"
+    "DstDevice with DstPort 443 or 8000, each at least once (the first --hot\n"
+    "flows, one each; --count must be at least --hot); they also serve other\n"
+    "ports, as other devices do. Truth, one line, names sorted:\n"
+    "  {\"web_servers\":[\"ActiveDirectory\",\"Comp123456\"],\"count\":2}\n"
+    "\n"
+    "Malformed lines (--bad) of traffic, processes and flows: a good line cut\n"
+    "short, garbage text or an empty object {}.\n"
     "\n"
     "MALFORMED RECORDS (--bad), of kinds chosen by the seed: truncated JSON; a\n"
     "temperature that is a string (\"73.3\"), true or null; no \"sensor\" field;\n"
@@ -357,6 +509,87 @@ bool Given(const std::vector<std::string_view>& given, std::string_view name) {
   return false;
 }
 
+// Options that only one profile takes, and the profile's own checks.
+Status CheckProfile(const SimOptions& o, const std::vector<std::string_view>& given) {
+  const std::string profile = ProfileName(o.profile);
+  const auto only = [&](const char* name, SimProfile p) {
+    if (o.profile == p || !Given(given, name)) return Status::Ok();
+    return Status::Error(std::string(name) + " is for --profile " + ProfileName(p) + ", not " +
+                         profile);
+  };
+  for (const char* name : {"--hot-temp", "--late", "--glitch", "--spike", "--payload"}) {
+    Status s = only(name, SimProfile::kTemperature);
+    if (!s.ok()) return s;
+  }
+  for (const char* name : {"--cycles", "--cycle-records", "--late-records"}) {
+    Status s = only(name, SimProfile::kProcesses);
+    if (!s.ok()) return s;
+  }
+  Status s = only("--split", SimProfile::kFlows);
+  if (!s.ok()) return s;
+  const std::string n = std::to_string(o.equipment);
+  switch (o.profile) {
+    case SimProfile::kTemperature:
+      break;
+    case SimProfile::kTraffic:
+      if (2 * static_cast<int64_t>(o.hot) > o.equipment) {
+        return Status::Error("--hot " + std::to_string(o.hot) +
+                             ": traffic needs 2 x --hot cells at most --equipment (" + n + ")");
+      }
+      if (o.hot > 0 && o.count != 0) {
+        const uint64_t cycles = TrafficMinCycles(o.step_micros);
+        if (o.count / static_cast<uint64_t>(o.equipment) < cycles) {
+          return Status::Error("--hot needs at least " + std::to_string(cycles) +
+                               " cycles of traffic (600 s of history, a 120 s episode and one "
+                               "more): with --equipment " +
+                               n + ", --count must be at least " +
+                               std::to_string(cycles * static_cast<uint64_t>(o.equipment)));
+        }
+      }
+      break;
+    case SimProfile::kProcesses:
+      if (Given(given, "--count")) {
+        return Status::Error(
+            "--count is not for --profile processes (records per cycle vary): use --cycles N");
+      }
+      if (Given(given, "--hot")) return Status::Error("--hot is not for --profile processes");
+      if (o.cycle_records_max + o.late_records_max == 0) {
+        return Status::Error("--cycle-records: with --late-records 0-0, must allow a record");
+      }
+      if (o.step_micros % kMicrosPerSecond != 0) {
+        return Status::Error("--step: --profile processes needs whole seconds");
+      }
+      if (o.has_start_time && o.start_time % o.step_micros != 0) {
+        return Status::Error(
+            "--start-time: --profile processes needs a multiple of --step since the epoch");
+      }
+      break;
+    case SimProfile::kFlows:
+      if (o.hot < 1 || o.hot > o.equipment) {
+        return Status::Error("--hot " + std::to_string(o.hot) + ": flows needs 1 to --equipment (" +
+                             n + ") web servers");
+      }
+      if (o.count != 0 && o.count < static_cast<uint64_t>(o.hot)) {
+        return Status::Error("--count must be at least --hot (" + std::to_string(o.hot) +
+                             "): every web server serves at least one flow");
+      }
+      if (o.split != 0) {
+        if (o.output_path.empty() || !o.mqtt_uri.empty()) {
+          return Status::Error("--split needs --output FILE (not standard output)");
+        }
+        if (o.count == 0) return Status::Error("--split needs --count (the parts are equal)");
+        if (o.count < static_cast<uint64_t>(o.split)) {
+          return Status::Error("--split " + std::to_string(o.split) + ": must be at most --count");
+        }
+        if (o.rotate_size != 0 || o.rotate_lines != 0 || o.rewrite_every != 0) {
+          return Status::Error("--split cannot be combined with rotation or --rewrite-every");
+        }
+      }
+      break;
+  }
+  return Status::Ok();
+}
+
 // Checks the options against each other, once all are parsed.
 Status CheckTogether(const SimOptions& o, const std::vector<std::string_view>& given) {
   const bool mqtt = !o.mqtt_uri.empty();
@@ -385,9 +618,11 @@ Status CheckTogether(const SimOptions& o, const std::vector<std::string_view>& g
   if (rotating && o.rewrite_every != 0) {
     return Status::Error("--rewrite-every cannot be combined with rotation");
   }
-  if (o.step_given && !o.has_start_time) {
+  if (o.step_given && !o.has_start_time && o.profile != SimProfile::kProcesses) {
     return Status::Error("--step needs --start-time (without it, timestamps are the wall clock)");
   }
+  Status s = CheckProfile(o, given);
+  if (!s.ok() || o.profile != SimProfile::kTemperature) return s;
   if (o.hot > o.equipment) {
     return Status::Error("--hot " + std::to_string(o.hot) + ": must be at most --equipment (" +
                          std::to_string(o.equipment) + ")");
@@ -404,6 +639,13 @@ Status CheckTogether(const SimOptions& o, const std::vector<std::string_view>& g
 }
 
 }  // namespace
+
+uint64_t TrafficMinCycles(int64_t step_micros) {
+  const auto cycles = [step_micros](int64_t micros) {
+    return static_cast<uint64_t>((micros + step_micros - 1) / step_micros);
+  };
+  return cycles(kTrafficLeadMicros) + cycles(kTrafficEpisodeMicros) + 1;
+}
 
 bool SimHasMqtt() {
 #ifdef SENSORGATE_SIM_WITH_MQTT
@@ -534,6 +776,23 @@ Status ParseSimCommandLine(int argc, const char* const* argv, SimOptions* option
     Status s = spec->apply(value, options);
     if (!s.ok()) return s;
     given.push_back(spec->name);
+  }
+  // Defaults that depend on the profile.
+  if (!options->step_given) {
+    switch (options->profile) {
+      case SimProfile::kTemperature:
+        break;
+      case SimProfile::kTraffic:
+      case SimProfile::kFlows:
+        options->step_micros = kMicrosPerSecond;
+        break;
+      case SimProfile::kProcesses:
+        options->step_micros = 10 * kMicrosPerSecond;
+        break;
+    }
+  }
+  if (options->profile == SimProfile::kFlows && !Given(given, "--hot")) {
+    options->hot = std::min(kDefaultWebServers, options->equipment);
   }
   return CheckTogether(*options, given);
 }

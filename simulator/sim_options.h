@@ -16,27 +16,43 @@
 
 namespace sensorgate {
 
+// The kind of data to generate (DESIGN.md section 9).
+enum class SimProfile { kTemperature, kTraffic, kProcesses, kFlows };
 
 struct SimOptions {
   // What to generate.
-  int equipment = 50;           // equipment keys sensor01..sensorNN, [1, 1000000]
-  uint64_t count = 0;           // good readings to generate; 0: no limit
+  SimProfile profile = SimProfile::kTemperature;
+  int equipment = 50;           // keys (sensors, cells, machines, devices), [1, 1000000]
+  uint64_t count = 0;           // good records to generate; 0: no limit
   int64_t duration_micros = 0;  // wall-clock run time; 0: no limit
   double rate = 0;              // good readings per second overall; 0: as fast as possible
   uint64_t seed = 1;
   bool has_start_time = false;  // false: timestamps are the wall clock
   TimeMicros start_time = 0;
-  int64_t step_micros = 100000;  // simulated time per cycle, with start_time only
+  int64_t step_micros = 100000;  // simulated time per cycle; the profile's default
   bool step_given = false;
 
-  // Hot equipment and the truth file.
+  // Hot equipment (traffic: cells per anomaly kind; flows: web servers) and
+  // the truth file.
   int hot = 0;
   int32_t hot_temp_tenths = 800;  // tenths of a degree Celsius
   std::string truth_path;         // empty: no truth file
 
   // Faults.
-  double late_fraction = 0;  // [0, 1]
-  double bad_fraction = 0;   // [0, kMaxBadFraction]
+  double late_fraction = 0;    // [0, 1]
+  double bad_fraction = 0;     // [0, kMaxBadFraction]
+  double glitch_fraction = 0;  // temperature: [0, 1]
+  double spike_fraction = 0;   // temperature: [0, 1]
+
+  // The processes profile.
+  uint64_t cycles = 0;  // 0: no limit
+  int cycle_records_min = 5;
+  int cycle_records_max = 15;
+  int late_records_min = 0;
+  int late_records_max = 3;
+
+  // The flows profile: files written instead of one; 0: off.
+  int split = 0;
 
   // File output.
   std::string output_path;  // empty: standard output
@@ -56,6 +72,18 @@ struct SimOptions {
 };
 
 constexpr double kMaxBadFraction = 0.99;
+
+// Default --hot of the flows profile (web servers), at most --equipment.
+constexpr int kDefaultWebServers = 10;
+
+// The traffic profile's episodes: kTrafficLeadMicros of normal history
+// before any, each kTrafficEpisodeMicros long.
+constexpr int64_t kTrafficLeadMicros = 600LL * 1000000;
+constexpr int64_t kTrafficEpisodeMicros = 120LL * 1000000;
+
+// Cycles needed for the traffic profile's episodes with this step: the lead,
+// the episode and one normal cycle after it.
+uint64_t TrafficMinCycles(int64_t step_micros);
 
 enum class CommandLineAction { kRun, kHelp, kVersion };
 

@@ -102,6 +102,51 @@ TEST(SimMqtt, PublishesEveryReadingAtQos1) {
   EXPECT_TRUE(payloads == expected);
 }
 
+// Every profile publishes its records on the topic of the record's key:
+// the cell, the machine, or a flow's SrcDevice.
+TEST(SimMqtt, ProfilesPublishOnTheirRecordsKey) {
+  TempDir dir;
+  MosquittoBroker broker(dir.path(), Persistent(false));
+  ASSERT_TRUE(broker.Start()) << broker.error();
+  struct Profile {
+    std::vector<std::string> args;
+    const char* key_field;
+  };
+  const std::vector<Profile> profiles = {
+      {{"--profile", "traffic", "--equipment", "8", "--count", "800"}, "\"cell\":\""},
+      {{"--profile", "processes", "--equipment", "4", "--cycles", "10"}, "\"machine\":\""},
+      {{"--profile", "flows", "--equipment", "40", "--count", "700"}, "\"SrcDevice\":\""},
+  };
+  int run = 0;
+  for (const Profile& p : profiles) {
+    std::vector<std::string> options = p.args;
+    options.insert(options.end(), {"--seed", "5", "--start-time", kStart});
+    const ProcessResult file = RunSim(options);
+    ASSERT_EQ(file.exit_code, 0) << file.err;
+    std::vector<std::string> expected = Lines(file.out);
+    std::vector<std::string> publish = options;
+    const std::string prefix = "run" + std::to_string(++run);
+    publish.insert(publish.end(), {"--mqtt", broker.uri(), "--topic", prefix + "/{key}"});
+    ProcessResult published;
+    const Received got =
+        SubscribeAndRun(&broker, dir, prefix + "/#", expected.size(), publish, &published);
+    EXPECT_EQ(published.exit_code, 0) << published.err;
+    ASSERT_EQ(got.messages.size(), expected.size()) << p.args[1];
+    std::vector<std::string> payloads;
+    for (const auto& [topic, payload] : got.messages) {
+      const size_t at = payload.find(p.key_field);
+      ASSERT_NE(at, std::string::npos) << payload;
+      const size_t from = at + std::string(p.key_field).size();
+      const std::string key = payload.substr(from, payload.find('"', from) - from);
+      EXPECT_EQ(topic, prefix + "/" + key);
+      payloads.push_back(payload);
+    }
+    std::sort(expected.begin(), expected.end());
+    std::sort(payloads.begin(), payloads.end());
+    EXPECT_TRUE(payloads == expected) << p.args[1];
+  }
+}
+
 TEST(SimMqtt, NumberPayloadOnATopicTemplate) {
   TempDir dir;
   MosquittoBroker broker(dir.path(), Persistent(false));
