@@ -106,19 +106,11 @@ void TimeWindows::Shifted(uint32_t slot, int64_t j, TimeMicros origin, Accumulat
 
 // suffix(j) = pane(j) ⊕ suffix(j + 1), from the block's last pane down; the
 // times count from the block's start.
-const Accumulator& TimeWindows::Suffix(uint32_t slot, int64_t k, bool cached) {
+const Accumulator& TimeWindows::Suffix(uint32_t slot, int64_t k) {
   const int64_t block = FloorDiv(k, per_window_);
   const int64_t last = (block + 1) * per_window_ - 1;
   const TimeMicros origin = block * per_window_ * every_;
   Accumulator a;
-  if (!cached) {
-    for (int64_t j = last; j >= k; --j) {
-      Shifted(slot, j, origin, &a);
-      if (j < last) a.Merge(suffix_);
-      suffix_ = a;
-    }
-    return suffix_;
-  }
   BlockCache& c = block_[slot];
   if (c.suffix_block != block) {
     if (c.prefix_block == block) c.prefix_block = INT64_MIN;  // the same panes' caches
@@ -136,22 +128,11 @@ const Accumulator& TimeWindows::Suffix(uint32_t slot, int64_t k, bool cached) {
 
 // prefix(j) = prefix(j - 1) ⊕ pane(j), from the block's first pane up; the
 // times count from the block's start.
-const Accumulator& TimeWindows::Prefix(uint32_t slot, int64_t m, bool cached) {
+const Accumulator& TimeWindows::Prefix(uint32_t slot, int64_t m) {
   const int64_t block = FloorDiv(m, per_window_);
   const int64_t first = block * per_window_;
   const TimeMicros origin = first * every_;
   Accumulator a;
-  if (!cached) {
-    for (int64_t j = first; j <= m; ++j) {
-      Shifted(slot, j, origin, &a);
-      if (j == first) {
-        prefix_ = a;
-      } else {
-        prefix_.Merge(a);
-      }
-    }
-    return prefix_;
-  }
   BlockCache& c = block_[slot];
   if (c.prefix_block != block) {
     if (c.suffix_block == block) c.suffix_block = INT64_MIN;
@@ -265,7 +246,7 @@ void TimeWindows::CloseWindows(int64_t first, int64_t last, bool open, ResultRec
   for (int64_t k = first; k <= last; ++k) {
     for (uint32_t slot : Sorted()) {
       WindowResult r;
-      if (!Result(slot, k, !open, &r)) continue;
+      if (!Result(slot, k, &r)) continue;
       r.open = open;
       out->OnResult(r);
       // Pane k belongs to no window still open: its distinct() values leave
@@ -279,7 +260,7 @@ void TimeWindows::CloseWindows(int64_t first, int64_t last, bool open, ResultRec
   }
 }
 
-bool TimeWindows::Result(uint32_t slot, int64_t k, bool cached, WindowResult* r) {
+bool TimeWindows::Result(uint32_t slot, int64_t k, WindowResult* r) {
   const TimeMicros start = total_ ? 0 : k * every_;
   TimeMicros min_time = 0, max_time = 0;
   if (per_window_ == 1) {
@@ -293,10 +274,10 @@ bool TimeWindows::Result(uint32_t slot, int64_t k, bool cached, WindowResult* r)
     // The suffix of k's block, then the prefix of the next through the
     // window's last pane, with times from the window's start.
     const int64_t block = FloorDiv(k, per_window_);
-    merged_ = Suffix(slot, k, cached);
+    merged_ = Suffix(slot, k);
     merged_.ShiftOrigin(static_cast<double>(block * per_window_ * every_ - start) / 1e6);
     if (k != block * per_window_) {
-      Accumulator next = Prefix(slot, k + per_window_ - 1, cached);
+      Accumulator next = Prefix(slot, k + per_window_ - 1);
       next.ShiftOrigin(static_cast<double>((block + 1) * per_window_ * every_ - start) / 1e6);
       merged_.Merge(next);
     }
@@ -489,14 +470,19 @@ void TimeWindows::EmitOpen(ResultReceiver* out) {
     });
     for (uint32_t slot : slots) {
       WindowResult r;
-      if (Result(slot, 0, false, &r)) out->OnResult(r);
+      if (Result(slot, 0, &r)) out->OnResult(r);
     }
     return;
   }
   if (watermark_ == INT64_MIN) return;
   const int64_t newest = FloorDiv(watermark_, every_);
   const int64_t first = std::max(closed_through_ + 1, newest - ring_ - per_window_ + 1);
+  // The open windows go on from the closed ones in order, so the block
+  // caches serve them too (O(1) merges a window, not D/S). But their last
+  // prefixes reach panes past the ring, whose slots hold caches the next
+  // closes need: those rebuild them (at most 2 D/S merges a key).
   CloseWindows(first, newest, true, out);
+  for (BlockCache& c : block_) c = BlockCache();
 }
 
 }  // namespace sensorgate

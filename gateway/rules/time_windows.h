@@ -17,9 +17,10 @@
 // changes a pane whose cache is built marks it stale (a record within
 // `lateness` of the watermark never does; one older costs at most B merges
 // again). The merge tree depends on k alone, so a result is a pure function
-// of its panes, bit for bit: what EmitOpen() computes without the cache, or
-// a restart that rebuilds it, gives the same doubles. distinct() counts are
-// still the union of the window's D/S pane sets.
+// of its panes, bit for bit: an open window listed by EmitOpen() has the
+// doubles it will have when it closes, and a restart that rebuilds the
+// caches gives the same. distinct() counts are still the union of the
+// window's D/S pane sets.
 //
 // Time: the watermark is the largest time accepted (event time; with
 // @arrival the caller passes the arrival time and AdvanceTo() the clock). A
@@ -133,17 +134,17 @@ class TimeWindows {
   Accumulator& CacheAt(uint32_t slot, int64_t pane);
   // Pane `j` of `slot` with times from `origin` into *a (empty if no data).
   void Shifted(uint32_t slot, int64_t j, TimeMicros origin, Accumulator* a) const;
-  // Suffix of k's block from k; prefix of m's block through m (cached, or
-  // computed afresh: the same bits).
-  const Accumulator& Suffix(uint32_t slot, int64_t k, bool cached);
-  const Accumulator& Prefix(uint32_t slot, int64_t m, bool cached);
+  // Suffix of k's block from k; prefix of m's block through m (from the
+  // caches, built as far as needed).
+  const Accumulator& Suffix(uint32_t slot, int64_t k);
+  const Accumulator& Prefix(uint32_t slot, int64_t m);
   // A record changed pane `j` of `slot`.
   void Touch(uint32_t slot, int64_t j);
   // Closes the windows starting at grid index first..last (in order).
   void CloseWindows(int64_t first, int64_t last, bool open, ResultReceiver* out);
   // The result of `slot`'s window starting at grid index k, if it has data
-  // (`cached`: from the block caches, which it moves forward).
-  bool Result(uint32_t slot, int64_t k, bool cached, WindowResult* r);
+  // (moves the block caches forward).
+  bool Result(uint32_t slot, int64_t k, WindowResult* r);
   void MoveWatermark(TimeMicros to, ResultReceiver* out);
   const std::vector<uint32_t>& Sorted();
 
@@ -157,7 +158,6 @@ class TimeWindows {
   std::vector<Pane> panes_;
   std::vector<Accumulator> cache_;  // sliding: per pane, its block's suffix or prefix
   std::vector<BlockCache> block_;   // sliding: per key
-  Accumulator suffix_, prefix_;     // Suffix(), Prefix() uncached
   std::unique_ptr<DistinctPool> pool_;
   std::vector<uint8_t> inexact_;  // per (pane, distinct aggregate)
   TimeMicros watermark_ = INT64_MIN;
