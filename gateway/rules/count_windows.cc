@@ -100,7 +100,10 @@ CountWindows::Added CountWindows::Add(std::string_view key, double value, TimeMi
     // equal values must have a stddev of exactly 0, never a tiny one that
     // makes any other value an outlier. Checked on the ring when in doubt.
     if (sd > 0 && sd <= 1e-6 * std::max(1.0, std::fabs(k.acc.mean)) && RingConstant(slot)) sd = 0;
-    if (sd > 0 && std::fabs(value - k.acc.mean) > outlier_z_ * sd) {
+    // A value exactly outlier_z stddev away (decimal readings make such ties)
+    // is no outlier, though the moments' rounding may put it 1e-15 beyond:
+    // a margin of 1e-12 keeps the comparison the exact one.
+    if (sd > 0 && std::fabs(value - k.acc.mean) > outlier_z_ * sd * (1 + 1e-12)) {
       added.outlier = true;
       added.before_avg = k.acc.Avg();
       added.before_stddev = sd;

@@ -1,5 +1,6 @@
 #include "gateway/rules/rule_alert.h"
 
+#include <algorithm>
 #include <cmath>
 #include <string>
 
@@ -64,7 +65,13 @@ bool Baselines::Zscore(uint32_t slot, double x, double* z) const {
   double ss = 0;
   for (uint32_t i = 0; i < baseline_; ++i) ss += (r[i] - mean) * (r[i] - mean);
   const double sd = std::sqrt(ss / baseline_);
-  if (!(sd > 0)) return false;
+  // Equal windows give equal values, but windows merged from their panes in
+  // another order (a sliding window's blocks) may differ in the last bits:
+  // a stddev within 1e-12 of the history's magnitude is that rounding, a
+  // constant history, not a zscore of 1e16.
+  double scale = 0;
+  for (uint32_t i = 0; i < baseline_; ++i) scale = std::max(scale, std::fabs(r[i]));
+  if (!(sd > 1e-12 * scale)) return false;
   *z = (x - mean) / sd;
   return true;
 }

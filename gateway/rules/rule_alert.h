@@ -30,7 +30,8 @@ class Baselines {
  public:
   Baselines(uint32_t baseline, uint32_t max_keys);
   // The zscore of x against the key's history: false (null) until it holds
-  // `baseline` values, or when their population stddev is 0.
+  // `baseline` values, or when their population stddev is 0 (or, rounding,
+  // at most 1e-12 of the largest |value|).
   bool Zscore(uint32_t slot, double x, double* z) const;
   // Adds the closing window's value to the key's history (after Zscore).
   void Push(uint32_t slot, double x);

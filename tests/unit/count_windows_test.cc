@@ -41,6 +41,22 @@ struct Entry {
   uint64_t h;
 };
 
+// A value exactly outlier_z stddev from the window is no outlier (`>`),
+// though the moments' rounding may put it a hair beyond: the window 55.2,
+// 57.6 has mean 56.4 and stddev 1.2, and 60 is exactly 3 stddev away.
+TEST(CountWindows, AValueExactlyOutlierZAwayIsNoOutlier) {
+  auto w = CountWindows::Create(Rule(2, 1000, 3, 2));
+  ASSERT_TRUE(w);
+  const uint64_t h = DistinctHash(1.0);
+  w->Add("k", 55.2, 1 * kS, &h);
+  w->Add("k", 57.6, 2 * kS, &h);
+  EXPECT_FALSE(w->Add("k", 60, 3 * kS, &h).outlier);
+  auto v = CountWindows::Create(Rule(2, 1000, 3, 2));
+  v->Add("k", 55.2, 1 * kS, &h);
+  v->Add("k", 57.6, 2 * kS, &h);
+  EXPECT_TRUE(v->Add("k", 60.001, 3 * kS, &h).outlier);
+}
+
 TEST(CountWindows, EqualAPlainModelOfTheLastNValues) {
   constexpr uint32_t kN = 7;
   auto w = CountWindows::Create(Rule(kN, 1000));

@@ -54,6 +54,24 @@ TEST(RuleAlert, ZscoreIsNullUntilBaselineWindowsThenAgainstThem) {
   EXPECT_FALSE(b.Zscore(1, 50, &z));
 }
 
+// Windows with the same readings merged from their panes in another order
+// can differ in the last bit: such a history is flat, not a stddev of 1e-16
+// that makes every later window a zscore of 1e16.
+TEST(RuleAlert, AHistoryFlatButForRoundingHasNoZscore) {
+  Baselines b(4, 1);
+  const double x = 2.1418784530386743;
+  b.Push(0, x);
+  b.Push(0, std::nextafter(x, 3.0));
+  b.Push(0, x);
+  b.Push(0, std::nextafter(std::nextafter(x, 3.0), 3.0));
+  double z = 0;
+  EXPECT_FALSE(b.Zscore(0, 6.87, &z));
+  // A real spread, however small next to the values, still counts.
+  b.Push(0, x * (1 + 1e-9));
+  ASSERT_TRUE(b.Zscore(0, x, &z));
+  EXPECT_LT(z, 0);
+}
+
 TEST(RuleAlert, TheMachineFiresAfterForAndResolvesOnClear) {
   AlertState s;
   EXPECT_EQ(EvaluateAlert(&s, true, false, 30, 100), AlertTransition::kNone);  // pending
