@@ -54,6 +54,10 @@ class CountWindows {
   std::vector<uint32_t> SlotsByKey() const { return keys_.SlotsByKey(); }
   // The key's window now; min and max read from the ring.
   Accumulator Values(uint32_t slot) const;
+  // The running moments, O(1): count, sum, avg and last as Values() gives
+  // them (sum compensated, rebuilt from the ring once per wrap); min, max,
+  // stddev and slope are not (a value leaving does not undo min and max).
+  const Accumulator& running(uint32_t slot) const { return state_[slot].acc; }
   uint64_t total(uint32_t slot) const { return state_[slot].total; }
   TimeMicros last_time(uint32_t slot) const { return state_[slot].last_time; }
   uint32_t distinct(uint32_t slot, size_t d) const { return pool_->Count(SetId(slot, d)); }

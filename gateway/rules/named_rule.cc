@@ -56,6 +56,14 @@ NamedRule::NamedRule(const RuleConfig& rule, RuleFieldMap fields) : rule_(rule),
     time_ = TimeWindows::Create(rule_);
   }
   for (const RuleCondition* c : {&rule_.alert, &rule_.clear}) {
+    if (!c->enabled) continue;
+    for (const Aggregate& a : rule_.aggregates) {
+      if (a.name != c->aggregate) continue;
+      alert_reads_ring_ = alert_reads_ring_ || a.kind == AggregateKind::kMin || a.kind == AggregateKind::kMax ||
+                          a.kind == AggregateKind::kStddev || a.kind == AggregateKind::kSlope;
+    }
+  }
+  for (const RuleCondition* c : {&rule_.alert, &rule_.clear}) {
     if (!c->enabled || !c->zscore) continue;
     for (size_t i = 0; i < rule_.aggregates.size(); ++i) {
       if (rule_.aggregates[i].name == c->aggregate) zscore_aggregate_ = static_cast<int>(i);
@@ -193,11 +201,13 @@ RuleOutcome NamedRule::OnRecord(const FieldValue* values, TimeMicros arrival_us,
       Send(RuleEvent::Kind::kOutlier, key, t);
     }
     if (rule_.alert.enabled) {
-      const Accumulator acc = WindowLine(a.slot);
+      const Accumulator acc = alert_reads_ring_ ? count_->Values(a.slot) : count_->running(a.slot);
       uint32_t distinct[kMaxDistinct];
       for (size_t d = 0; d < fields_.distinct.size(); ++d) distinct[d] = count_->distinct(a.slot, d);
       alert_key_ = key;
+      window_line_slot_ = a.slot;
       Alert(a.slot, acc, distinct, t);
+      window_line_slot_ = UINT32_MAX;
     }
     return RuleOutcome::kAccepted;
   }
@@ -365,6 +375,7 @@ void NamedRule::Alert(uint32_t slot, const Accumulator& acc, const uint32_t* dis
   const AlertTransition tr = EvaluateAlert(&alert_states_[slot], hot, clear, rule_.for_us, t_us);
   if (tr == AlertTransition::kNone) return;
   ++counters_.alerts;
+  if (window_line_slot_ != UINT32_MAX) WindowLine(window_line_slot_);
   // What the result (or window line) carries, plus the state and zscore().
   std::string line = json_;
   json_.assign("{\"event\":\"alert\",\"rule\":");

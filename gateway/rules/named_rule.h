@@ -145,6 +145,14 @@ class NamedRule : private ResultReceiver {
   uint64_t hashes_[16];
   std::string json_;
   RuleEvents* out_ = nullptr;
+  // Count windows: the alert and clear conditions read min, max, stddev or
+  // slope, which only the ring gives (O(N) a record); else the running
+  // moments do (O(1)).
+  bool alert_reads_ring_ = false;
+  // Count windows: the key whose window line Alert() writes, only when it
+  // emits an event (formatting it for every record would cost more than
+  // the rest of the rule).
+  uint32_t window_line_slot_ = UINT32_MAX;
   std::string_view alert_key_;  // the key Alert() is about, during the call  // during a call that can close windows
   // The zscore of the result being handled, for its alert event.
   bool has_zscore_ = false;

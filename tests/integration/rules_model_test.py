@@ -81,6 +81,7 @@ QUIRKS = {
     'null_no_clear': 'with the default clear, a null aggregate (or zscore) does not resolve a firing alert',
     'close_before_join': '(approximate) a record first closes the windows its time closes (freeing max_distinct), then joins its own',
     'lazy_release': '(approximate) the distinct values of a closed window stay counted against max_distinct until its key opens a new window',
+    'flat_zscore': 'a zscore() history whose stddev is at most 1e-12 of its largest |value| is flat (null): rounding, not spread',
 }
 ACTIVE_QUIRKS = set()
 EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)
@@ -677,12 +678,17 @@ class RuleModel:
                 mean = sum(pv) / n
                 var = sum((v - mean) ** 2 for v in pv) / n
                 sd = var.sqrt() if var > 0 else D(0)
+                if 'flat_zscore' in ACTIVE_QUIRKS and sd <= D('1e-12') * max(abs(v) for v in pv):
+                    sd = D(0)
                 if sd > D('1e-40'):
                     z = (exact(x) - mean) / sd
             else:
                 n = len(prev)
                 mean = sum(prev, Fraction(0)) / n
                 var = sum(((v - mean) ** 2 for v in prev), Fraction(0)) / n
+                scale = max(abs(v) for v in prev)
+                if 'flat_zscore' in ACTIVE_QUIRKS and var <= Fraction(1, 10 ** 24) * scale * scale:
+                    var = Fraction(0)
                 if var > 0:
                     z = exact(Fraction(x) - mean) / dsqrt(var)
         if x is not None:
