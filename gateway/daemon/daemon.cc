@@ -259,6 +259,8 @@ Status Daemon::StartSink(const SinkFactory& f) {
   ctx.rules_json = [this](std::string_view name, std::string* out) {
     return AppendPipelineRulesJson(pipeline_.get(), name, out);
   };
+  ctx.pending_json = [this](std::string* out) { AppendPipelinePendingAlertsJson(*pipeline_, out); };
+  ctx.config_json = [this](std::string* out) { AppendDashboardConfigJson(config_, out); };
   std::unique_ptr<Sink> sink;
   const Status s = f.make(config_, ctx, &sink);
   if (!s.ok() || !sink) return s;

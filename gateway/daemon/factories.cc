@@ -87,6 +87,7 @@ Status MakeHttpSink(const Config& config, const SinkContext& ctx, std::unique_pt
   auto sink = std::make_unique<HttpSink>(HttpSink::Providers{ctx.metrics, ctx.healthy, ctx.links, ctx.refresh}, ctx.clock);
   sink->SetStateWriters(ctx.windows_json, ctx.alerts_json);
   sink->SetRuleWriter(ctx.rules_json);
+  sink->SetDashboardWriters(ctx.pending_json, ctx.config_json);
   const Status s = sink->Start(config.http.listen_addr);
   if (!s.ok()) return s;
   Log(LogLevel::kInfo, "http: listening on %s (port %u)", config.http.listen.c_str(),

@@ -40,6 +40,10 @@ struct SinkContext {
   std::function<void(std::string*)> alerts_json;
   // /api/rules (name empty) and /api/rules/NAME; false: no such rule.
   std::function<bool(std::string_view, std::string*)> rules_json;
+  // /api/alerts/pending (from the pipeline's table) and /api/config (from
+  // the configuration in force).
+  std::function<void(std::string*)> pending_json;
+  std::function<void(std::string*)> config_json;
 };
 
 struct SourceFactory {

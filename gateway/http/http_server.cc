@@ -28,11 +28,16 @@ constexpr char kMetricsType[] = "text/plain; version=0.0.4; charset=utf-8";
 constexpr char kJsonType[] = "application/json";
 constexpr char kHtmlType[] = "text/html; charset=utf-8";
 constexpr char kTextType[] = "text/plain; charset=utf-8";
-// The dashboard needs nothing but itself and same-origin fetches.
+constexpr char kScriptType[] = "text/javascript; charset=utf-8";
+constexpr char kStyleType[] = "text/css; charset=utf-8";
+// The dashboard needs nothing but its own script and style (same origin, no
+// inline code: inline event handlers, inline scripts and eval are all
+// refused) and same-origin fetches. Trusted Types make any assignment of a
+// string to innerHTML (or another HTML sink) throw in browsers that know them.
 constexpr char kDashboardPolicy[] =
-    "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; "
-    "connect-src 'self'; img-src data:; base-uri 'none'; form-action 'none'; "
-    "frame-ancestors 'none'";
+    "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; "
+    "img-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'; "
+    "require-trusted-types-for 'script'; trusted-types 'none'";
 
 std::string AddressText(const sockaddr* addr, socklen_t len) {
   char host[NI_MAXHOST];
@@ -234,6 +239,12 @@ bool HttpServer::Respond(MHD_Connection* connection, const char* url, const char
     return Queue(connection, MHD_HTTP_OK, kDashboardHtml, kHtmlType, "Content-Security-Policy",
                  kDashboardPolicy) == MHD_YES;
   }
+  if (path == "/dashboard.js") {
+    return Queue(connection, MHD_HTTP_OK, kDashboardJs, kScriptType) == MHD_YES;
+  }
+  if (path == "/dashboard.css") {
+    return Queue(connection, MHD_HTTP_OK, kDashboardCss, kStyleType) == MHD_YES;
+  }
   Endpoint e;
   if (path == "/metrics") {
     e = kMetrics;
@@ -243,6 +254,10 @@ bool HttpServer::Respond(MHD_Connection* connection, const char* url, const char
     e = kWindows;
   } else if (path == "/api/alerts") {
     e = kAlerts;
+  } else if (path == "/api/alerts/pending") {
+    e = kPending;
+  } else if (path == "/api/config") {
+    e = kConfig;
   } else if (path == "/api/links") {
     e = kLinks;
   } else if (path == "/api/rules" || path.substr(0, 11) == "/api/rules/") {
@@ -283,6 +298,14 @@ bool HttpServer::Respond(MHD_Connection* connection, const char* url, const char
       break;
     case kLinks:
       content_->WriteLinks(body.get());
+      break;
+    case kPending:
+      content_->WritePendingAlerts(body.get());
+      break;
+    case kConfig:
+      content_->WriteConfig(body.get());
+      break;
+    case kEndpointCount:
       break;
     case kRules:
       if (!content_->WriteRule(path.size() > 11 ? path.substr(11) : std::string_view(), body.get())) {

@@ -1,10 +1,13 @@
 // HttpServer: the [http] endpoint of DESIGN.md section 10, on libmicrohttpd.
 //
-//   GET /             the dashboard (text/html)
+//   GET /             the dashboard (text/html), which loads
+//   GET /dashboard.js and /dashboard.css (both compiled in, dashboard_html.h)
 //   GET /metrics      Prometheus text format 0.0.4
 //   GET /healthz      200 "ok\n", or 503 and the reason
 //   GET /api/windows  JSON array of the replay window objects
 //   GET /api/alerts   JSON array of the alerts firing now
+//   GET /api/alerts/pending  JSON array of the alerts pending now
+//   GET /api/config   JSON object: the thresholds the dashboard draws
 //   GET /api/links    JSON array of every source's and sink's state
 // HEAD is served like GET without a body; other methods get 405, other paths
 // 404. Every response carries "Cache-Control: no-store".
@@ -54,6 +57,10 @@ class HttpContent {
   // JSON array: one object per source and sink (name, up, state, backlog,
   // last_error).
   virtual void WriteLinks(std::string* out) { out->append("[]"); }
+  // JSON array of the alerts pending now (hot, waiting for `for`).
+  virtual void WritePendingAlerts(std::string* out) { out->append("[]"); }
+  // JSON object: the configuration the dashboard shows (thresholds).
+  virtual void WriteConfig(std::string* out) { out->append("{}"); }
   // True if the gateway is healthy; otherwise false and *why says what is
   // wrong (one line, served as the body of a 503).
   virtual bool Healthy(std::string* why) = 0;
@@ -102,14 +109,14 @@ class HttpServer {
   bool Respond(MHD_Connection* connection, const char* url, const char* method);
 
   // The answers built by HttpContent, each sized by its last answer.
-  enum Endpoint { kMetrics, kHealthz, kWindows, kAlerts, kRules, kLinks };
+  enum Endpoint { kMetrics, kHealthz, kWindows, kAlerts, kRules, kLinks, kPending, kConfig, kEndpointCount };
 
   HttpContent* const content_;
   const std::unique_ptr<LogSink> log_sink_;
   MHD_Daemon* daemon_ = nullptr;
   int epoll_fd_ = -1;
   uint16_t port_ = 0;
-  size_t body_size_hint_[kLinks + 1] = {};  // bytes of the last answer of each endpoint
+  size_t body_size_hint_[kEndpointCount] = {};  // bytes of the last answer of each endpoint
   unsigned int open_connections_ = 0;  // counted by Callbacks::Notify
 };
 

@@ -19,6 +19,28 @@ void HttpSink::SetStateWriters(JsonWriter windows, JsonWriter alerts) {
   alerts_ = std::move(alerts);
 }
 
+void HttpSink::SetDashboardWriters(JsonWriter pending, JsonWriter config) {
+  pending_ = std::move(pending);
+  config_ = std::move(config);
+}
+
+void HttpSink::WritePendingAlerts(std::string* out) {
+  if (providers_.refresh) providers_.refresh();
+  if (pending_) {
+    pending_(out);
+  } else {
+    out->append("[]");
+  }
+}
+
+void HttpSink::WriteConfig(std::string* out) {
+  if (config_) {
+    config_(out);
+  } else {
+    out->append("{}");
+  }
+}
+
 int64_t HttpSink::next_tick_us() const {
   const int64_t ms = server_.timeout_ms();
   return ms < 0 ? kNever : clock_->MonotonicUs() + ms * 1000;

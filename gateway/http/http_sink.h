@@ -10,6 +10,8 @@
 //   GET /api/rules    every [rule.NAME]: counters, watermark, its windows now
 //   GET /api/rules/NAME  one of them (404: no such rule)
 //   GET /api/links    the state of every source and sink
+//   GET /api/alerts/pending  the alerts pending now, sorted by key
+//   GET /api/config   the thresholds in force (see SetDashboardWriters)
 //   GET /             the dashboard
 //
 // Runs on the loop thread: the server's epoll descriptor is fd(), and Tick()
@@ -47,6 +49,10 @@ class HttpSink : public Sink, private HttpContent {
   // from the pipeline's table when asked, so the sink holds nothing per key.
   // Until set (or when empty), both arrays are "[]".
   void SetStateWriters(JsonWriter windows, JsonWriter alerts);
+  // Where /api/alerts/pending (a JSON array, after Providers::refresh) and
+  // /api/config (a JSON object) come from. Until set (or when empty): "[]"
+  // and "{}".
+  void SetDashboardWriters(JsonWriter pending, JsonWriter config);
   // Where /api/rules and /api/rules/NAME come from (HttpContent::WriteRule).
   using RuleWriter = std::function<bool(std::string_view name, std::string* out)>;
   void SetRuleWriter(RuleWriter rules) { rules_ = std::move(rules); }
@@ -68,6 +74,8 @@ class HttpSink : public Sink, private HttpContent {
   void WriteWindows(std::string* out) override;
   void WriteAlerts(std::string* out) override;
   bool WriteRule(std::string_view name, std::string* out) override;
+  void WritePendingAlerts(std::string* out) override;
+  void WriteConfig(std::string* out) override;
 
  private:
   // HttpContent
@@ -79,7 +87,7 @@ class HttpSink : public Sink, private HttpContent {
   Clock* const clock_;
   HttpServer server_;
   std::string listen_;
-  JsonWriter windows_, alerts_;
+  JsonWriter windows_, alerts_, pending_, config_;
   RuleWriter rules_;
 };
 

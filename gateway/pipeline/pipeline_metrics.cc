@@ -1,6 +1,7 @@
 #include "gateway/pipeline/pipeline_metrics.h"
 
 #include "gateway/base/json_format.h"
+#include "gateway/config/where.h"
 #include "gateway/pipeline/pipeline.h"
 
 namespace sensorgate {
@@ -123,7 +124,79 @@ void AppendRuleJson(NamedRule* r, std::string* out) {
   out->append("]}");
 }
 
+// "max > 100", "zscore(avg) >= 3", or null when the condition is off.
+void AppendConditionJson(std::string* out, const RuleCondition& c) {
+  if (!c.enabled) {
+    out->append("null");
+    return;
+  }
+  std::string text = c.zscore ? "zscore(" + c.aggregate + ")" : c.aggregate;
+  text += " ";
+  text += CompareOpText(c.op);
+  text += " ";
+  AppendJsonNumber(&text, c.threshold);
+  AppendJsonString(out, text);
+}
+
 }  // namespace
+
+void AppendPipelinePendingAlertsJson(const Pipeline& p, std::string* out) {
+  const WindowTable& w = p.windows();
+  out->push_back('[');
+  bool first = true;
+  for (uint32_t s : w.SlotsByKey()) {
+    if (w.count(s) == 0) continue;
+    const AlertState& a = p.key_state(s).hot;
+    if (a.phase != AlertPhase::kPending) continue;
+    if (!first) out->push_back(',');
+    first = false;
+    AppendFiringAlertJson(out, "hot", w.Summary(s));
+    out->pop_back();  // the closing brace
+    out->append(",\"since\":");
+    AppendJsonTime(out, a.since_us);
+    out->push_back('}');
+  }
+  out->push_back(']');
+}
+
+void AppendDashboardConfigJson(const Config& c, std::string* out) {
+  out->append(c.hot_rule ? "{\"hot_rule\":true" : "{\"hot_rule\":false");
+  out->append(",\"window\":{\"size\":");
+  AppendJsonInt(out, c.window.size);
+  out->append(",\"max_keys\":");
+  AppendJsonInt(out, c.window.max_keys);
+  out->append(c.alert.enabled ? "},\"alert\":{\"enabled\":true" : "},\"alert\":{\"enabled\":false");
+  if (c.alert.enabled) {
+    out->append(",\"above\":");
+    AppendJsonNumber(out, c.alert.above);
+    out->append(",\"clear_below\":");
+    AppendJsonNumber(out, c.alert.clear_below);
+    out->append(",\"for_s\":");
+    AppendJsonNumber(out, static_cast<double>(c.alert.for_us) / kMicrosPerSecond);
+    out->append(",\"min_samples\":");
+    AppendJsonInt(out, c.alert.min_samples);
+    out->append(",\"stale_after_s\":");
+    AppendJsonNumber(out, static_cast<double>(c.alert.stale_after_us) / kMicrosPerSecond);
+  }
+  out->append("},\"rules\":[");
+  bool first = true;
+  for (const RuleConfig& r : c.rules) {
+    if (!first) out->push_back(',');
+    first = false;
+    out->append("{\"rule\":");
+    AppendJsonString(out, r.name);
+    out->append(",\"alert\":");
+    AppendConditionJson(out, r.alert);
+    out->append(",\"clear\":");
+    AppendConditionJson(out, r.clear);
+    out->append(",\"for_s\":");
+    AppendJsonNumber(out, static_cast<double>(r.for_us) / kMicrosPerSecond);
+    out->append(",\"min_samples\":");
+    AppendJsonInt(out, r.min_samples);
+    out->push_back('}');
+  }
+  out->append("]}");
+}
 
 bool AppendPipelineRulesJson(Pipeline* p, std::string_view name, std::string* out) {
   if (name.empty()) {

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "gateway/base/metrics.h"
+#include "gateway/config/config.h"
 
 namespace sensorgate {
 
@@ -35,6 +36,22 @@ void AppendPipelineWindowsJson(const Pipeline& p, std::string* out);
 // Appends the JSON array of /api/alerts: the alerts firing now
 // (AppendFiringAlertJson), sorted by key (bytewise), "hot" before "stale".
 void AppendPipelineAlertsJson(const Pipeline& p, std::string* out);
+
+// Appends the JSON array of /api/alerts/pending: the keys whose "hot" alert
+// is pending now (hot, waiting for `for`), sorted by key (bytewise):
+//   {"rule":"hot","key":K,"avg":X,"count":N,"time":TIME,"since":TIME}
+// where "since" is the reading time that made the key hot.
+void AppendPipelinePendingAlertsJson(const Pipeline& p, std::string* out);
+
+// Appends the JSON object of /api/config: what the dashboard needs of the
+// configuration in force (the running one after a reload):
+//   {"hot_rule":B,"window":{"size":N,"max_keys":N},
+//    "alert":{"enabled":B,"above":X,"clear_below":X,"for_s":X,"min_samples":N,
+//             "stale_after_s":X},
+//    "rules":[{"rule":NAME,"alert":"max > 100"|null,"clear":"..."|null,
+//              "for_s":X,"min_samples":N},...]}
+// No secret is written (no [email], [mqtt] or [kafka] key). Any thread.
+void AppendDashboardConfigJson(const Config& c, std::string* out);
 
 // /api/rules/NAME: one [rule.NAME]'s state as a JSON object:
 //   {"rule":NAME,"window":"tumbling 1m","accepted":N,"filtered":N,"late":N,

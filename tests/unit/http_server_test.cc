@@ -528,7 +528,7 @@ TEST(HttpServer, StartingTwiceIsAnError) {
   EXPECT_EQ(server.port(), port);
 }
 
-TEST(HttpDashboard, IsServedAtTheRootAndPollsBothApis) {
+TEST(HttpDashboard, IsServedAtTheRootWithAStrictPolicy) {
   FakeContent content;
   HttpServer server(&content);
   ASSERT_TRUE(server.Start(Listen("127.0.0.1:0")).ok());
@@ -537,27 +537,85 @@ TEST(HttpDashboard, IsServedAtTheRootAndPollsBothApis) {
   EXPECT_EQ(r.status, 200);
   EXPECT_EQ(r.Header("content-type"), "text/html; charset=utf-8");
   EXPECT_EQ(r.Header("cache-control"), "no-store");
-  EXPECT_NE(r.Header("content-security-policy").find("connect-src 'self'"), std::string::npos);
+  EXPECT_EQ(r.Header("x-content-type-options"), "nosniff");
+  const std::string policy = r.Header("content-security-policy");
+  EXPECT_NE(policy.find("connect-src 'self'"), std::string::npos) << policy;
+  EXPECT_NE(policy.find("script-src 'self';"), std::string::npos) << policy;
+  EXPECT_NE(policy.find("style-src 'self';"), std::string::npos) << policy;
+  EXPECT_NE(policy.find("require-trusted-types-for 'script'"), std::string::npos) << policy;
+  // No inline code and no eval may run.
+  EXPECT_EQ(policy.find("unsafe"), std::string::npos) << policy;
   EXPECT_EQ(r.body, kDashboardHtml);
   EXPECT_EQ(r.body.rfind("<!DOCTYPE html>", 0), 0u);
-  EXPECT_NE(r.body.find("getJson(\"/api/windows\")"), std::string::npos);
-  EXPECT_NE(r.body.find("getJson(\"/api/alerts\")"), std::string::npos);
+  EXPECT_NE(r.body.find("<script src=\"/dashboard.js\" defer></script>"), std::string::npos);
+  EXPECT_NE(r.body.find("<link rel=\"stylesheet\" href=\"/dashboard.css\">"), std::string::npos);
+}
+
+TEST(HttpDashboard, ServesItsScriptAndStyle) {
+  FakeContent content;
+  HttpServer server(&content);
+  ASSERT_TRUE(server.Start(Listen("127.0.0.1:0")).ok());
+  Response r = Fetch(&server, "GET", "/dashboard.js");
+  ASSERT_EQ(r.error, "");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.Header("content-type"), "text/javascript; charset=utf-8");
+  EXPECT_EQ(r.Header("cache-control"), "no-store");
+  EXPECT_EQ(r.Header("x-content-type-options"), "nosniff");
+  EXPECT_EQ(r.body, kDashboardJs);
+  for (const char* api : {"/api/windows", "/api/alerts", "/api/alerts/pending", "/api/config", "/api/links",
+                          "/api/rules"}) {
+    EXPECT_NE(r.body.find(std::string("getJson(\"") + api + "\")"), std::string::npos) << api;
+  }
   EXPECT_NE(r.body.find("POLL_MS = 2000"), std::string::npos);
   EXPECT_NE(r.body.find("setTimeout(poll, POLL_MS)"), std::string::npos);
+  EXPECT_NE(r.body.find("PAGE_SIZE = 50"), std::string::npos);
+  r = Fetch(&server, "GET", "/dashboard.css");
+  ASSERT_EQ(r.error, "");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.Header("content-type"), "text/css; charset=utf-8");
+  EXPECT_EQ(r.body, kDashboardCss);
+  EXPECT_NE(r.body.find("@media (max-width: 600px)"), std::string::npos);
+  EXPECT_EQ(content.calls, 0);
 }
 
 TEST(HttpDashboard, IsSmallAndSelfContained) {
-  const std::string page(kDashboardHtml);
-  EXPECT_LT(page.size(), 15u * 1024);
-  // No external assets: the only URL is the SVG namespace.
+  const std::string page = std::string(kDashboardHtml) + std::string(kDashboardJs) + std::string(kDashboardCss);
+  EXPECT_LT(page.size(), 40u * 1024);
+  // No external assets: the only URL is the SVG namespace; the page loads
+  // its own script and style, nothing else.
   std::string rest = page;
   const std::string svg_ns = "http://www.w3.org/2000/svg";
   rest.erase(rest.find(svg_ns), svg_ns.size());
-  for (const char* needle : {"http://", "https://", "//cdn", "<link", "src=", "@import", "url("}) {
+  for (const char* own : {"<script src=\"/dashboard.js\"", "<link rel=\"stylesheet\" href=\"/dashboard.css\">"}) {
+    const size_t at = rest.find(own);
+    ASSERT_NE(at, std::string::npos) << own;
+    rest.erase(at, std::string(own).size());
+  }
+  for (const char* needle : {"http://", "https://", "//cdn", "<link", "src=", "href=", "@import", "url("}) {
     EXPECT_EQ(rest.find(needle), std::string::npos) << needle;
   }
-  // Data from readings is set as text, never parsed as markup.
-  EXPECT_EQ(page.find("innerHTML"), std::string::npos);
+  // Data from readings is set as text, never parsed as markup, and no code
+  // is made from strings.
+  for (const char* needle : {"innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval(",
+                             "new Function", "setAttribute(\"on", "setAttribute(\"style", " onclick=",
+                             " onload=", " onerror="}) {
+    EXPECT_EQ(page.find(needle), std::string::npos) << needle;
+  }
+}
+
+TEST_F(HttpServerTest, ServesPendingAlertsAndConfigFromTheContent) {
+  const std::vector<Response> r =
+      FetchAll(&server_, {Request("GET", "/api/alerts/pending"), Request("GET", "/api/config")});
+  ASSERT_EQ(r[0].error, "");
+  EXPECT_EQ(r[0].status, 200);
+  EXPECT_EQ(r[0].Header("content-type"), "application/json");
+  EXPECT_EQ(r[0].body, "[]");  // HttpContent's defaults
+  ASSERT_EQ(r[1].error, "");
+  EXPECT_EQ(r[1].status, 200);
+  EXPECT_EQ(r[1].Header("content-type"), "application/json");
+  EXPECT_EQ(r[1].body, "{}");
+  EXPECT_EQ(Get("/api/alerts/pending/x").status, 404);
+  EXPECT_EQ(Get("/api/config/").status, 404);
 }
 
 }  // namespace

@@ -124,6 +124,21 @@ TEST_F(HttpSinkTest, ServesMetricsHealthAndLinksFromTheProviders) {
   EXPECT_NE(l.state.find("listening on 127.0.0.1:0"), std::string::npos) << l.state;
 }
 
+TEST_F(HttpSinkTest, ServesPendingAlertsAndConfigFromTheDashboardWriters) {
+  // Before the writers are set: an empty array and an empty object.
+  EXPECT_EQ(Fetch(&loop_, sink_, "/api/alerts/pending"), "[]");
+  EXPECT_EQ(Fetch(&loop_, sink_, "/api/config"), "{}");
+  std::string pending = "[{\"rule\":\"hot\",\"key\":\"a\"}]";
+  const std::string config = "{\"alert\":{\"enabled\":true,\"above\":75}}";
+  sink_.SetDashboardWriters([&](std::string* out) { out->append(pending); },
+                            [&](std::string* out) { out->append(config); });
+  const int refreshed = refreshed_;
+  EXPECT_EQ(Fetch(&loop_, sink_, "/api/alerts/pending"), pending);
+  EXPECT_EQ(refreshed_, refreshed + 1);  // pending windows published first
+  EXPECT_EQ(Fetch(&loop_, sink_, "/api/config"), config);
+  EXPECT_EQ(refreshed_, refreshed + 1);
+}
+
 using test_records::AlertConfigAbove75;
 using test_records::Feed;
 using test_records::Record;
