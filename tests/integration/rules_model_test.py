@@ -81,6 +81,7 @@ QUIRKS = {
     'null_no_clear': 'with the default clear, a null aggregate (or zscore) does not resolve a firing alert',
     'close_before_join': '(approximate) a record first closes the windows its time closes (freeing max_distinct), then joins its own',
     'lazy_release': '(approximate) the distinct values of a closed window stay counted against max_distinct until its key opens a new window',
+    'outlier_margin': 'a value within 1e-12 (relative) of exactly outlier_z stddev away is no outlier: a tie of decimal readings, whichever way its binary rounding falls',
     'flat_zscore': 'a zscore() history whose stddev is at most 1e-12 of its largest |value| is flat (null): rounding, not spread',
 }
 ACTIVE_QUIRKS = set()
@@ -563,6 +564,8 @@ class RuleModel:
             var = sum(((v - mean) ** 2 for v in vals), Fraction(0)) / n
             z = Fraction(str(r.outlier_z))
             dev = Fraction(value) - mean
+            if 'outlier_margin' in ACTIVE_QUIRKS:
+                z *= 1 + Fraction(1, 10 ** 12)
             if var > 0 and dev * dev > z * z * var:
                 out.append({'event': 'outlier', 'rule': r.name, 'key': key, 'value': value,
                             'avg': float(mean), 'stddev': float(dsqrt(var)), 'time': fmt_time(t)})
