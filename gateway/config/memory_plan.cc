@@ -37,7 +37,10 @@
 //   zscore()          baseline × max_keys × 8 + 8 per key
 //   distinct()        one pool for the rule: max_distinct × 24 + 16 bytes per
 //                     bucket (a power of two >= 2 × max_distinct) + 8 per set
-//                     (a key's window or pane, per distinct() aggregate)
+//                     (a key's window or pane, per distinct() aggregate);
+//                     sliding with D/S > 1: a second pool as large for the
+//                     windows being closed, 12 bytes per key and distinct(),
+//                     16 per key
 //   the rule itself   kPlanRuleFixedBytes (its configuration, filter, scratch)
 #include <cinttypes>
 #include <cstdio>
@@ -129,6 +132,17 @@ MemoryPlan::Item PlanRule(const RuleConfig& r) {
     const uint64_t pool = Add(Add(Mul(r.max_distinct, kPlanDistinctEntryBytes), Mul(table, 16)), Mul(sets, 8));
     bytes = Add(bytes, pool);
     item.detail += " + distinct pool " + HumanBytes(pool) + " (max_distinct " + U(r.max_distinct) + ")";
+    if (r.window == WindowKind::kSliding && r.every_us > 0 && r.length_us / r.every_us > 1) {
+      // The windows being closed: a second pool as large, one set per key
+      // and distinct() (8 bytes, and 4 for its count of inexact panes), and
+      // per key the panes the sets hold (16 bytes).
+      const uint64_t window_sets = Mul(keys, distinct);
+      const uint64_t wpool = Add(Add(Add(Mul(r.max_distinct, kPlanDistinctEntryBytes), Mul(table, 16)),
+                                     Mul(window_sets, 12)),
+                                 Mul(keys, 16));
+      bytes = Add(bytes, wpool);
+      item.detail += " + window sets " + HumanBytes(wpool);
+    }
   }
   bytes = Add(bytes, kPlanRuleFixedBytes);
   item.detail += " + 64 KiB for the rule";

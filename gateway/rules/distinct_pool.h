@@ -47,6 +47,11 @@ class DistinctPool {
   uint32_t Count(uint32_t set) const { return sets_[set].count; }
   // Distinct values in the union of `n` sets (the panes of a sliding window).
   uint32_t UnionCount(const uint32_t* sets, size_t n);
+  // Calls f(hash) for each value of the set, newest first.
+  template <typename F>
+  void ForEach(uint32_t set, F f) const {
+    for (uint32_t i = sets_[set].head; i != kNone; i = entries_[i].next_in_set) f(entries_[i].hash);
+  }
 
   // For a checkpoint: the set's values with their occurrences, oldest first
   // (replaces *out). Restore() in this order rebuilds the set as it was.

@@ -82,12 +82,56 @@ TimeWindows::TimeWindows(const RuleConfig& rule)
   }
   distinct_out_.resize(distinct_count_);
   exact_out_ = std::make_unique<bool[]>(std::max<size_t>(1, distinct_count_));
-  union_sets_.reserve(static_cast<size_t>(per_window_));
-  set_ids_.reserve(static_cast<size_t>(per_window_));
   if (per_window_ > 1) {
     cache_.reserve(static_cast<size_t>(panes));
     block_.reserve(rule.max_keys);
+    if (distinct_count_ > 0) {
+      window_pool_ = std::make_unique<DistinctPool>(rule.max_distinct,
+                                                    static_cast<uint32_t>(uint64_t{rule.max_keys} * distinct_count_));
+      window_sets_.reserve(rule.max_keys);
+      window_inexact_.reserve(static_cast<size_t>(uint64_t{rule.max_keys} * distinct_count_));
+    }
   }
+}
+
+void TimeWindows::PaneIntoWindowSets(uint32_t slot, int64_t j, int delta) {
+  const uint32_t index = RingIndex(j, ring_);
+  if (PaneAt(slot, index).number != j) return;
+  for (size_t d = 0; d < distinct_count_; ++d) {
+    const uint32_t set = SetId(slot, index, static_cast<uint32_t>(d));
+    const uint32_t w = WindowSetId(slot, d);
+    // Never full: the window's values are values of its panes, which fit in
+    // a pool of the same size.
+    pool_->ForEach(set, [&](uint64_t hash) {
+      if (delta > 0) {
+        (void)window_pool_->Add(w, hash);
+      } else {
+        window_pool_->Remove(w, hash);
+      }
+    });
+    if (inexact_[set]) window_inexact_[w] += delta;
+  }
+}
+
+void TimeWindows::MoveWindowSets(uint32_t slot, int64_t k) {
+  WindowSets& w = window_sets_[slot];
+  const int64_t lo = k, hi = k + per_window_ - 1;
+  if (w.lo == lo) return;
+  if (w.lo == INT64_MIN || lo < w.lo || lo > w.hi) {
+    // No overlap (a jump, or EmitOpen() went ahead): from the panes.
+    for (size_t d = 0; d < distinct_count_; ++d) {
+      window_pool_->Clear(WindowSetId(slot, d));
+      window_inexact_[WindowSetId(slot, d)] = 0;
+    }
+    w.lo = lo;
+    w.hi = hi;
+    for (int64_t j = lo; j <= hi; ++j) PaneIntoWindowSets(slot, j, +1);
+    return;
+  }
+  for (int64_t j = w.lo; j < lo; ++j) PaneIntoWindowSets(slot, j, -1);
+  for (int64_t j = w.hi + 1; j <= hi; ++j) PaneIntoWindowSets(slot, j, +1);
+  w.lo = lo;
+  w.hi = hi;
 }
 
 Accumulator& TimeWindows::CacheAt(uint32_t slot, int64_t pane) {
@@ -161,6 +205,8 @@ void TimeWindows::Touch(uint32_t slot, int64_t j) {
 }
 
 void TimeWindows::ResetPane(uint32_t slot, uint32_t index) {
+  // Its values leave the window sets that hold them first.
+  if (InWindowSets(slot, PaneAt(slot, index).number)) PaneIntoWindowSets(slot, PaneAt(slot, index).number, -1);
   PaneAt(slot, index) = Pane();
   for (size_t d = 0; d < distinct_count_; ++d) {
     pool_->Clear(SetId(slot, index, static_cast<uint32_t>(d)));
@@ -185,6 +231,10 @@ TimeWindows::Outcome TimeWindows::Add(std::string_view key, double value, TimeMi
     if (per_window_ > 1) {
       cache_.resize(panes_.size());
       block_.resize(keys_.size());
+      if (window_pool_) {
+        window_sets_.resize(keys_.size());
+        window_inexact_.resize(window_inexact_.size() + distinct_count_, 0);
+      }
     }
   }
   if (closed_through_ == INT64_MIN && !total_) {
@@ -207,11 +257,16 @@ TimeWindows::Outcome TimeWindows::Add(std::string_view key, double value, TimeMi
   p.min_time = std::min(p.min_time, time_us);
   p.max_time = std::max(p.max_time, time_us);
   if (per_window_ > 1) Touch(slot, pane);
+  const bool in_window = InWindowSets(slot, pane);
   for (size_t d = 0; d < distinct_count_; ++d) {
     const uint32_t set = SetId(slot, index, static_cast<uint32_t>(d));
+    const uint32_t values_before = pool_->Count(set);
     if (!pool_->Add(set, distinct_hashes[d])) {
+      if (in_window && !inexact_[set]) ++window_inexact_[WindowSetId(slot, d)];
       inexact_[set] = 1;
       ++distinct_overflow_;
+    } else if (in_window && pool_->Count(set) > values_before) {
+      (void)window_pool_->Add(WindowSetId(slot, d), distinct_hashes[d]);  // a value new to the pane
     }
   }
   return Outcome::kAccepted;
@@ -283,23 +338,19 @@ bool TimeWindows::Result(uint32_t slot, int64_t k, WindowResult* r) {
     }
   }
   if (merged_.count == 0) return false;
-  for (size_t d = 0; d < distinct_count_; ++d) exact_out_[d] = true;
-  if (distinct_count_ > 0) {
-    union_sets_.clear();
-    for (int64_t j = k; j < k + per_window_; ++j) {
-      const uint32_t index = total_ ? 0 : RingIndex(j, ring_);
-      const Pane& p = PaneAt(slot, index);
-      if (p.number == (total_ ? 0 : j) && p.acc.count > 0) union_sets_.push_back(index);
-    }
-  }
-  for (size_t d = 0; d < distinct_count_; ++d) {
-    set_ids_.clear();
-    for (uint32_t index : union_sets_) {
+  if (distinct_count_ > 0 && per_window_ == 1) {
+    const uint32_t index = total_ ? 0 : RingIndex(k, ring_);
+    for (size_t d = 0; d < distinct_count_; ++d) {
       const uint32_t set = SetId(slot, index, static_cast<uint32_t>(d));
-      if (inexact_[set]) exact_out_[d] = false;
-      set_ids_.push_back(set);
+      distinct_out_[d] = pool_->Count(set);
+      exact_out_[d] = !inexact_[set];
     }
-    distinct_out_[d] = set_ids_.size() == 1 ? pool_->Count(set_ids_[0]) : pool_->UnionCount(set_ids_.data(), set_ids_.size());
+  } else if (distinct_count_ > 0) {
+    MoveWindowSets(slot, k);
+    for (size_t d = 0; d < distinct_count_; ++d) {
+      distinct_out_[d] = window_pool_->Count(WindowSetId(slot, d));
+      exact_out_[d] = window_inexact_[WindowSetId(slot, d)] == 0;
+    }
   }
   r->slot = slot;
   r->key = keys_.key(slot);
@@ -409,9 +460,13 @@ bool TimeWindows::LoadState(std::string_view* in, std::string* error) {
     panes_.resize(panes_.size() + ring_);
     inexact_.resize(inexact_.size() + ring_ * distinct_count_, 0);
     if (per_window_ > 1) {
-      // The caches start stale: the first result rebuilds them.
+      // The caches and window sets start stale: the first result rebuilds them.
       cache_.resize(panes_.size());
       block_.resize(keys_.size());
+      if (window_pool_) {
+        window_sets_.resize(keys_.size());
+        window_inexact_.resize(window_inexact_.size() + distinct_count_, 0);
+      }
     }
     uint32_t in_use = 0;
     if (!r.U32(&in_use)) return Fail(error, truncated);

@@ -19,8 +19,13 @@
 // again). The merge tree depends on k alone, so a result is a pure function
 // of its panes, bit for bit: an open window listed by EmitOpen() has the
 // doubles it will have when it closes, and a restart that rebuilds the
-// caches gives the same. distinct() counts are still the union of the
-// window's D/S pane sets.
+// caches gives the same. distinct() counts the same way: each key keeps the
+// values of the window being closed as a set of a second pool, every value
+// with the number of its panes that hold it; the next window takes out the
+// pane that left and adds the one that came (work in proportion to those
+// panes' values, not to D/S). That pool has max_distinct entries too (the
+// window's values are values of its panes) and does not count against the
+// rule's max_distinct.
 //
 // Time: the watermark is the largest time accepted (event time; with
 // @arrival the caller passes the arrival time and AdvanceTo() the clock). A
@@ -140,6 +145,22 @@ class TimeWindows {
   const Accumulator& Prefix(uint32_t slot, int64_t m);
   // A record changed pane `j` of `slot`.
   void Touch(uint32_t slot, int64_t j);
+  // Sliding windows with distinct(): the key's window sets hold the values
+  // of its panes lo..hi (kept so whatever happens to those panes).
+  struct WindowSets {
+    int64_t lo = INT64_MIN, hi = INT64_MIN;
+  };
+  uint32_t WindowSetId(uint32_t slot, size_t d) const {
+    return slot * static_cast<uint32_t>(distinct_count_) + static_cast<uint32_t>(d);
+  }
+  bool InWindowSets(uint32_t slot, int64_t j) const {
+    return window_pool_ && window_sets_[slot].lo != INT64_MIN && j >= window_sets_[slot].lo &&
+           j <= window_sets_[slot].hi;
+  }
+  // Makes the window sets of `slot` those of the window starting at pane k.
+  void MoveWindowSets(uint32_t slot, int64_t k);
+  // Adds (+1) or takes out (-1) pane j's values (none if it holds no data).
+  void PaneIntoWindowSets(uint32_t slot, int64_t j, int delta);
   // Closes the windows starting at grid index first..last (in order).
   void CloseWindows(int64_t first, int64_t last, bool open, ResultReceiver* out);
   // The result of `slot`'s window starting at grid index k, if it has data
@@ -158,6 +179,9 @@ class TimeWindows {
   std::vector<Pane> panes_;
   std::vector<Accumulator> cache_;  // sliding: per pane, its block's suffix or prefix
   std::vector<BlockCache> block_;   // sliding: per key
+  std::unique_ptr<DistinctPool> window_pool_;  // sliding with distinct(): per key and distinct()
+  std::vector<WindowSets> window_sets_;        // per key
+  std::vector<uint32_t> window_inexact_;       // per key and distinct(): inexact panes in lo..hi
   std::unique_ptr<DistinctPool> pool_;
   std::vector<uint8_t> inexact_;  // per (pane, distinct aggregate)
   TimeMicros watermark_ = INT64_MIN;
@@ -169,8 +193,6 @@ class TimeWindows {
   Accumulator merged_;
   std::vector<uint32_t> distinct_out_;
   std::unique_ptr<bool[]> exact_out_;
-  std::vector<uint32_t> union_sets_;  // pane indexes of the window being merged
-  std::vector<uint32_t> set_ids_;
 };
 
 }  // namespace sensorgate

@@ -204,13 +204,16 @@ TEST(MemoryPlan, CountsEveryNamedRule) {
   // panes 6 + ceil(15s / 10s) = 8 of 128 bytes + 1 (distinct) + 96 (block
   // cache, as D/S = 6 > 1): 8 × 100 × 225; block bounds 100 × 32; keys 100 ×
   // 152 + 4 + 256 × 4; zscore 30 × 100 × 8 + 100 × 8; pool: 1000 entries ×
-  // 24, 2048 buckets × 16, 800 sets × 8; 64 KiB.
-  EXPECT_EQ(p.items[1].bytes,
-            180000u + 3200 + 15200 + 4 + 1024 + 24000 + 800 + 24000 + 32768 + 6400 + 65536);
+  // 24, 2048 buckets × 16, 800 sets × 8; the window sets: another pool
+  // (1000 × 24 + 2048 × 16), 100 keys × 1 distinct() × 12, 100 keys × 16;
+  // 64 KiB.
+  EXPECT_EQ(p.items[1].bytes, 180000u + 3200 + 15200 + 4 + 1024 + 24000 + 800 + 24000 + 32768 + 6400 + 24000 +
+                                  32768 + 1200 + 1600 + 65536);
   EXPECT_EQ(p.items[1].detail,
             "panes 8 × max_keys 100 × 225 bytes + 100 block caches × 32 bytes + 100 keys × 152 bytes + key "
             "index 1 KiB + zscore baseline "
-            "30 × max_keys 100 × 8 bytes + distinct pool 61.7 KiB (max_distinct 1000) + 64 KiB for the rule");
+            "30 × max_keys 100 × 8 bytes + distinct pool 61.7 KiB (max_distinct 1000) + window sets 58.2 KiB + 64 KiB "
+            "for the rule");
   EXPECT_EQ(p.total, p.items[0].bytes + p.items[1].bytes);
 }
 

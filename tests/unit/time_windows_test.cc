@@ -283,7 +283,7 @@ TEST(TimeWindows, LongSlidingWindowsFromBlockCachesEqualTheModel) {
       if (late == 0) rt -= static_cast<int64_t>(rng() % (d + l + 2 * s));  // anywhere in the open windows
       if (late == 1) rt -= static_cast<int64_t>(rng() % (l + s));           // within lateness
       const Model::Rec r{"k" + std::to_string(rng() % 3), rt, static_cast<double>(rng() % 64) / 8,
-                         DistinctHash(static_cast<double>(rng() % 20)), 0};
+                         DistinctHash(static_cast<double>(rng() % 400)), 0};
       const bool accepted = m.Add(r, &want);
       ASSERT_EQ(w->Add(r.key, r.v, r.t, &r.h, &c) == TimeWindows::Outcome::kAccepted, accepted)
           << "round " << round << " record " << i;
