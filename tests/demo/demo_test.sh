@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The README's first command, demo/run.sh, end to end: run from the source
+# The README's first command, examples/demo/run.sh, end to end: run from the source
 # tree against an existing build (--no-install), it must deliver an alert mail
 # naming a hot equipment as FIRING (read from maildev's REST API) and
 # aggregates on the Kafka topic sensor-aggregates (read with kcat), both within
@@ -17,8 +17,8 @@ LIMIT=${DEMO_TEST_LIMIT:-60}
 export PATH="$PATH:/usr/local/sbin:/usr/sbin:/sbin"
 
 skip() { echo "SKIP: $*"; exit 77; }
-[ -x "$SRC/demo/node_modules/.bin/maildev" ] ||
-  skip "maildev is not installed: npm ci --prefix demo (needs nodejs and npm; see .ci/install-deps)"
+[ -x "$SRC/examples/demo/node_modules/.bin/maildev" ] ||
+  skip "maildev is not installed: npm ci --prefix examples/demo (needs nodejs and npm; see .ci/install-deps)"
 command -v node >/dev/null || skip "node is not installed (apt-get install nodejs)"
 command -v mosquitto >/dev/null || skip "mosquitto is not installed (apt-get install mosquitto)"
 command -v kcat >/dev/null || skip "kcat is not installed (apt-get install kcat)"
@@ -69,15 +69,15 @@ T0=$(now)
 # Job control on: without it, a background command starts with SIGINT
 # ignored, and the demo could not be stopped the way Ctrl-C stops it.
 set -m
-"$SRC/demo/run.sh" --no-install --build "$BUILD" --print-json "$JSON" --for 600s >"$OUT" 2>&1 &
+"$SRC/examples/demo/run.sh" --no-install --build "$BUILD" --print-json "$JSON" --for 600s >"$OUT" 2>&1 &
 DEMO=$!
 set +m
 
 # The demo writes the JSON file once every piece is up.
 until [ -s "$JSON" ]; do
-  kill -0 "$DEMO" 2>/dev/null || fail "demo/run.sh exited before it was up"
+  kill -0 "$DEMO" 2>/dev/null || fail "examples/demo/run.sh exited before it was up"
   [ "$(python3 -c "import sys; print(int(float(sys.argv[1]) > $LIMIT))" "$(elapsed "$T0")")" = 1 ] &&
-    fail "demo/run.sh was not up within ${LIMIT} s"
+    fail "examples/demo/run.sh was not up within ${LIMIT} s"
   sleep 0.2
 done
 UP=$(elapsed "$T0")
@@ -90,7 +90,7 @@ echo "demo up after ${UP} s: temp folder $TMP, hot equipment: $HOT"
 # Poll maildev and kcat until both have what we want, or 60 s have passed.
 MAIL_AT="" KAFKA_AT="" MAIL_LINE=""
 while [ -z "$MAIL_AT" ] || [ -z "$KAFKA_AT" ]; do
-  kill -0 "$DEMO" 2>/dev/null || fail "demo/run.sh exited while running"
+  kill -0 "$DEMO" 2>/dev/null || fail "examples/demo/run.sh exited while running"
   if [ -z "$MAIL_AT" ]; then
     MAIL_LINE=$(python3 - "$WEB" "$HOT" <<'EOF' 2>/dev/null
 import json, re, sys, urllib.request
@@ -133,10 +133,10 @@ for _ in $(seq 1 600); do  # 60 s at most
   fi
   sleep 0.1
 done
-[ -n "$code" ] || fail "demo/run.sh still runs 60 s after SIGINT"
+[ -n "$code" ] || fail "examples/demo/run.sh still runs 60 s after SIGINT"
 DEMO=""
 echo "demo stopped after SIGINT in $(elapsed "$S0") s with status $code"
-[ "$code" = 0 ] || fail "demo/run.sh exited with status $code after SIGINT"
+[ "$code" = 0 ] || fail "examples/demo/run.sh exited with status $code after SIGINT"
 left=""
 for p in $PIDS; do
   kill -0 "$p" 2>/dev/null && left="$left $p($(tr '\0' ' ' </proc/$p/cmdline 2>/dev/null))"
@@ -145,7 +145,7 @@ done
 others=$(pgrep -f "$TMP" 2>/dev/null | tr '\n' ' ')
 [ -z "$others" ] || fail "processes naming $TMP left: $others"
 [ ! -e "$TMP" ] || fail "the temp folder $TMP is still there"
-grep -q 'stopped, all clean' "$OUT" || fail "demo/run.sh did not report a clean stop"
+grep -q 'stopped, all clean' "$OUT" || fail "examples/demo/run.sh did not report a clean stop"
 
 RESULT=0
 echo "PASS: mail after ${MAIL_AT} s, Kafka after ${KAFKA_AT} s (limit ${LIMIT} s), clean stop"

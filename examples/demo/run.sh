@@ -1,17 +1,17 @@
 #!/usr/bin/env bash
-# demo/run.sh: the whole system, live, on this machine.
+# examples/demo/run.sh: the whole system, live, on this machine.
 #
 #   sensorgate-sim --(MQTT)--> mosquitto --> sensorgate --(SMTP)--> maildev (web UI)
 #                                                  |------(Kafka)--> librdkafka's mock cluster
 #                                                  `------(HTTP)---> dashboard, /metrics
 #
 # Run as root from anywhere in the repository (it works from its own path):
-#   demo/run.sh                      install what is missing, build if needed, run until Ctrl-C
-#   demo/run.sh --no-install         install nothing, build nothing: fail if something is missing
-#   demo/run.sh --for 90s            stop by itself after 90 s (also SENSORGATE_DEMO_FOR=90s)
-#   demo/run.sh --print-json FILE    write ports, URLs, pids and the temp folder to FILE once up
-#   demo/run.sh --build DIR          binaries of this build folder [REPO/build] (also SENSORGATE_BUILD)
-#   demo/run.sh --seed S             simulator seed [14: sensor01, sensor04 and sensor11 run hot]
+#   examples/demo/run.sh                      install what is missing, build if needed, run until Ctrl-C
+#   examples/demo/run.sh --no-install         install nothing, build nothing: fail if something is missing
+#   examples/demo/run.sh --for 90s            stop by itself after 90 s (also SENSORGATE_DEMO_FOR=90s)
+#   examples/demo/run.sh --print-json FILE    write ports, URLs, pids and the temp folder to FILE once up
+#   examples/demo/run.sh --build DIR          binaries of this build folder [REPO/build] (also SENSORGATE_BUILD)
+#   examples/demo/run.sh --seed S             simulator seed [14: sensor01, sensor04 and sensor11 run hot]
 #
 # Everything listens on 127.0.0.1 on free ports and lives in one temp folder,
 # removed at the end. Each piece runs in a session of its own, so Ctrl-C
@@ -21,8 +21,8 @@
 # demo says which, stops the rest and exits 1.
 set -u -o pipefail
 
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-DEMO_DIR="$ROOT/demo"
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+DEMO_DIR="$ROOT/examples/demo"
 BUILD=${SENSORGATE_BUILD:-$ROOT/build}
 INSTALL=1
 RUN_FOR=${SENSORGATE_DEMO_FOR:-}
@@ -98,8 +98,8 @@ if [ "$INSTALL" = 1 ]; then
       die "apt-get install ${missing[*]} failed"
   fi
   if [ ! -x "$MAILDEV" ]; then
-    echo "demo: npm ci --prefix demo (maildev, pinned in demo/package-lock.json)"
-    npm ci --prefix "$DEMO_DIR" --no-audit --no-fund --loglevel=error >/dev/null || die "npm ci --prefix demo failed"
+    echo "demo: npm ci --prefix examples/demo (maildev, pinned in examples/demo/package-lock.json)"
+    npm ci --prefix "$DEMO_DIR" --no-audit --no-fund --loglevel=error >/dev/null || die "npm ci --prefix examples/demo failed"
   fi
   if [ ! -x "$GATEWAY" ] || [ ! -x "$SIM" ] || [ ! -x "$MOCK" ]; then
     echo "demo: building into $BUILD"
@@ -117,7 +117,7 @@ problems=()
 have mosquitto || problems+=("mosquitto (apt-get install mosquitto)")
 have python3 || problems+=("python3 (apt-get install python3)")
 have node || problems+=("node (apt-get install nodejs)")
-[ -x "$MAILDEV" ] || problems+=("$MAILDEV (npm ci --prefix demo)")
+[ -x "$MAILDEV" ] || problems+=("$MAILDEV (npm ci --prefix examples/demo)")
 if [ ${#problems[@]} -gt 0 ]; then
   echo "demo: missing:" >&2
   printf '  %s\n' "${problems[@]}" >&2
