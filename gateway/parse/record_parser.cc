@@ -50,6 +50,8 @@ std::string_view TrimBlanks(std::string_view s) {
   return s;
 }
 
+}  // namespace
+
 // --- the fast path ---------------------------------------------------------
 //
 // A strict scanner of RFC 8259 JSON over [p, end), where *end is a NUL and
@@ -113,6 +115,22 @@ class FastScanner {
       if (!Digits()) return false;
     }
     *out = std::string_view(start, static_cast<size_t>(p_ - start));
+    return true;
+  }
+
+  const char* pos() const { return p_; }
+
+  // The n bytes at `lit` (no NUL among them), when they come next. At least
+  // 16 bytes past lit + n and past the end of the record must be readable.
+  bool Take(const char* lit, size_t n) {
+    if (static_cast<size_t>(end_ - p_) < n) return false;
+    size_t i = 0;
+    for (; i + kBlock < n; i += kBlock) {
+      if (Differ(p_ + i, lit + i, kBlock)) return false;
+    }
+    // The last block, cut to what is left of the literal (maybe nothing).
+    if (Differ(p_ + i, lit + i, n - i)) return false;
+    p_ += n;
     return true;
   }
 
@@ -222,6 +240,29 @@ class FastScanner {
     return m == 0 ? kBlock : static_cast<unsigned>(__builtin_ctzll(m)) / 8;
   }
 #endif
+  // Whether the first n (at most kBlock) bytes at a and b differ; reads
+  // kBlock bytes at each.
+#if defined(__SSE2__)
+  static bool Differ(const char* a, const char* b, size_t n) {
+    const __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(a));
+    const __m128i y = _mm_loadu_si128(reinterpret_cast<const __m128i*>(b));
+    const unsigned same = static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(x, y)));
+    const unsigned want = (1u << n) - 1;
+    return (same & want) != want;
+  }
+#elif defined(__aarch64__)
+  static bool Differ(const char* a, const char* b, size_t n) {
+    const uint8x16_t x = vld1q_u8(reinterpret_cast<const uint8_t*>(a));
+    const uint8x16_t y = vld1q_u8(reinterpret_cast<const uint8_t*>(b));
+    // Four bits per byte, in byte order: all set where the bytes differ.
+    const uint64_t diff =
+        vget_lane_u64(vreinterpret_u64_u8(vshrn_n_u16(vreinterpretq_u16_u8(vmvnq_u8(vceqq_u8(x, y))), 4)), 0);
+    const uint64_t want = n >= 16 ? ~uint64_t{0} : (uint64_t{1} << (4 * n)) - 1;
+    return (diff & want) != 0;
+  }
+#else
+  static bool Differ(const char* a, const char* b, size_t n) { return std::memcmp(a, b, n) != 0; }
+#endif
   bool Digits() {
     const char* start = p_;
     while (static_cast<unsigned>(*p_ - '0') <= 9) ++p_;
@@ -244,6 +285,8 @@ class FastScanner {
   const char* p_;
   const char* end_;
 };
+
+namespace {
 
 // A decimal token of at most 15 digits and no exponent, read as
 // mantissa / 10^k: both are exact doubles, so the one IEEE division gives the
@@ -336,6 +379,9 @@ void RecordParser::AddPath(std::string_view dotted, uint32_t f) {
     start = dot + 1;
   }
   node->leaves |= uint64_t{1} << f;
+  // A shape points into the trie, which just changed.
+  shape_->valid = false;
+  next_shape_->valid = false;
 }
 
 Status RecordParser::SetCsvHeader(std::string_view header) {
@@ -515,13 +561,59 @@ bool RecordParser::SameName(const PathNode& c, const char* name) {
   return std::memcmp(name, c.name.data(), c.name.size()) == 0;
 }
 
-bool RecordParser::FastJson(const char* data, size_t len, Found* found) {
-  // A copy ending in a NUL: the scanner's loops need no bounds checks, and
-  // the strings it finds stay valid in it until the next record.
-  if (len >= kMaxRecordBytes) return false;
-  std::memcpy(fast_copy_.get(), data, len);
-  fast_copy_[len] = '\0';
-  FastScanner sc(fast_copy_.get(), fast_copy_.get() + len);
+bool RecordParser::FastLeaf(FastScanner& sc, const PathNode& match, Found* found) {
+  const char first = sc.Peek();
+  Found::Kind kind;
+  std::string_view text;
+  if (first == '"') {
+    if (!sc.String(&text)) return false;
+    kind = Found::kString;
+  } else if (first == '-' || static_cast<unsigned>(first - '0') <= 9) {
+    if (!sc.Number(&text)) return false;
+    kind = Found::kNumber;
+  } else if (first == 'n') {
+    if (!sc.Literal("null")) return false;
+    kind = Found::kNull;
+  } else {
+    if (!sc.SkipValue()) return false;
+    kind = Found::kOther;
+  }
+  for (uint64_t m = match.leaves; m != 0; m &= m - 1) {
+    const uint32_t f = static_cast<uint32_t>(__builtin_ctzll(m));
+    if (found->kind[f] != Found::kAbsent) continue;
+    found->kind[f] = kind;
+    found->text[f] = kind == Found::kOther || kind == Found::kNull ? std::string_view() : text;
+    if ((f == kValue || f >= kFieldCount) && kind == Found::kNumber) {
+      // Exact, so the double simdjson would give; any other number
+      // (an exponent, more than 15 digits) is left to simdjson's rules.
+      if (!FastDecimal(text, &found->number[f])) return false;
+    }
+  }
+  return true;
+}
+
+bool RecordParser::FastJson(const char* end, Found* found, Shape* shape) {
+  FastScanner sc(fast_copy_.get(), end);
+  // Recording the layout: the bytes since the last value (from `lit_from`)
+  // and what the value at `at` is for. Too large a layout is not recorded.
+  const char* lit_from = fast_copy_.get();
+  if (shape != nullptr) {
+    shape->valid = false;
+    shape->n_ops = 0;
+    shape->lit_size = 0;
+  }
+  auto record = [&](Shape::Op::Kind kind, const char* at, const PathNode* node) {
+    if (shape == nullptr) return;
+    const size_t n = static_cast<size_t>(at - lit_from);
+    if (shape->n_ops == Shape::kMaxOps || shape->lit_size + n > Shape::kMaxLiteral) {
+      shape = nullptr;
+      return;
+    }
+    shape->ops[shape->n_ops++] = {kind, static_cast<uint16_t>(n), static_cast<uint16_t>(shape->lit_size), node};
+    std::memcpy(shape->lit + shape->lit_size, lit_from, n);
+    shape->lit_size += static_cast<uint32_t>(n);
+    lit_from = at;
+  };
   sc.Blanks();
   if (sc.Peek() != '{') return false;
   sc.Advance();
@@ -551,10 +643,13 @@ bool RecordParser::FastJson(const char* data, size_t len, Found* found) {
     }
     const char first = sc.Peek();
     if (match == nullptr) {
+      record(Shape::Op::kSkip, sc.pos(), nullptr);
       std::string_view ignored;
       if (!(first == '"' ? sc.String(&ignored) : sc.SkipValue())) return false;
+      lit_from = sc.pos();
     } else if (!match->children.empty() && first == '{') {
       // Into the object, as WalkObject does.
+      record(Shape::Op::kInto, sc.pos(), match);
       MarkObject(*match, found);
       sc.Advance();
       sc.Blanks();
@@ -565,33 +660,9 @@ bool RecordParser::FastJson(const char* data, size_t len, Found* found) {
       }
       sc.Advance();
     } else {
-      // A leaf: what TakeLeaf() makes of it, for each field ending here.
-      Found::Kind kind;
-      std::string_view text;
-      if (first == '"') {
-        if (!sc.String(&text)) return false;
-        kind = Found::kString;
-      } else if (first == '-' || static_cast<unsigned>(first - '0') <= 9) {
-        if (!sc.Number(&text)) return false;
-        kind = Found::kNumber;
-      } else if (first == 'n') {
-        if (!sc.Literal("null")) return false;
-        kind = Found::kNull;
-      } else {
-        if (!sc.SkipValue()) return false;
-        kind = Found::kOther;
-      }
-      for (uint64_t m = match->leaves; m != 0; m &= m - 1) {
-        const uint32_t f = static_cast<uint32_t>(__builtin_ctzll(m));
-        if (found->kind[f] != Found::kAbsent) continue;
-        found->kind[f] = kind;
-        found->text[f] = kind == Found::kOther || kind == Found::kNull ? std::string_view() : text;
-        if ((f == kValue || f >= kFieldCount) && kind == Found::kNumber) {
-          // Exact, so the double simdjson would give; any other number
-          // (an exponent, more than 15 digits) is left to simdjson's rules.
-          if (!FastDecimal(text, &found->number[f])) return false;
-        }
-      }
+      record(Shape::Op::kLeaf, sc.pos(), match);
+      if (!FastLeaf(sc, *match, found)) return false;
+      lit_from = sc.pos();
     }
     // After a member: the next one, or the end of this object (and of those
     // it closes).
@@ -609,13 +680,78 @@ bool RecordParser::FastJson(const char* data, size_t len, Found* found) {
     }
   }
   sc.Blanks();
-  return sc.AtEnd();
+  if (!sc.AtEnd()) return false;
+  record(Shape::Op::kEnd, end, nullptr);
+  if (shape != nullptr) shape->valid = true;
+  return true;
 }
 
+bool RecordParser::ShapeJson(const char* end, Found* found) {
+  const Shape& shape = *shape_;
+  FastScanner sc(fast_copy_.get(), end);
+  std::string_view ignored;
+  for (uint32_t i = 0; i < shape.n_ops; ++i) {
+    const Shape::Op& op = shape.ops[i];
+    if (!sc.Take(shape.lit + op.lit_off, op.lit_len)) return false;
+    switch (op.kind) {
+      case Shape::Op::kSkip:
+        if (!(sc.Peek() == '"' ? sc.String(&ignored) : sc.SkipValue())) return false;
+        break;
+      case Shape::Op::kLeaf:
+        // An object where a path goes on is walked into: not this layout.
+        if (sc.Peek() == '{' && !op.node->children.empty()) return false;
+        if (!FastLeaf(sc, *op.node, found)) return false;
+        break;
+      case Shape::Op::kInto:
+        MarkObject(*op.node, found);
+        break;
+      case Shape::Op::kEnd:
+        return sc.AtEnd();
+    }
+  }
+  return false;
+}
+
+namespace {
+// A record the shape does not answer leaves it in place (one odd record in a
+// stream changes nothing); the second miss in a row records the new layout.
+// After kShapeMissesToRest misses in a row (a stream of mixed layouts), the
+// shape is neither tried nor recorded for the next kShapeRest records.
+constexpr uint32_t kShapeMissesToRecord = 2;
+constexpr uint32_t kShapeMissesToRest = 6;
+constexpr uint32_t kShapeRest = 64;
+}  // namespace
+
 bool RecordParser::ParseJson(const char* data, size_t len, Found* found) {
-  if (fast_path_) {
-    if (FastJson(data, len, found)) {
+  if (fast_path_ && len < kMaxRecordBytes) {
+    // A copy ending in a NUL: the scanner's loops need no bounds checks, and
+    // the strings it finds stay valid in it until the next record.
+    // And 16 more NULs: the shape compares blocks that may reach past it.
+    std::memcpy(fast_copy_.get(), data, len);
+    std::memset(fast_copy_.get() + len, 0, 17);
+    const char* const end = fast_copy_.get() + len;
+    bool record = !shape_->valid;
+    if (shape_->valid && shape_rest_ == 0) {
+      if (ShapeJson(end, found)) {
+        ++shape_hits_;
+        ++fast_path_hits_;
+        shape_misses_ = 0;
+        return true;
+      }
+      ResetFound();
+      record = ++shape_misses_ >= kShapeMissesToRecord;
+      if (shape_misses_ >= kShapeMissesToRest) {
+        shape_misses_ = 0;
+        shape_rest_ = kShapeRest;
+        record = false;
+      }
+    } else if (shape_rest_ > 0) {
+      record = --shape_rest_ == 0;  // the next record tries the shape again
+    }
+    Shape* const rec = record ? next_shape_.get() : nullptr;
+    if (FastJson(end, found, rec)) {
       ++fast_path_hits_;
+      if (rec != nullptr && rec->valid) std::swap(shape_, next_shape_);
       return true;
     }
     ResetFound();

@@ -9,7 +9,13 @@
 // in full, it hands untouched to simdjson On-Demand, which then decides as it
 // always did; so the fast path only answers where simdjson gives the same
 // answer (tests/unit/record_parser_test.cc compares the two on mutated
-// records). CSV records are split in place against the column indexes of the
+// records). Records of one stream mostly share one layout: the same names in
+// the same order with the same blanks. The fast path keeps the last record's
+// layout (its shape: the bytes between values, and what each value is for);
+// a record whose bytes between values equal the shape's has only its values
+// scanned, by the same scanner, and gets the same answer at a fraction of
+// the cost. Any other record is scanned in full, and its layout becomes the
+// shape. CSV records are split in place against the column indexes of the
 // header. No heap allocation per record: the simdjson parser's buffers are
 // sized once for the largest record (64 KiB) at construction.
 //
@@ -51,6 +57,8 @@ namespace sensorgate {
 constexpr size_t kRecordPadding = simdjson::SIMDJSON_PADDING;
 constexpr size_t kMaxRecordBytes = 64 * 1024;
 constexpr size_t kMaxKeyBytes = 128;
+
+class FastScanner;  // record_parser.cc
 
 enum class RejectReason : uint8_t {
   kParseError,
@@ -130,9 +138,11 @@ class RecordParser {
                     Reading* out, RejectReason* why);
 
   // For tests: false sends every JSON record through simdjson On-Demand;
-  // fast_path_hits() counts the records the fast path answered.
+  // fast_path_hits() counts the records the fast path answered, and
+  // shape_hits() those of them the last record's shape answered.
   void set_fast_path(bool on) { fast_path_ = on; }
   uint64_t fast_path_hits() const { return fast_path_hits_; }
+  uint64_t shape_hits() const { return shape_hits_; }
 
   // A bare-number payload (MQTT payload = number) with a key from elsewhere.
   bool ParseNumber(std::string_view key, std::string_view text, TimeMicros arrival_us, Reading* out,
@@ -169,9 +179,35 @@ class RecordParser {
   void TakeLeaf(simdjson::ondemand::value v, uint32_t f, Found* found);
   bool Finish(const Found& found, TimeMicros arrival_us, Reading* out, RejectReason* why);
   bool ParseJson(const char* data, size_t len, Found* found);
-  // The fast path: true when the record is well-formed JSON it reads in full
-  // (*found filled); false when simdjson must decide (*found is then junk).
-  bool FastJson(const char* data, size_t len, Found* found);
+  // A record's layout, as the fast path met it: the record is
+  // lit[0] value lit[1] value ... lit[n], and ops[i] says what the value
+  // after lit[i] is for (the last op, kEnd, has no value).
+  struct Shape {
+    static constexpr size_t kMaxOps = 64;
+    static constexpr size_t kMaxLiteral = 1024;
+    struct Op {
+      enum Kind : uint8_t { kSkip, kLeaf, kInto, kEnd } kind;
+      uint16_t lit_len;
+      uint16_t lit_off;
+      const PathNode* node;  // kLeaf: the matched path; kInto: the object entered
+    };
+    Op ops[kMaxOps];
+    uint32_t n_ops = 0;
+    uint32_t lit_size = 0;
+    bool valid = false;  // false: being recorded, too large, or none yet
+    char lit[kMaxLiteral + 16] = {};  // 16 readable bytes past any literal
+  };
+  // The fast path over fast_copy_ (the record, a NUL, padding): true when
+  // the record is well-formed JSON it reads in full (*found filled); false
+  // when simdjson must decide (*found is then junk). With `shape`, the
+  // record's layout is recorded there.
+  bool FastJson(const char* end, Found* found, Shape* shape);
+  // The same answer as FastJson() when the record has the layout of shape_;
+  // false (and *found junk) when it does not.
+  bool ShapeJson(const char* end, Found* found);
+  // A leaf value at the scanner: what TakeLeaf() makes of it, for each field
+  // ending at `match`.
+  static bool FastLeaf(FastScanner& sc, const PathNode& match, Found* found);
   static bool SameName(const PathNode& c, const char* name);
   bool ParseCsv(const char* data, size_t len, Found* found);
 
@@ -185,7 +221,16 @@ class RecordParser {
   bool has_escape_ = false;  // the current JSON record holds a backslash
   bool fast_path_ = true;
   uint64_t fast_path_hits_ = 0;
+  uint64_t shape_hits_ = 0;
   std::unique_ptr<char[]> fast_copy_;  // the record, a NUL, padding (FastJson)
+  // The last layout the fast path read (shape_) and the one being recorded.
+  // A stream of several layouts misses often: after kShapeMissesToRest
+  // misses in a row, shape_ is neither tried nor recorded for kShapeRest
+  // records.
+  std::unique_ptr<Shape> shape_ = std::make_unique<Shape>();
+  std::unique_ptr<Shape> next_shape_ = std::make_unique<Shape>();
+  uint32_t shape_misses_ = 0;
+  uint32_t shape_rest_ = 0;
   Rfc3339Cache time_cache_;
   uint32_t field_count_ = kFieldCount;  // reading fields + added fields
   Found found_;

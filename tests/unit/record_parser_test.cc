@@ -444,6 +444,120 @@ TEST(JsonFastPath, GivesTheSameAnswerAsSimdjsonOnMutatedRecords) {
   EXPECT_EQ(slow.fast_path_hits(), 0u);
 }
 
+// A record of the last record's layout is read from the shape (its bytes
+// between values compared at once, only the values scanned). Every answer
+// must still equal simdjson's: the parser first reads the base record (its
+// layout becomes the shape), then a variant of it: values rewritten (other
+// digits, lengths, types, escapes, bytes a string cannot hold) or the bytes
+// between them mutated.
+TEST(JsonShape, GivesTheSameAnswerAsSimdjsonOnRecordsOfTheLastLayout) {
+  const std::vector<std::string> bases = {
+      kSample,
+      R"({"sensor":"k1","data_evento":"2023-03-15T12:15:37.5+02:00","padrao":{"leitura":{"temperatura":-0}}})",
+      R"( { "padrao" : { "leitura" : { "temperatura" : 12.5 } , "x" : [1, 2.5, -3e-2, true, false, null, {"a":[]}] } , "sensor" : 17 , "data_evento" : "2023-03-15 12:15:37z" } )",
+      R"({"sensor":"k","sensor":"dup","data_evento":"2023-02-28T00:00:00Z","padrao":{"leitura":{"temperatura":1},"leitura":{"temperatura":2}}})",
+      R"({"sensor":"k","data_evento":"2023-03-15T12:15:37Z","padrao":{"leitura":{"temperatura":"73.3"}},"z":{"y":1}})",
+      R"({"sensor":"k","data_evento":"2023-03-15T12:15:37Z","padrao":{"leitura":{}},"id_sensor":null})",
+      R"({"sensor":"k","data_evento":"2023-03-15T12:15:37Z","padrao":{"leitura":7},"z":{"y":{"x":[[[]]]}}})",
+  };
+  // What a value may become: each starts where a value starts.
+  const std::vector<std::string> values = {
+      "1", "-0", "0.25", "123456789012345678", "1e400", "1.5e2", "01", "-", "1.", "\"\"", "\"a\"",
+      "\"sensor99\"", "\"a\\\"b\"", "\"caf\xc3\xa9\"", "\"a\x01\"", "\"a\x7f\"", "\"2023-03-15T12:15:37Z\"",
+      "null", "nul", "true", "false", "{}", "{\"leitura\":{\"temperatura\":5}}", "[1,2]", "[", "{", "\"unterminated",
+      " 1", "1 ", "\"x\" ", "{\"temperatura\":3}", "{\"temperatura\":{\"a\":1}}"};
+  const std::string inserts = "{}[]\",:\\ \t\n\r0123456789.eE-+tfnulax\x7f\x01";
+  RecordParser fast(DefaultConfig().reading, RecordFormat::kJson);
+  RecordParser slow(DefaultConfig().reading, RecordFormat::kJson);
+  slow.set_fast_path(false);
+  for (RecordParser* p : {&fast, &slow}) {
+    for (const char* f : {"sensor", "padrao.leitura.temperatura", "padrao.leitura", "padrao.x", "z.y",
+                          "id_sensor", "data_evento"}) {
+      p->AddField(f);
+    }
+  }
+  std::mt19937_64 rng(20261201);
+  auto pick = [&rng](size_t n) { return static_cast<size_t>(rng() % n); };
+  uint64_t checked = 0;
+  const uint64_t hits_before = fast.shape_hits();
+  for (const std::string& base : bases) {
+    // Where each value starts: after ':' and blanks, or after '[' or ','
+    // inside an array (good enough to find them in these bases).
+    std::vector<size_t> starts;
+    for (size_t i = 0; i < base.size(); ++i) {
+      if (base[i] != ':') continue;
+      size_t j = i + 1;
+      while (j < base.size() && base[j] == ' ') ++j;
+      starts.push_back(j);
+    }
+    for (int i = 0; i < 6000; ++i) {
+      ExpectSameAnswer(fast, slow, base);  // the shape is the base's layout
+      std::string r = base;
+      if (i % 2 == 0) {
+        // A value replaced by another: the layout around it unchanged.
+        const size_t at = starts[pick(starts.size())];
+        size_t stop = at;
+        if (r[at] == '"') {
+          stop = r.find('"', at + 1) + 1;
+        } else if (r[at] == '{' || r[at] == '[') {
+          int depth = 0;
+          do {
+            if (r[stop] == '{' || r[stop] == '[') ++depth;
+            if (r[stop] == '}' || r[stop] == ']') --depth;
+            ++stop;
+          } while (depth > 0 && stop < r.size());
+        } else {
+          while (stop < r.size() && std::string(",}] ").find(r[stop]) == std::string::npos) ++stop;
+        }
+        r.replace(at, stop - at, values[pick(values.size())]);
+      } else {
+        const size_t at = pick(r.size());
+        switch (pick(4)) {
+          case 0: r.erase(at, 1); break;
+          case 1: r.insert(at, 1, inserts[pick(inserts.size())]); break;
+          case 2: r[at] = inserts[pick(inserts.size())]; break;
+          default: r.resize(at); break;
+        }
+      }
+      ExpectSameAnswer(fast, slow, r);
+      if (HasFailure()) return;
+      ++checked;
+    }
+  }
+  // The shape answered the bases and many of the variants.
+  EXPECT_GT(fast.shape_hits() - hits_before, checked * 6 / 5) << checked;
+  EXPECT_EQ(slow.shape_hits(), 0u);
+}
+
+// One odd record leaves the shape in place; a new layout that lasts becomes
+// the shape; a stream of layouts in turn gives every answer right, lets the
+// shape rest, and one layout after it is read from the shape again.
+TEST(JsonShape, FollowsTheLayoutOfTheStream) {
+  const std::string a = kSample;
+  const std::string b =
+      R"({"sensor":"k2","padrao":{"leitura":{"temperatura":5}},"data_evento":"2023-03-15T12:15:37Z"})";
+  const std::string c = R"({"sensor":"k3","data_evento":"2023-03-15T12:15:37Z","padrao":{"leitura":{"temperatura":6}}})";
+  RecordParser fast(DefaultConfig().reading, RecordFormat::kJson);
+  RecordParser slow(DefaultConfig().reading, RecordFormat::kJson);
+  slow.set_fast_path(false);
+  // a, then b now and then: a stays the shape.
+  for (int i = 0; i < 1000; ++i) ExpectSameAnswer(fast, slow, i % 2 == 0 ? a : b);
+  EXPECT_EQ(fast.shape_hits(), 499u);  // every a but the first, which recorded it
+  // Only b: the first is the second miss in a row (after the last b above)
+  // and records b; the other 99 are read from it.
+  for (int i = 0; i < 100; ++i) ExpectSameAnswer(fast, slow, b);
+  EXPECT_EQ(fast.shape_hits(), 499u + 99u);
+  // Three layouts in turn: never the last one's; the shape rests.
+  const uint64_t before = fast.shape_hits();
+  for (int i = 0; i < 600; ++i) ExpectSameAnswer(fast, slow, i % 3 == 0 ? a : i % 3 == 1 ? b : c);
+  EXPECT_LT(fast.shape_hits() - before, 60u);
+  // One layout again: read from the shape once the rest is over.
+  const uint64_t after = fast.shape_hits();
+  for (int i = 0; i < 1000; ++i) ExpectSameAnswer(fast, slow, c);
+  EXPECT_GE(fast.shape_hits() - after, 1000u - 64u - 2u);
+  EXPECT_EQ(fast.fast_path_hits(), 2700u);
+}
+
 }  // namespace
 }  // namespace sensorgate
 
