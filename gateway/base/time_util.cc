@@ -89,6 +89,27 @@ bool ParseRfc3339(std::string_view s, TimeMicros* out, Rfc3339Cache* cache) {
   if (sec > 60) return false;
   size_t p = 19;
   int64_t frac_us = 0;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+  if (s.size() == 27 && s[19] == '.' && (s[26] == 'Z' || s[26] == 'z')) {
+    // The common form, ".ffffffZ": the six digits in one word.
+    uint64_t w;
+    std::memcpy(&w, c + 19, 8);  // '.', six digits, 'Z'
+    constexpr uint64_t kDigits = 0x00FFFFFFFFFFFF00ULL;
+    if ((w & kDigits & 0xF0F0F0F0F0F0F0F0ULL) == (kDigits & 0x3030303030303030ULL) &&
+        ((w + 0x0606060606060606ULL) & kDigits & 0xF0F0F0F0F0F0F0F0ULL) == (kDigits & 0x3030303030303030ULL)) {
+      // In memory order the bytes are d1..d6: byte i of the word is digit
+      // i + 1. Pairs first (d1d2 in byte 0, d3d4 in byte 2, d5d6 in byte 4).
+      const uint64_t v = ((w & kDigits) - (kDigits & 0x3030303030303030ULL)) >> 8;
+      const uint64_t pairs = ((v * 10) + (v >> 8)) & 0x000000FF00FF00FFULL;
+      frac_us = static_cast<int64_t>((pairs & 0xFF) * 10000 + (pairs >> 16 & 0xFF) * 100 + (pairs >> 32 & 0xFF));
+      const int64_t secs = minute + sec;
+      const TimeMicros t = secs * kMicrosPerSecond + frac_us;
+      if (secs < 0 || t > kMaxTimeMicros) return false;
+      *out = t;
+      return true;
+    }
+  }
+#endif
   if (s[p] == '.') {
     ++p;
     const size_t start = p;

@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <random>
+#include <string>
+
 namespace sensorgate {
 namespace {
 
@@ -117,6 +120,38 @@ TEST(Rfc3339, TheMinuteCacheChangesNoAnswer) {
       if (a && b) {
         EXPECT_EQ(with, without) << text;
       }
+    }
+  }
+}
+
+// ".ffffffZ", the common form, is read six digits at once: every fraction
+// gives what the digits say, and what the same text with "+00:00" gives
+// (read digit by digit); a byte that is no digit in any of the six places
+// is refused as it is there.
+TEST(Rfc3339, SixDigitFractionsAtOnceEqualDigitByDigit) {
+  std::mt19937_64 rng(20261201);
+  const std::string bytes = "0123456789/:.aZ \x7f\xff";
+  for (int i = 0; i < 200000; ++i) {
+    char frac[7];
+    unsigned expect = 0;
+    for (int k = 0; k < 6; ++k) {
+      const unsigned digit = static_cast<unsigned>(rng() % 10);
+      frac[k] = static_cast<char>('0' + digit);
+      expect = expect * 10 + digit;
+    }
+    frac[6] = '\0';
+    std::string text = std::string("2023-03-15T12:15:37.") + frac + (i % 2 == 0 ? "Z" : "z");
+    const bool odd = i % 3 == 0;
+    if (odd) text[20 + rng() % 6] = bytes[rng() % bytes.size()];
+    std::string offset = text.substr(0, 26) + "+00:00";
+    TimeMicros fast = -1, slow = -1;
+    const bool a = ParseRfc3339(text, &fast);
+    const bool b = ParseRfc3339(offset, &slow);
+    ASSERT_EQ(a, b) << text;
+    if (!a) continue;
+    ASSERT_EQ(fast, slow) << text;
+    if (!odd) {
+      ASSERT_EQ(fast, 1678882537LL * 1000000 + expect) << text;
     }
   }
 }
