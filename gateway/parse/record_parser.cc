@@ -609,9 +609,26 @@ bool RecordParser::FastJson(const char* end, Found* found, Shape* shape) {
       shape = nullptr;
       return;
     }
-    shape->ops[shape->n_ops++] = {kind, static_cast<uint16_t>(n), static_cast<uint16_t>(shape->lit_size), node};
+    shape->ops[shape->n_ops++] = {kind,
+                                  static_cast<uint16_t>(n),
+                                  static_cast<uint16_t>(shape->lit_size),
+                                  static_cast<uint16_t>(at - fast_copy_.get()),
+                                  0,
+                                  node};
     std::memcpy(shape->lit + shape->lit_size, lit_from, n);
     shape->lit_size += static_cast<uint32_t>(n);
+    lit_from = at;
+  };
+  // The end of the value just recorded.
+  auto ended = [&](const char* at) {
+    if (shape == nullptr) return;
+    const size_t max_len = 0xFFFF;
+    const size_t n = static_cast<size_t>(at - lit_from);
+    if (n > max_len || static_cast<size_t>(at - fast_copy_.get()) > max_len) {
+      shape = nullptr;
+      return;
+    }
+    shape->ops[shape->n_ops - 1].val_len = static_cast<uint16_t>(n);
     lit_from = at;
   };
   sc.Blanks();
@@ -646,7 +663,7 @@ bool RecordParser::FastJson(const char* end, Found* found, Shape* shape) {
       record(Shape::Op::kSkip, sc.pos(), nullptr);
       std::string_view ignored;
       if (!(first == '"' ? sc.String(&ignored) : sc.SkipValue())) return false;
-      lit_from = sc.pos();
+      ended(sc.pos());
     } else if (!match->children.empty() && first == '{') {
       // Into the object, as WalkObject does.
       record(Shape::Op::kInto, sc.pos(), match);
@@ -662,7 +679,7 @@ bool RecordParser::FastJson(const char* end, Found* found, Shape* shape) {
     } else {
       record(Shape::Op::kLeaf, sc.pos(), match);
       if (!FastLeaf(sc, *match, found)) return false;
-      lit_from = sc.pos();
+      ended(sc.pos());
     }
     // After a member: the next one, or the end of this object (and of those
     // it closes).
@@ -682,12 +699,127 @@ bool RecordParser::FastJson(const char* end, Found* found, Shape* shape) {
   sc.Blanks();
   if (!sc.AtEnd()) return false;
   record(Shape::Op::kEnd, end, nullptr);
-  if (shape != nullptr) shape->valid = true;
+  if (shape != nullptr) {
+    shape->valid = true;
+    FixShape(fast_copy_.get(), static_cast<size_t>(end - fast_copy_.get()), shape);
+  }
+  return true;
+}
+
+void RecordParser::FixShape(const char* record, size_t len, Shape* shape) {
+  shape->fixed_len = 0;
+#if defined(__SSE2__)
+  if (len > Shape::kMaxFixed || len == 0) return;
+  // What each byte may be: 0 the same, 1 a string's byte, 2 a digit, 3 a
+  // digit but '0'.
+  uint8_t cls[Shape::kMaxFixed + 16] = {};
+  auto digit = [](char c) { return static_cast<unsigned>(c - '0') <= 9; };
+  for (uint32_t i = 0; i < shape->n_ops; ++i) {
+    const Shape::Op& op = shape->ops[i];
+    if (op.val_len == 0) continue;
+    const char* v = record + op.val_off;
+    if (v[0] == '"') {
+      for (size_t k = 1; k + 1 < op.val_len; ++k) cls[op.val_off + k] = 1;
+    } else if (v[0] == '-' || digit(v[0])) {
+      const size_t int_start = v[0] == '-' ? 1 : 0;
+      size_t k = int_start;
+      while (k < op.val_len && digit(v[k])) ++k;
+      const size_t int_digits = k - int_start;
+      for (size_t j = 0; j < op.val_len; ++j) {
+        if (digit(v[j])) cls[op.val_off + j] = 2;
+      }
+      if (int_digits >= 2) cls[op.val_off + int_start] = 3;
+    }
+    // true, false, null, objects and arrays: the same bytes.
+  }
+  for (size_t i = 0; i < len + 16; ++i) {
+    const uint8_t byte = i < len ? static_cast<uint8_t>(record[i]) : 0;
+    switch (cls[i]) {
+      case 0: shape->lo[i] = byte, shape->span[i] = 0, shape->text[i] = 0; break;
+      case 1: shape->lo[i] = 0x20, shape->span[i] = 0x5f, shape->text[i] = 0xff; break;
+      case 2: shape->lo[i] = '0', shape->span[i] = 9, shape->text[i] = 0; break;
+      default: shape->lo[i] = '1', shape->span[i] = 8, shape->text[i] = 0; break;
+    }
+  }
+  shape->fixed_len = static_cast<uint32_t>(len);
+#else
+  (void)record;
+  (void)len;
+#endif
+}
+
+int RecordParser::FixedJson(size_t len, Found* found) {
+#if defined(__SSE2__)
+  const Shape& shape = *shape_;
+  const char* const rec = fast_copy_.get();
+  // Bytes past the record are zeros, and must be. Each block: every byte
+  // in its range (lo <= v <= lo + span, as unsigned bytes: v - lo, wrapped,
+  // at most span) and no '"' or '\\' among a string's bytes.
+  const __m128i quote = _mm_set1_epi8('"'), backslash = _mm_set1_epi8('\\');
+  __m128i good = _mm_set1_epi8(-1);
+  for (size_t i = 0; i < len; i += 16) {
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(rec + i));
+    const __m128i lo = _mm_loadu_si128(reinterpret_cast<const __m128i*>(shape.lo + i));
+    const __m128i span = _mm_loadu_si128(reinterpret_cast<const __m128i*>(shape.span + i));
+    const __m128i text = _mm_loadu_si128(reinterpret_cast<const __m128i*>(shape.text + i));
+    const __m128i d = _mm_sub_epi8(v, lo);
+    const __m128i in_range = _mm_cmpeq_epi8(_mm_max_epu8(d, span), span);
+    const __m128i excluded = _mm_and_si128(_mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, backslash)), text);
+    good = _mm_and_si128(good, _mm_andnot_si128(excluded, in_range));
+  }
+  const unsigned bad = static_cast<unsigned>(_mm_movemask_epi8(good)) ^ 0xFFFFu;
+  if (bad != 0) return 0;
+  // Every value where it was in the shape's record: the reading's are read
+  // there, in the order FastJson() meets them.
+  for (uint32_t i = 0; i < shape.n_ops; ++i) {
+    const Shape::Op& op = shape.ops[i];
+    if (op.kind == Shape::Op::kLeaf) {
+      if (!LeafAt(rec + op.val_off, op.val_len, *op.node, found)) return -1;
+    } else if (op.kind == Shape::Op::kInto) {
+      MarkObject(*op.node, found);
+    }
+  }
+  return 1;
+#else
+  (void)len;
+  (void)found;
+  return 0;
+#endif
+}
+
+bool RecordParser::LeafAt(const char* v, size_t val_len, const PathNode& match, Found* found) {
+  Found::Kind kind;
+  std::string_view text;
+  if (v[0] == '"') {
+    kind = Found::kString;
+    text = std::string_view(v + 1, val_len - 2);
+  } else if (v[0] == '-' || static_cast<unsigned>(v[0] - '0') <= 9) {
+    kind = Found::kNumber;
+    text = std::string_view(v, val_len);
+  } else if (v[0] == 'n') {
+    kind = Found::kNull;
+  } else {
+    kind = Found::kOther;
+  }
+  for (uint64_t m = match.leaves; m != 0; m &= m - 1) {
+    const uint32_t f = static_cast<uint32_t>(__builtin_ctzll(m));
+    if (found->kind[f] != Found::kAbsent) continue;
+    found->kind[f] = kind;
+    found->text[f] = text;
+    if ((f == kValue || f >= kFieldCount) && kind == Found::kNumber) {
+      if (!FastDecimal(text, &found->number[f])) return false;
+    }
+  }
   return true;
 }
 
 bool RecordParser::ShapeJson(const char* end, Found* found) {
   const Shape& shape = *shape_;
+  const size_t len = static_cast<size_t>(end - fast_copy_.get());
+  if (len == shape.fixed_len) {
+    const int fixed = FixedJson(len, found);
+    if (fixed != 0) return fixed > 0;
+  }
   FastScanner sc(fast_copy_.get(), end);
   std::string_view ignored;
   for (uint32_t i = 0; i < shape.n_ops; ++i) {

@@ -182,13 +182,22 @@ class RecordParser {
   // A record's layout, as the fast path met it: the record is
   // lit[0] value lit[1] value ... lit[n], and ops[i] says what the value
   // after lit[i] is for (the last op, kEnd, has no value).
+  //
+  // A record of the same length may also match the shape's record byte for
+  // byte but within its values (the fixed form, on SSE2): a string's bytes
+  // stay bytes a string holds as is, a number's digits stay digits (and a
+  // leading one no '0'); then each value is where it was, and only the
+  // reading's are read.
   struct Shape {
     static constexpr size_t kMaxOps = 64;
     static constexpr size_t kMaxLiteral = 1024;
+    static constexpr size_t kMaxFixed = 512;  // longer records have no fixed form
     struct Op {
       enum Kind : uint8_t { kSkip, kLeaf, kInto, kEnd } kind;
       uint16_t lit_len;
       uint16_t lit_off;
+      uint16_t val_off;  // the value's place in the shape's record
+      uint16_t val_len;
       const PathNode* node;  // kLeaf: the matched path; kInto: the object entered
     };
     Op ops[kMaxOps];
@@ -196,6 +205,15 @@ class RecordParser {
     uint32_t lit_size = 0;
     bool valid = false;  // false: being recorded, too large, or none yet
     char lit[kMaxLiteral + 16] = {};  // 16 readable bytes past any literal
+    // The fixed form: per byte of the record (and 16 after it, zeros), the
+    // range it may take, lo to lo + span (the byte itself; a string's byte
+    // 0x20 to 0x7f; a digit; a digit but '0' where it leads a number's
+    // integer part of two digits or more), and 0xff where it is a string's
+    // byte, which can be neither '"' nor '\\'.
+    uint32_t fixed_len = 0;  // 0: none
+    uint8_t lo[kMaxFixed + 16] = {};
+    uint8_t span[kMaxFixed + 16] = {};
+    uint8_t text[kMaxFixed + 16] = {};
   };
   // The fast path over fast_copy_ (the record, a NUL, padding): true when
   // the record is well-formed JSON it reads in full (*found filled); false
@@ -205,6 +223,13 @@ class RecordParser {
   // The same answer as FastJson() when the record has the layout of shape_;
   // false (and *found junk) when it does not.
   bool ShapeJson(const char* end, Found* found);
+  // The fixed form of a just recorded shape, from the record in fast_copy_.
+  static void FixShape(const char* record, size_t len, Shape* shape);
+  // ShapeJson() by the fixed form: 1 answered (*found filled), 0 not this
+  // form (*found untouched), -1 the fast path cannot answer (*found junk).
+  int FixedJson(size_t len, Found* found);
+  // A leaf value at `v` (val_len bytes), known well-formed: as FastLeaf().
+  static bool LeafAt(const char* v, size_t val_len, const PathNode& match, Found* found);
   // A leaf value at the scanner: what TakeLeaf() makes of it, for each field
   // ending at `match`.
   static bool FastLeaf(FastScanner& sc, const PathNode& match, Found* found);

@@ -493,7 +493,15 @@ TEST(JsonShape, GivesTheSameAnswerAsSimdjsonOnRecordsOfTheLastLayout) {
     for (int i = 0; i < 6000; ++i) {
       ExpectSameAnswer(fast, slow, base);  // the shape is the base's layout
       std::string r = base;
-      if (i % 2 == 0) {
+      if (i % 3 == 1) {
+        // Bytes of values replaced in place: the record keeps its length.
+        const std::string any = "0123456789-+.eE\"\\ \x01\x1f\x7f\x80\xc3tfnul{}[],:a";
+        for (int k = 1 + static_cast<int>(pick(2)); k > 0; --k) {
+          size_t at = starts[pick(starts.size())];
+          if (r[at] == '"' || r[at] == '-') ++at;
+          r[at + pick(2)] = any[pick(any.size())];
+        }
+      } else if (i % 3 == 0) {
         // A value replaced by another: the layout around it unchanged.
         const size_t at = starts[pick(starts.size())];
         size_t stop = at;
@@ -525,7 +533,7 @@ TEST(JsonShape, GivesTheSameAnswerAsSimdjsonOnRecordsOfTheLastLayout) {
     }
   }
   // The shape answered the bases and many of the variants.
-  EXPECT_GT(fast.shape_hits() - hits_before, checked * 6 / 5) << checked;
+  EXPECT_GT(fast.shape_hits() - hits_before, checked * 5 / 4) << checked;
   EXPECT_EQ(slow.shape_hits(), 0u);
 }
 
