@@ -143,6 +143,9 @@ class RecordParser {
   void set_fast_path(bool on) { fast_path_ = on; }
   uint64_t fast_path_hits() const { return fast_path_hits_; }
   uint64_t shape_hits() const { return shape_hits_; }
+  // For tests: false keeps to the instructions every machine of the
+  // architecture has (SSE2 on x86-64) where AVX2 would be used.
+  void set_wide_simd(bool on) { wide_simd_ = on; }
 
   // A bare-number payload (MQTT payload = number) with a key from elsewhere.
   bool ParseNumber(std::string_view key, std::string_view text, TimeMicros arrival_us, Reading* out,
@@ -205,15 +208,15 @@ class RecordParser {
     uint32_t lit_size = 0;
     bool valid = false;  // false: being recorded, too large, or none yet
     char lit[kMaxLiteral + 16] = {};  // 16 readable bytes past any literal
-    // The fixed form: per byte of the record (and 16 after it, zeros), the
+    // The fixed form: per byte of the record (and 32 after it, zeros), the
     // range it may take, lo to lo + span (the byte itself; a string's byte
     // 0x20 to 0x7f; a digit; a digit but '0' where it leads a number's
     // integer part of two digits or more), and 0xff where it is a string's
-    // byte, which can be neither '"' nor '\\'.
+    // byte, which can be neither '"' nor '\\' (32 bytes past the record: zeros).
     uint32_t fixed_len = 0;  // 0: none
-    uint8_t lo[kMaxFixed + 16] = {};
-    uint8_t span[kMaxFixed + 16] = {};
-    uint8_t text[kMaxFixed + 16] = {};
+    uint8_t lo[kMaxFixed + 32] = {};
+    uint8_t span[kMaxFixed + 32] = {};
+    uint8_t text[kMaxFixed + 32] = {};
   };
   // The fast path over fast_copy_ (the record, a NUL, padding): true when
   // the record is well-formed JSON it reads in full (*found filled); false
@@ -247,6 +250,7 @@ class RecordParser {
   bool fast_path_ = true;
   uint64_t fast_path_hits_ = 0;
   uint64_t shape_hits_ = 0;
+  bool wide_simd_ = true;
   std::unique_ptr<char[]> fast_copy_;  // the record, a NUL, padding (FastJson)
   // The last layout the fast path read (shape_) and the one being recorded.
   // A stream of several layouts misses often: after kShapeMissesToRest
