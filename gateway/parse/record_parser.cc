@@ -60,7 +60,7 @@ std::string_view TrimBlanks(std::string_view s) {
 // A strict scanner of RFC 8259 JSON over [p, end), where *end is a NUL and
 // kRecordPadding readable bytes follow it (the parser's copy of the record).
 // Every method returns false to give up: on any byte it does not accept
-// (malformed JSON, but also a backslash, a byte of 0x80 or more, nesting
+// (malformed JSON, but also a backslash, DEL, a byte of 0x80 or more, nesting
 // deeper than kMaxDepth), leaving the record to simdjson. No byte accepts a
 // NUL, so no loop needs to look at `end` to stop there; a NUL inside the
 // record stops the scan as well.
@@ -208,15 +208,18 @@ class FastScanner {
 
  private:
   // The index in [p, p + kBlock) of the first byte a string cannot hold
-  // as is: '"', '\\', under 0x20 or 0x80 and over; kBlock when none is.
-  // As signed bytes, "under 0x20 or 0x80 and over" is one compare.
+  // as is: '"', '\\', under 0x20, 0x7f or 0x80 and over; kBlock when none
+  // is. As signed bytes, "under 0x20 or 0x80 and over" is one compare. So a
+  // string the fast path reads has no control character (a key needs no
+  // further check); the rare one with DEL goes to simdjson.
 #if defined(__SSE2__)
   static constexpr unsigned kBlock = 16;
   static unsigned StopByte(const char* p) {
     const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
     const __m128i stop = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')),
                                                    _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))),
-                                      _mm_cmplt_epi8(v, _mm_set1_epi8(0x20)));
+                                      _mm_or_si128(_mm_cmplt_epi8(v, _mm_set1_epi8(0x20)),
+                                                   _mm_cmpeq_epi8(v, _mm_set1_epi8(0x7f))));
     const unsigned mask = static_cast<unsigned>(_mm_movemask_epi8(stop));
     return mask == 0 ? kBlock : static_cast<unsigned>(__builtin_ctz(mask));
   }
@@ -225,7 +228,7 @@ class FastScanner {
   static unsigned StopByte(const char* p) {
     const int8x16_t v = vld1q_s8(reinterpret_cast<const int8_t*>(p));
     const uint8x16_t stop = vorrq_u8(vorrq_u8(vceqq_s8(v, vdupq_n_s8('"')), vceqq_s8(v, vdupq_n_s8('\\'))),
-                                     vcltq_s8(v, vdupq_n_s8(0x20)));
+                                     vorrq_u8(vcltq_s8(v, vdupq_n_s8(0x20)), vceqq_s8(v, vdupq_n_s8(0x7f))));
     // Four bits per byte, in byte order.
     const uint64_t mask = vget_lane_u64(vreinterpret_u64_u8(vshrn_n_u16(vreinterpretq_u16_u8(stop), 4)), 0);
     return mask == 0 ? kBlock : static_cast<unsigned>(__builtin_ctzll(mask)) / 4;
@@ -238,8 +241,8 @@ class FastScanner {
     uint64_t w = 0;
     for (unsigned i = 0; i < 8; ++i) w |= static_cast<uint64_t>(static_cast<unsigned char>(p[i])) << (8 * i);
     auto zero = [](uint64_t x) { return (x - kOnes) & ~x & kHighs; };
-    const uint64_t m = zero(w ^ (kOnes * '"')) | zero(w ^ (kOnes * '\\')) | ((w - kOnes * 0x20) & ~w & kHighs) |
-                       (w & kHighs);
+    const uint64_t m = zero(w ^ (kOnes * '"')) | zero(w ^ (kOnes * '\\')) | zero(w ^ (kOnes * 0x7f)) |
+                       ((w - kOnes * 0x20) & ~w & kHighs) | (w & kHighs);
     return m == 0 ? kBlock : static_cast<unsigned>(__builtin_ctzll(m)) / 8;
   }
 #endif
@@ -789,7 +792,7 @@ void RecordParser::FixShape(const char* record, size_t len, Shape* shape) {
     const uint8_t byte = i < len ? static_cast<uint8_t>(record[i]) : 0;
     switch (cls[i]) {
       case 0: shape->lo[i] = byte, shape->span[i] = 0, shape->text[i] = 0; break;
-      case 1: shape->lo[i] = 0x20, shape->span[i] = 0x5f, shape->text[i] = 0xff; break;
+      case 1: shape->lo[i] = 0x20, shape->span[i] = 0x5e, shape->text[i] = 0xff; break;
       case 2: shape->lo[i] = '0', shape->span[i] = 9, shape->text[i] = 0; break;
       default: shape->lo[i] = '1', shape->span[i] = 8, shape->text[i] = 0; break;
     }
@@ -910,6 +913,7 @@ bool RecordParser::ParseJson(const char* data, size_t len, Found* found) {
     bool record = !shape_->valid;
     if (shape_->valid && shape_rest_ == 0) {
       if (ShapeJson(end, found)) {
+        key_clean_ = true;
         ++shape_hits_;
         ++fast_path_hits_;
         shape_misses_ = 0;
@@ -927,6 +931,7 @@ bool RecordParser::ParseJson(const char* data, size_t len, Found* found) {
     }
     Shape* const rec = record ? next_shape_.get() : nullptr;
     if (FastJson(end, found, rec)) {
+      key_clean_ = true;
       ++fast_path_hits_;
       if (rec != nullptr && rec->valid) std::swap(shape_, next_shape_);
       return true;
@@ -1091,6 +1096,7 @@ bool RecordParser::Parse(const char* data, size_t len, TimeMicros arrival_us, Re
     return false;
   }
   ResetFound();
+  key_clean_ = false;
   const bool parsed = format_ == RecordFormat::kCsv ? ParseCsv(data, len, &found_)
                                                     : ParseJson(data, len, &found_);
   if (!parsed) {
@@ -1118,12 +1124,14 @@ bool RecordParser::ParseWithKey(std::string_view key, const char* data, size_t l
   if (!values_.empty()) TakeFields();
   found_.kind[kKey] = Found::kString;
   found_.text[kKey] = key;
+  key_clean_ = false;  // from elsewhere
   return hot_ && Finish(found_, arrival_us, out, why);
 }
 
 bool RecordParser::ParseNumber(std::string_view key, std::string_view text, TimeMicros arrival_us,
                                Reading* out, RejectReason* why) {
   ResetFound();
+  key_clean_ = false;
   parsed_ = true;
   found_.kind[kKey] = Found::kString;
   found_.text[kKey] = key;
@@ -1174,10 +1182,12 @@ bool RecordParser::Finish(const Found& found, TimeMicros arrival_us, Reading* ou
     *why = RejectReason::kKeyTooLong;
     return false;
   }
-  for (unsigned char c : key) {
-    if (c < 0x20 || c == 0x7f) {
-      *why = RejectReason::kKeyControlChar;
-      return false;
+  if (!key_clean_) {
+    for (unsigned char c : key) {
+      if (c < 0x20 || c == 0x7f) {
+        *why = RejectReason::kKeyControlChar;
+        return false;
+      }
     }
   }
   // Value.

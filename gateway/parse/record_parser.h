@@ -210,7 +210,7 @@ class RecordParser {
     char lit[kMaxLiteral + 16] = {};  // 16 readable bytes past any literal
     // The fixed form: per byte of the record (and 32 after it, zeros), the
     // range it may take, lo to lo + span (the byte itself; a string's byte
-    // 0x20 to 0x7f; a digit; a digit but '0' where it leads a number's
+    // 0x20 to 0x7e; a digit; a digit but '0' where it leads a number's
     // integer part of two digits or more), and 0xff where it is a string's
     // byte, which can be neither '"' nor '\\' (32 bytes past the record: zeros).
     uint32_t fixed_len = 0;  // 0: none
@@ -247,6 +247,7 @@ class RecordParser {
   PathNode root_;
   simdjson::ondemand::parser parser_;
   bool has_escape_ = false;  // the current JSON record holds a backslash
+  bool key_clean_ = false;   // the fast path read the key: no control character in it
   bool fast_path_ = true;
   uint64_t fast_path_hits_ = 0;
   uint64_t shape_hits_ = 0;
