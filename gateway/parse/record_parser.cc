@@ -298,9 +298,9 @@ namespace {
 // mantissa / 10^k: both are exact doubles, so the one IEEE division gives the
 // correctly rounded value (Clinger's fast path), the same double simdjson and
 // from_chars give. False for any other token.
+constexpr double kPow10[] = {1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15};
+
 bool FastDecimal(std::string_view t, double* out) {
-  static constexpr double kPow10[] = {1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8,
-                                      1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15};
   const char* p = t.data();
   const char* const end = p + t.size();
   const bool negative = p < end && *p == '-';
@@ -670,6 +670,10 @@ bool RecordParser::FastJson(const char* end, Found* found, Shape* shape) {
                                   static_cast<uint16_t>(shape->lit_size),
                                   static_cast<uint16_t>(at - fast_copy_.get()),
                                   0,
+                                  Found::kAbsent,
+                                  false,
+                                  0,
+                                  0,
                                   node};
     std::memcpy(shape->lit + shape->lit_size, lit_from, n);
     shape->lit_size += static_cast<uint32_t>(n);
@@ -770,10 +774,34 @@ void RecordParser::FixShape(const char* record, size_t len, Shape* shape) {
   // digit but '0'.
   uint8_t cls[Shape::kMaxFixed + 32] = {};
   auto digit = [](char c) { return static_cast<unsigned>(c - '0') <= 9; };
+  shape->n_fills = 0;
   for (uint32_t i = 0; i < shape->n_ops; ++i) {
-    const Shape::Op& op = shape->ops[i];
+    Shape::Op& op = shape->ops[i];
+    if (op.kind == Shape::Op::kLeaf || op.kind == Shape::Op::kInto) shape->fills[shape->n_fills++] = static_cast<uint8_t>(i);
     if (op.val_len == 0) continue;
     const char* v = record + op.val_off;
+    op.val_kind = v[0] == '"' ? Found::kString
+                  : v[0] == '-' || digit(v[0]) ? Found::kNumber
+                  : v[0] == 'n' ? Found::kNull
+                                : Found::kOther;
+    if (op.val_kind == Found::kNumber) {
+      // A plain decimal: [-]digits[.digits], at most 15 digits.
+      op.negative = v[0] == '-';
+      size_t k = op.negative ? 1 : 0;
+      const size_t int_start = k;
+      while (k < op.val_len && digit(v[k])) ++k;
+      const size_t ints = k - int_start;
+      size_t fracs = 0;
+      if (k < op.val_len && v[k] == '.') {
+        ++k;
+        const size_t frac_start = k;
+        while (k < op.val_len && digit(v[k])) ++k;
+        fracs = k - frac_start;
+      }
+      const bool plain = k == op.val_len && ints + fracs <= 15;
+      op.int_digits = plain ? static_cast<uint8_t>(ints) : 255;
+      op.frac_digits = plain ? static_cast<uint8_t>(fracs) : 255;
+    }
     if (v[0] == '"') {
       for (size_t k = 1; k + 1 < op.val_len; ++k) cls[op.val_off + k] = 1;
     } else if (v[0] == '-' || digit(v[0])) {
@@ -819,11 +847,11 @@ int RecordParser::FixedJson(size_t len, Found* found) {
   if (!same_form) return 0;
   // Every value where it was in the shape's record: the reading's are read
   // there, in the order FastJson() meets them.
-  for (uint32_t i = 0; i < shape.n_ops; ++i) {
-    const Shape::Op& op = shape.ops[i];
+  for (uint32_t i = 0; i < shape.n_fills; ++i) {
+    const Shape::Op& op = shape.ops[shape.fills[i]];
     if (op.kind == Shape::Op::kLeaf) {
-      if (!LeafAt(rec + op.val_off, op.val_len, *op.node, found)) return -1;
-    } else if (op.kind == Shape::Op::kInto) {
+      if (!LeafAt(rec, op, found)) return -1;
+    } else {
       MarkObject(*op.node, found);
     }
   }
@@ -835,27 +863,28 @@ int RecordParser::FixedJson(size_t len, Found* found) {
 #endif
 }
 
-bool RecordParser::LeafAt(const char* v, size_t val_len, const PathNode& match, Found* found) {
-  Found::Kind kind;
-  std::string_view text;
-  if (v[0] == '"') {
-    kind = Found::kString;
-    text = std::string_view(v + 1, val_len - 2);
-  } else if (v[0] == '-' || static_cast<unsigned>(v[0] - '0') <= 9) {
-    kind = Found::kNumber;
-    text = std::string_view(v, val_len);
-  } else if (v[0] == 'n') {
-    kind = Found::kNull;
-  } else {
-    kind = Found::kOther;
-  }
-  for (uint64_t m = match.leaves; m != 0; m &= m - 1) {
+bool RecordParser::LeafAt(const char* record, const Shape::Op& op, Found* found) {
+  const char* const v = record + op.val_off;
+  const Found::Kind kind = static_cast<Found::Kind>(op.val_kind);
+  const std::string_view text = kind == Found::kString   ? std::string_view(v + 1, op.val_len - 2u)
+                                : kind == Found::kNumber ? std::string_view(v, op.val_len)
+                                                         : std::string_view();
+  for (uint64_t m = op.node->leaves; m != 0; m &= m - 1) {
     const uint32_t f = static_cast<uint32_t>(__builtin_ctzll(m));
     if (found->kind[f] != Found::kAbsent) continue;
     found->kind[f] = kind;
     found->text[f] = text;
     if ((f == kValue || f >= kFieldCount) && kind == Found::kNumber) {
-      if (!FastDecimal(text, &found->number[f])) return false;
+      // Where FastDecimal() finds the digits and the '.', the shape knows
+      // them: the same mantissa, the same division.
+      if (op.int_digits == 255) return false;
+      const char* p = v + (op.negative ? 1 : 0);
+      uint64_t mantissa = 0;
+      for (unsigned k = 0; k < op.int_digits; ++k) mantissa = mantissa * 10 + static_cast<unsigned>(p[k] - '0');
+      p += op.int_digits + 1;
+      for (unsigned k = 0; k < op.frac_digits; ++k) mantissa = mantissa * 10 + static_cast<unsigned>(p[k] - '0');
+      const double d = static_cast<double>(mantissa) / kPow10[op.frac_digits];
+      found->number[f] = op.negative ? -d : d;
     }
   }
   return true;

@@ -201,6 +201,13 @@ class RecordParser {
       uint16_t lit_off;
       uint16_t val_off;  // the value's place in the shape's record
       uint16_t val_len;
+      // The fixed form: the value's kind (a Found::Kind) and, for a number,
+      // its sign and digits before and after the '.' (255: not a plain
+      // decimal of at most 15 digits).
+      uint8_t val_kind;
+      bool negative;
+      uint8_t int_digits;
+      uint8_t frac_digits;
       const PathNode* node;  // kLeaf: the matched path; kInto: the object entered
     };
     Op ops[kMaxOps];
@@ -214,6 +221,8 @@ class RecordParser {
     // integer part of two digits or more), and 0xff where it is a string's
     // byte, which can be neither '"' nor '\\' (32 bytes past the record: zeros).
     uint32_t fixed_len = 0;  // 0: none
+    uint8_t fills[kMaxOps];  // the kLeaf and kInto ops, in order
+    uint32_t n_fills = 0;
     uint8_t lo[kMaxFixed + 32] = {};
     uint8_t span[kMaxFixed + 32] = {};
     uint8_t text[kMaxFixed + 32] = {};
@@ -231,8 +240,8 @@ class RecordParser {
   // ShapeJson() by the fixed form: 1 answered (*found filled), 0 not this
   // form (*found untouched), -1 the fast path cannot answer (*found junk).
   int FixedJson(size_t len, Found* found);
-  // A leaf value at `v` (val_len bytes), known well-formed: as FastLeaf().
-  static bool LeafAt(const char* v, size_t val_len, const PathNode& match, Found* found);
+  // The leaf value of `op` in a record of the fixed form: as FastLeaf().
+  static bool LeafAt(const char* record, const Shape::Op& op, Found* found);
   // A leaf value at the scanner: what TakeLeaf() makes of it, for each field
   // ending at `match`.
   static bool FastLeaf(FastScanner& sc, const PathNode& match, Found* found);
