@@ -1,6 +1,7 @@
 #include "gateway/daemon/replay.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -54,6 +55,16 @@ class ReplayOutput : public Sink {
   std::string buf_;
 };
 
+// A replayed file is mapped (its bytes are not copied); one that shrinks
+// while it is replayed takes pages away from under the reader, which then
+// gets SIGBUS. The replay stops with a clear message instead of a crash.
+void OnSigbus(int) {
+  static const char kMessage[] =
+      "sensorgate: replay: a file shrank while it was being read (truncated or rewritten); stopped\n";
+  (void)!write(STDERR_FILENO, kMessage, sizeof kMessage - 1);
+  _exit(1);
+}
+
 }  // namespace
 
 int RunReplay(const Config& config, const std::vector<std::string>& paths, std::FILE* out,
@@ -81,6 +92,12 @@ int RunReplay(const Config& config, const std::vector<std::string>& paths, std::
   for (size_t i = 0; i < paths.size(); ++i) {
     const std::string name = paths[i] == "-" ? "(stdin)" : paths[i];
     LineReader reader(fds[i], kMaxRecordBytes);
+    if (reader.Map()) {
+      struct sigaction sa {};
+      sa.sa_handler = OnSigbus;
+      sigemptyset(&sa.sa_mask);
+      sigaction(SIGBUS, &sa, nullptr);
+    }
     uint64_t line_no = 0;
     bool header_pending = format == RecordFormat::kCsv;
     std::string_view line;

@@ -4,8 +4,11 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <random>
 #include <string>
 #include <vector>
+
+#include "gateway/parse/record_parser.h"
 
 namespace sensorgate {
 namespace {
@@ -92,6 +95,66 @@ TEST(LineReader, HandlesManyLinesAcrossBufferRefills) {
   LineReader r(f.fd(), 64, 100);
   int too_long = 0;
   EXPECT_EQ(All(r, true, &too_long), want);
+}
+
+// A mapped file gives what reading it gives: the same lines, too-long
+// lines and bytes consumed, for files of random lines (empty, CRLF, too
+// long, the last one without a newline, some ending within the padding of
+// the end), and every line has kRecordPadding readable bytes after it.
+TEST(LineReader, AMappedFileGivesWhatReadingItGives) {
+  std::mt19937_64 rng(20261201);
+  for (int round = 0; round < 200; ++round) {
+    std::string content;
+    const int lines = static_cast<int>(rng() % 40);
+    for (int i = 0; i < lines; ++i) {
+      const size_t n = rng() % 8 == 0 ? 20 + rng() % 30 : rng() % 20;
+      for (size_t k = 0; k < n; ++k) content += static_cast<char>('a' + rng() % 26);
+      if (rng() % 4 == 0) content += '\r';
+      if (i + 1 < lines || rng() % 2 == 0) content += '\n';
+    }
+    TempFile f(content);
+    LineReader read_it(f.fd(), 24, 64);
+    int too_long_read = 0;
+    const std::vector<std::string> want = All(read_it, true, &too_long_read);
+    lseek(f.fd(), 0, SEEK_SET);
+    LineReader mapped(f.fd(), 24, 64);
+    ASSERT_EQ(mapped.Map(), !content.empty());
+    int too_long_mapped = 0;
+    std::vector<std::string> got;
+    std::string_view line;
+    while (true) {
+      const auto res = mapped.Next(&line, true);
+      if (res == LineReader::Result::kTooLong) {
+        ++too_long_mapped;
+        continue;
+      }
+      if (res != LineReader::Result::kLine) break;
+      got.emplace_back(line);
+      // The padding is readable (ASan and valgrind would see it otherwise).
+      volatile char last = line.data()[line.size() + kRecordPadding - 1];
+      (void)last;
+    }
+    EXPECT_EQ(got, want) << content;
+    EXPECT_EQ(too_long_mapped, too_long_read) << content;
+    EXPECT_EQ(mapped.consumed(), read_it.consumed()) << content;
+  }
+}
+
+// Only a regular file from its beginning is mapped.
+TEST(LineReader, MapsOnlyARegularFileFromItsStart) {
+  TempFile f("a\nb\n");
+  {
+    LineReader r(f.fd(), 10);
+    std::string_view line;
+    ASSERT_EQ(r.Next(&line, true), LineReader::Result::kLine);
+    EXPECT_FALSE(r.Map());  // already reading
+  }
+  int fds[2];
+  ASSERT_EQ(pipe(fds), 0);
+  LineReader p(fds[0], 10);
+  EXPECT_FALSE(p.Map());
+  close(fds[0]);
+  close(fds[1]);
 }
 
 }  // namespace

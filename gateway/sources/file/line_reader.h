@@ -23,6 +23,18 @@ class LineReader {
 
   // Does not own fd. buffer_bytes must exceed max_line.
   LineReader(int fd, size_t max_line, size_t buffer_bytes = 128 * 1024);
+  ~LineReader();
+  LineReader(const LineReader&) = delete;
+  LineReader& operator=(const LineReader&) = delete;
+
+  // For a file read once to its end (a replay): maps the whole file when fd
+  // is a regular, non-empty file, so its bytes are not copied; lines then
+  // lie in the mapping (the last ones, within kRecordPadding of its end, are
+  // copied to the buffer for their padding), with the same results as
+  // reading. False (and nothing changes) otherwise. A file that shrinks
+  // while mapped raises SIGBUS when its lost pages are read: the caller
+  // handles it.
+  bool Map();
 
   // Next line. kLine: *line is set (valid until the next call). kTooLong: a
   // line over max_line was skipped. At end of input: with final_partial, a
@@ -41,11 +53,12 @@ class LineReader {
   bool HasLine() const;
   // Bytes read from fd and not returned yet (a partial line, or lines after
   // the last one returned).
-  size_t buffered() const { return end_ - begin_; }
+  size_t buffered() const { return map_ != nullptr ? map_size_ - begin_ : end_ - begin_; }
   const Status& status() const { return status_; }
 
  private:
   bool Fill();  // reads more; false at end of input or on error
+  Result NextMapped(std::string_view* line, bool final_partial);
 
   const int fd_;
   const size_t max_line_;
@@ -56,6 +69,8 @@ class LineReader {
   bool eof_ = false;
   uint64_t consumed_ = 0;
   Status status_;
+  const char* map_ = nullptr;  // Map(): the file, map_size_ bytes
+  size_t map_size_ = 0;
 };
 
 }  // namespace sensorgate
