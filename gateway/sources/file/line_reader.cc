@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <string>
@@ -19,48 +20,80 @@ LineReader::LineReader(int fd, size_t max_line, size_t buffer_bytes)
       buf_(new char[capacity_ + kRecordPadding]()) {}
 
 LineReader::~LineReader() {
-  if (map_ != nullptr) munmap(const_cast<char*>(map_), map_size_);
+  if (map_ != nullptr) munmap(const_cast<char*>(map_), map_len_);
 }
 
-bool LineReader::Map() {
+bool LineReader::Map(size_t window) {
+  const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
   struct stat st;
-  if (map_ != nullptr || begin_ != end_ || fstat(fd_, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size <= 0 ||
-      static_cast<uint64_t>(st.st_size) > SIZE_MAX) {
+  if (window % page != 0 || window < 2 * page || window / 2 <= max_line_ || window - page <= max_line_ ||
+      mapped_ || begin_ != end_ || fstat(fd_, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size <= 0 ||
+      lseek(fd_, 0, SEEK_CUR) != 0) {
     return false;
   }
-  const off_t at = lseek(fd_, 0, SEEK_CUR);
-  if (at != 0) return false;
-  const size_t size = static_cast<size_t>(st.st_size);
-  // MAP_POPULATE: the pages are mapped at once, not one fault at a time.
-  void* m = mmap(nullptr, size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd_, 0);
-  if (m == MAP_FAILED) return false;
-  (void)madvise(m, size, MADV_SEQUENTIAL);
+  mapped_ = true;
+  window_ = window;
+  file_size_ = static_cast<uint64_t>(st.st_size);
+  begin_ = 0;
+  return true;
+}
+
+bool LineReader::MapWindow(uint64_t at) {
+  static const uint64_t kPage = static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
+  if (map_ != nullptr) munmap(const_cast<char*>(map_), map_len_);
+  map_ = nullptr;
+  map_off_ = at - at % kPage;
+  map_len_ = static_cast<size_t>(std::min<uint64_t>(window_, file_size_ - map_off_));
+  // MAP_POPULATE: the window's pages are mapped at once, not a fault each.
+  void* m = mmap(nullptr, map_len_, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd_, static_cast<off_t>(map_off_));
+  if (m == MAP_FAILED) {
+    status_ = Status::Error(std::string("mmap failed: ") + std::strerror(errno));
+    map_len_ = 0;
+    return false;
+  }
   map_ = static_cast<const char*>(m);
-  map_size_ = size;
   return true;
 }
 
 LineReader::Result LineReader::NextMapped(std::string_view* line, bool final_partial) {
-  // begin_ is the offset in the mapping of what is not returned yet.
-  if (begin_ == map_size_) return Result::kEnd;
-  const char* start = map_ + begin_;
-  const size_t avail = map_size_ - begin_;
-  const char* nl = static_cast<const char*>(std::memchr(start, '\n', avail));
-  size_t len;
-  if (nl != nullptr) {
-    len = static_cast<size_t>(nl - start);
-    begin_ += len + 1;
-    consumed_ += len + 1;
-  } else {
-    if (!final_partial) return Result::kNeedMore;
-    len = avail;
-    begin_ = map_size_;
-    consumed_ += len;
+  if (begin_ == file_size_) return Result::kEnd;
+  if (map_ == nullptr || begin_ < map_off_ || begin_ >= map_off_ + map_len_) {
+    if (!MapWindow(begin_)) return Result::kError;
   }
+  // The line's end: in this window, or (a line across its end) in a window
+  // from the line's page, or (longer than a window: too long) further on.
+  const char* nl = nullptr;
+  bool too_long = false;
+  while (true) {
+    const char* from = map_ + (begin_ - map_off_);
+    nl = static_cast<const char*>(std::memchr(from, '\n', map_off_ + map_len_ - begin_));
+    if (nl != nullptr || map_off_ + map_len_ == file_size_) break;
+    if (map_off_ + window_ / 2 > begin_) {
+      // The line started in the first half of this window: over max_line.
+      too_long = true;
+      uint64_t at = map_off_ + map_len_;
+      while (true) {
+        if (!MapWindow(at)) return Result::kError;
+        nl = static_cast<const char*>(std::memchr(map_, '\n', map_len_));
+        if (nl != nullptr || map_off_ + map_len_ == file_size_) break;
+        at = map_off_ + map_len_;
+      }
+      break;
+    }
+    if (!MapWindow(begin_)) return Result::kError;
+  }
+  const uint64_t line_end = nl != nullptr ? map_off_ + static_cast<uint64_t>(nl - map_) : file_size_;
+  if (nl == nullptr && !final_partial) return Result::kNeedMore;
+  const uint64_t next = nl != nullptr ? line_end + 1 : file_size_;
+  size_t len = static_cast<size_t>(line_end - begin_);
+  const char* start = too_long ? nullptr : map_ + (begin_ - map_off_);
+  consumed_ += next - begin_;
+  begin_ = next;
+  if (too_long) return Result::kTooLong;
   if (len > 0 && start[len - 1] == '\r') --len;
   if (len > max_line_) return Result::kTooLong;
-  if (map_size_ - static_cast<size_t>(start - map_) - len < kRecordPadding) {
-    // Too near the end of the mapping for the padding: a copy.
+  if (static_cast<uint64_t>(start - map_) + len + kRecordPadding > map_len_) {
+    // Too near the window's end for the padding: a copy.
     std::memcpy(buf_.get(), start, len);
     start = buf_.get();
   }
@@ -92,12 +125,12 @@ bool LineReader::Fill() {
 }
 
 bool LineReader::HasLine() const {
-  if (map_ != nullptr) return std::memchr(map_ + begin_, '\n', map_size_ - begin_) != nullptr;
+  if (mapped_) return begin_ < file_size_;  // a line, or a last one without a newline
   return std::memchr(buf_.get() + begin_, '\n', end_ - begin_) != nullptr;
 }
 
 LineReader::Result LineReader::Next(std::string_view* line, bool final_partial) {
-  if (map_ != nullptr) return NextMapped(line, final_partial);
+  if (mapped_) return NextMapped(line, final_partial);
   eof_ = false;
   while (true) {
     const size_t avail = end_ - begin_;

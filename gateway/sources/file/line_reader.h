@@ -27,14 +27,18 @@ class LineReader {
   LineReader(const LineReader&) = delete;
   LineReader& operator=(const LineReader&) = delete;
 
-  // For a file read once to its end (a replay): maps the whole file when fd
-  // is a regular, non-empty file, so its bytes are not copied; lines then
-  // lie in the mapping (the last ones, within kRecordPadding of its end, are
-  // copied to the buffer for their padding), with the same results as
-  // reading. False (and nothing changes) otherwise. A file that shrinks
-  // while mapped raises SIGBUS when its lost pages are read: the caller
-  // handles it.
-  bool Map();
+  // For a file read once to its end (a replay): maps the file, a window of
+  // kMapWindow bytes at a time, when fd is a regular, non-empty file read
+  // from its start, so its bytes are not copied; lines then lie in the
+  // mapping (those within kRecordPadding of a window's end are copied to the
+  // buffer for their padding), with the same results as reading the bytes
+  // the file had when Map() was called. False (and nothing changes)
+  // otherwise. A file that shrinks while mapped raises SIGBUS when its lost
+  // pages are read: the caller handles it.
+  // `window` (tests): a multiple of the page size, at least two pages, and
+  // more than twice max_line and max_line plus a page; else false.
+  static constexpr size_t kMapWindow = size_t{1} << 20;
+  bool Map(size_t window = kMapWindow);
 
   // Next line. kLine: *line is set (valid until the next call). kTooLong: a
   // line over max_line was skipped. At end of input: with final_partial, a
@@ -53,12 +57,15 @@ class LineReader {
   bool HasLine() const;
   // Bytes read from fd and not returned yet (a partial line, or lines after
   // the last one returned).
-  size_t buffered() const { return map_ != nullptr ? map_size_ - begin_ : end_ - begin_; }
+  size_t buffered() const { return mapped_ ? static_cast<size_t>(file_size_ - begin_) : end_ - begin_; }
   const Status& status() const { return status_; }
 
  private:
   bool Fill();  // reads more; false at end of input or on error
   Result NextMapped(std::string_view* line, bool final_partial);
+  // Maps the window holding file offset `at` (from its page); false when
+  // mmap fails (status_ says why).
+  bool MapWindow(uint64_t at);
 
   const int fd_;
   const size_t max_line_;
@@ -69,8 +76,15 @@ class LineReader {
   bool eof_ = false;
   uint64_t consumed_ = 0;
   Status status_;
-  const char* map_ = nullptr;  // Map(): the file, map_size_ bytes
-  size_t map_size_ = 0;
+  // Map(): the file is file_size_ bytes; the window maps map_len_ bytes
+  // from offset map_off_ at map_ (nullptr: none yet); begin_ is then the
+  // file offset of what is not returned yet.
+  bool mapped_ = false;
+  size_t window_ = 0;
+  uint64_t file_size_ = 0;
+  const char* map_ = nullptr;
+  uint64_t map_off_ = 0;
+  size_t map_len_ = 0;
 };
 
 }  // namespace sensorgate
