@@ -15,6 +15,20 @@ inline bool IsBlank(std::string_view s) {
   return true;
 }
 
+// Level `level` (0 the first) of an MQTT topic, between its slashes: false
+// when the topic has fewer levels (a level may be present and empty).
+inline bool TopicLevel(std::string_view topic, int level, std::string_view* out) {
+  size_t start = 0;
+  for (int i = 0; i < level; ++i) {
+    const size_t slash = topic.find('/', start);
+    if (slash == std::string_view::npos) return false;
+    start = slash + 1;
+  }
+  const size_t end = topic.find('/', start);
+  *out = topic.substr(start, end == std::string_view::npos ? end : end - start);
+  return true;
+}
+
 }  // namespace sensorgate
 
 #endif  // SENSORGATE_GATEWAY_BASE_TEXT_H_

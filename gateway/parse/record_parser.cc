@@ -7,6 +7,8 @@
 #include <cstring>
 #include <utility>
 
+#include "gateway/base/text.h"
+
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #if defined(__x86_64__) && defined(__GNUC__)
@@ -1091,19 +1093,7 @@ void RecordParser::TakeFields() {
       // have no topic).
       v.kind = FieldValue::Kind::kAbsent;
       v.text = {};
-      if (topic_.empty()) continue;
-      size_t start = 0;
-      int level = 0;
-      while (level < extra_topic_level_[i]) {
-        const size_t slash = topic_.find('/', start);
-        if (slash == std::string_view::npos) break;
-        start = slash + 1;
-        ++level;
-      }
-      if (level < extra_topic_level_[i]) continue;
-      const size_t slash = topic_.find('/', start);
-      v.kind = FieldValue::Kind::kString;
-      v.text = topic_.substr(start, slash == std::string_view::npos ? slash : slash - start);
+      if (!topic_.empty() && TopicLevel(topic_, extra_topic_level_[i], &v.text)) v.kind = FieldValue::Kind::kString;
       continue;
     }
     switch (found_.kind[f]) {

@@ -149,15 +149,10 @@ void Pipeline::FinishRules() {
 namespace {
 
 // Level `level` (0-based) of an MQTT topic; empty when the topic is shorter.
-std::string_view TopicLevel(std::string_view topic, int level) {
-  size_t start = 0;
-  for (int i = 0; i < level; ++i) {
-    const size_t slash = topic.find('/', start);
-    if (slash == std::string_view::npos) return {};
-    start = slash + 1;
-  }
-  const size_t end = topic.find('/', start);
-  return topic.substr(start, end == std::string_view::npos ? end : end - start);
+// The key level of a topic: empty when the topic has fewer levels.
+std::string_view KeyLevel(std::string_view topic, int level) {
+  std::string_view key;
+  return TopicLevel(topic, level, &key) ? key : std::string_view();
 }
 
 }  // namespace
@@ -170,7 +165,7 @@ bool Pipeline::ProcessMessage(std::string_view topic, const char* payload, size_
   bool ok;
   RecordParser* parser = number_payload_ || mqtt_parser_ == nullptr ? parser_.get() : mqtt_parser_.get();
   parser->set_topic(topic);
-  if (!rules_.empty() && topic_level_ >= 0 && TopicLevel(topic, topic_level_).empty()) {
+  if (!rules_.empty() && topic_level_ >= 0 && KeyLevel(topic, topic_level_).empty()) {
     // No key for the rule hot, but the named rules read the record.
     ok = false;
     if (number_payload_ || mqtt_parser_ == nullptr) {
@@ -179,18 +174,18 @@ bool Pipeline::ProcessMessage(std::string_view topic, const char* payload, size_
       (void)parser->ParseWithKey({}, payload, len, arrival_us, &r, &why);
     }
     if (parser->parsed()) why = RejectReason::kKeyMissing;
-  } else if (topic_level_ >= 0 && TopicLevel(topic, topic_level_).empty()) {
+  } else if (topic_level_ >= 0 && KeyLevel(topic, topic_level_).empty()) {
     // The topic has no such level (or it is empty): there is no key.
     ok = false;
     why = RejectReason::kKeyMissing;
   } else if (number_payload_) {
-    ok = parser_->ParseNumber(TopicLevel(topic, topic_level_), std::string_view(payload, len), arrival_us, &r,
+    ok = parser_->ParseNumber(KeyLevel(topic, topic_level_), std::string_view(payload, len), arrival_us, &r,
                               &why);
   } else if (mqtt_parser_ == nullptr) {
     ok = false;
     why = RejectReason::kParseError;  // no [mqtt] section: not expected
   } else if (topic_level_ >= 0) {
-    ok = mqtt_parser_->ParseWithKey(TopicLevel(topic, topic_level_), payload, len, arrival_us, &r, &why);
+    ok = mqtt_parser_->ParseWithKey(KeyLevel(topic, topic_level_), payload, len, arrival_us, &r, &why);
   } else {
     ok = mqtt_parser_->Parse(payload, len, arrival_us, &r, &why);
   }
