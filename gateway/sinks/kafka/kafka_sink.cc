@@ -128,13 +128,18 @@ void KafkaSink::Spool(int64_t timestamp_ms, const std::string& topic, std::strin
   spooled_bytes_ += value.size() + key.size();
 }
 
+void KafkaSink::AppendRecordHead(std::string* out) const {
+  *out += "\"gateway\":";
+  AppendJsonString(out, gateway_);
+  *out += ",\"seq\":";
+  AppendJsonInt(out, static_cast<int64_t>(spool_.next_seq()));
+  *out += ',';
+}
+
 void KafkaSink::OnAlert(const AlertEvent& e) {
   if (config_.alerts_topic.empty()) return;
-  std::string prefix = "\"gateway\":";
-  AppendJsonString(&prefix, gateway_);
-  prefix += ",\"seq\":";
-  AppendJsonInt(&prefix, static_cast<int64_t>(spool_.next_seq()));
-  prefix += ',';
+  std::string prefix;
+  AppendRecordHead(&prefix);
   std::string value;
   if (e.json.size() > 1 && e.json.front() == '{') {
     // A [rule.NAME]'s alert: its object with gateway and seq first.
@@ -154,11 +159,8 @@ void KafkaSink::OnRuleEvent(const RuleEvent& e) {
     if (rule == e.rule) topic = &t;
   }
   if (topic == nullptr || topic->empty()) return;
-  std::string value = "{\"gateway\":";
-  AppendJsonString(&value, gateway_);
-  value += ",\"seq\":";
-  AppendJsonInt(&value, static_cast<int64_t>(spool_.next_seq()));
-  value += ',';
+  std::string value = "{";
+  AppendRecordHead(&value);
   value.append(e.json.substr(1));
   Spool(e.time_us / 1000, *topic, e.key, value);
 }
@@ -180,11 +182,9 @@ void KafkaSink::OnWindow(const WindowEvent& e) {
 void KafkaSink::PublishWindows() {
   std::string value, prefix;
   for (auto& [id, p] : pending_) {
-    prefix = "\"gateway\":";
-    AppendJsonString(&prefix, gateway_);
-    prefix += ",\"seq\":";
-    AppendJsonInt(&prefix, static_cast<int64_t>(spool_.next_seq()));
-    prefix += ",\"rule\":";
+    prefix.clear();
+    AppendRecordHead(&prefix);
+    prefix += "\"rule\":";
     AppendJsonString(&prefix, p.rule);
     prefix += ',';
     value.clear();

@@ -91,6 +91,8 @@ class KafkaSink : public Sink {
   void DestroyProducer();
   // Where each [rule.NAME]'s results and outliers go: its kafka_topic.
   std::vector<std::pair<std::string, std::string>> rule_topics_;
+  // `"gateway":NAME,"seq":N,` : what every record's object starts with.
+  void AppendRecordHead(std::string* out) const;
   void Spool(int64_t timestamp_ms, const std::string& topic, std::string_view key, const std::string& value);
   void PublishWindows();
   void Produce(int64_t now_us);
