@@ -302,6 +302,12 @@ namespace {
 // from_chars give. False for any other token.
 constexpr double kPow10[] = {1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15};
 
+// mantissa / 10^decimals, signed: exact for a mantissa of at most 15 digits.
+double ExactDecimal(uint64_t mantissa, unsigned decimals, bool negative) {
+  const double v = static_cast<double>(mantissa) / kPow10[decimals];
+  return negative ? -v : v;
+}
+
 bool FastDecimal(std::string_view t, double* out) {
   const char* p = t.data();
   const char* const end = p + t.size();
@@ -323,8 +329,7 @@ bool FastDecimal(std::string_view t, double* out) {
   }
   const long digits = (end - first) - (dot != nullptr ? 1 : 0);
   if (digits == 0 || digits > 15) return false;  // none, or too many to be exact
-  const double v = static_cast<double>(mantissa) / kPow10[dot != nullptr ? end - dot - 1 : 0];
-  *out = negative ? -v : v;
+  *out = ExactDecimal(mantissa, dot != nullptr ? static_cast<unsigned>(end - dot - 1) : 0, negative);
   return true;
 }
 
@@ -636,16 +641,20 @@ bool RecordParser::FastLeaf(FastScanner& sc, const PathNode& match, Found* found
     if (!sc.SkipValue()) return false;
     kind = Found::kOther;
   }
+  // Exact, so the double simdjson would give; any other number (an
+  // exponent, more than 15 digits) is left to simdjson's rules.
+  return StoreLeaf(match, kind, text, found, [text](double* out) { return FastDecimal(text, out); });
+}
+
+template <class Decimal>
+bool RecordParser::StoreLeaf(const PathNode& match, Found::Kind kind, std::string_view text, Found* found,
+                             Decimal decimal) {
   for (uint64_t m = match.leaves; m != 0; m &= m - 1) {
     const uint32_t f = static_cast<uint32_t>(__builtin_ctzll(m));
     if (found->kind[f] != Found::kAbsent) continue;
     found->kind[f] = kind;
-    found->text[f] = kind == Found::kOther || kind == Found::kNull ? std::string_view() : text;
-    if ((f == kValue || f >= kFieldCount) && kind == Found::kNumber) {
-      // Exact, so the double simdjson would give; any other number
-      // (an exponent, more than 15 digits) is left to simdjson's rules.
-      if (!FastDecimal(text, &found->number[f])) return false;
-    }
+    found->text[f] = text;
+    if ((f == kValue || f >= kFieldCount) && kind == Found::kNumber && !decimal(&found->number[f])) return false;
   }
   return true;
 }
@@ -871,25 +880,18 @@ bool RecordParser::LeafAt(const char* record, const Shape::Op& op, Found* found)
   const std::string_view text = kind == Found::kString   ? std::string_view(v + 1, op.val_len - 2u)
                                 : kind == Found::kNumber ? std::string_view(v, op.val_len)
                                                          : std::string_view();
-  for (uint64_t m = op.node->leaves; m != 0; m &= m - 1) {
-    const uint32_t f = static_cast<uint32_t>(__builtin_ctzll(m));
-    if (found->kind[f] != Found::kAbsent) continue;
-    found->kind[f] = kind;
-    found->text[f] = text;
-    if ((f == kValue || f >= kFieldCount) && kind == Found::kNumber) {
-      // Where FastDecimal() finds the digits and the '.', the shape knows
-      // them: the same mantissa, the same division.
-      if (op.int_digits == 255) return false;
-      const char* p = v + (op.negative ? 1 : 0);
-      uint64_t mantissa = 0;
-      for (unsigned k = 0; k < op.int_digits; ++k) mantissa = mantissa * 10 + static_cast<unsigned>(p[k] - '0');
-      p += op.int_digits + 1;
-      for (unsigned k = 0; k < op.frac_digits; ++k) mantissa = mantissa * 10 + static_cast<unsigned>(p[k] - '0');
-      const double d = static_cast<double>(mantissa) / kPow10[op.frac_digits];
-      found->number[f] = op.negative ? -d : d;
-    }
-  }
-  return true;
+  // Where FastDecimal() finds the digits and the '.', the shape knows them:
+  // the same mantissa, the same division.
+  return StoreLeaf(*op.node, kind, text, found, [v, &op](double* out) {
+    if (op.int_digits == 255) return false;
+    const char* p = v + (op.negative ? 1 : 0);
+    uint64_t mantissa = 0;
+    for (unsigned k = 0; k < op.int_digits; ++k) mantissa = mantissa * 10 + static_cast<unsigned>(p[k] - '0');
+    p += op.int_digits + 1;
+    for (unsigned k = 0; k < op.frac_digits; ++k) mantissa = mantissa * 10 + static_cast<unsigned>(p[k] - '0');
+    *out = ExactDecimal(mantissa, op.frac_digits, op.negative);
+    return true;
+  });
 }
 
 bool RecordParser::ShapeJson(const char* end, Found* found) {

@@ -242,6 +242,13 @@ class RecordParser {
   int FixedJson(size_t len, Found* found);
   // The leaf value of `op` in a record of the fixed form: as FastLeaf().
   static bool LeafAt(const char* record, const Shape::Op& op, Found* found);
+  // What both make of a leaf: its kind and text for every field ending at
+  // `match` that has none yet (the first occurrence wins), and for the value
+  // and the added fields the number decimal(double*) reads, false when it
+  // cannot read it exactly.
+  template <class Decimal>
+  static bool StoreLeaf(const PathNode& match, Found::Kind kind, std::string_view text, Found* found,
+                        Decimal decimal);
   // A leaf value at the scanner: what TakeLeaf() makes of it, for each field
   // ending at `match`.
   static bool FastLeaf(FastScanner& sc, const PathNode& match, Found* found);
