@@ -68,7 +68,7 @@ void RaiseOpenFileLimit() {
 //    and stay resident after being freed;
 //  - the heap's free top is given back beyond 128 KiB (glibc raises that one
 //    with the other);
-//  - the threads of the libraries (Paho, librdkafka, libcurl) share one
+//  - the threads of the libraries (librdkafka, libcurl) share one
 //    arena besides the main thread's, instead of getting up to 8 per core,
 //    each holding on to its own free memory.
 void TuneMalloc() {

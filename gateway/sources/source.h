@@ -10,12 +10,13 @@
 //    pending right now, in which case the loop serves its other work (signals,
 //    HTTP, sinks, the watchdog) and calls Poll() again without waiting;
 //  - a source never blocks the loop: waits for the network or the disk
-//    happen on a library's own thread (Paho) or not at all.
+//    happen on a library's own thread or not at all (the MQTT client is
+//    non-blocking on the loop's thread).
 // Position() describes the records handed on so far, for the checkpoint;
 // after a restart from it, the source resumes right after them.
 //
 // Thread: everything here is called on the loop (pipeline) thread. A source
-// may own threads of its own (Paho's); they hand work over through fd().
+// may own threads of its own; they hand work over through fd().
 #ifndef SENSORGATE_GATEWAY_SOURCES_SOURCE_H_
 #define SENSORGATE_GATEWAY_SOURCES_SOURCE_H_
 

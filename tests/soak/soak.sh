@@ -213,8 +213,8 @@ fill_state() {
   dd if=/dev/zero of="$state/filler" bs=1M 2>/dev/null || true  # until ENOSPC
   sleep $((3 + RANDOM % 6))
   rm -f "$state/filler"
-  # MQTT messages received while the disk was full waited in memory (Paho had
-  # acknowledged them): they are safe once a checkpoint covers them again,
+  # MQTT messages received while the disk was full waited in memory (the
+  # gateway had acknowledged them): they are safe once a checkpoint covers them again,
   # which /healthz shows. A SIGKILL before that loses them, by design (README,
   # "MQTT"): the next fault waits for it.
   for _ in $(seq 300); do

@@ -218,10 +218,10 @@ void MqttJournal::RotateLocked() {
 }
 
 bool MqttJournal::Append(std::string_view topic, std::string_view payload, TimeMicros arrival_us,
-                         uint16_t packet_id, bool dup) {
+                         uint16_t packet_id, bool dup, bool cut) {
   if (topic.size() > kMaxTopicBytes) topic = topic.substr(0, kMaxTopicBytes);  // MQTT allows 65535
   const uint64_t hash = packet_id != 0 ? MessageHash(topic, payload) : 0;
-  const bool too_long = payload.size() > kMaxRecordBytes;
+  const bool too_long = cut || payload.size() > kMaxRecordBytes;
   if (too_long) payload = {};
   const uint32_t flags = (too_long ? kFlagTooLong : 0u) | (dup ? kFlagDup : 0u) |
                          (too_long ? 0u : static_cast<uint32_t>(packet_id) << kPacketIdShift);
@@ -238,6 +238,30 @@ bool MqttJournal::Append(std::string_view topic, std::string_view payload, TimeM
   frame_.append(topic);
   frame_.append(payload);
   stats_.appended.fetch_add(1, std::memory_order_relaxed);
+  if (batching_) {
+    batch_.append(frame_);
+    return true;
+  }
+  StoreLocked(frame_);
+  return true;
+}
+
+void MqttJournal::BeginBatch() {
+  std::lock_guard<std::mutex> lock(mu_);
+  batching_ = true;
+}
+
+void MqttJournal::EndBatch() {
+  std::lock_guard<std::mutex> lock(mu_);
+  batching_ = false;
+  if (batch_.empty()) return;
+  StoreLocked(batch_);
+  batch_.clear();
+  if (batch_.capacity() > 4 * kReadChunk) batch_.shrink_to_fit();
+}
+
+// Writes whole frames to the disk with one write(), or keeps them in memory.
+void MqttJournal::StoreLocked(const std::string& frames) {
   // To the disk, unless an earlier write failed and its retry time has not
   // come (a full disk must not make a new file, and fsyncs, per message).
   const int64_t now = write_broken_ ? clock_->MonotonicUs() : 0;
@@ -247,23 +271,33 @@ bool MqttJournal::Append(std::string_view topic, std::string_view payload, TimeM
     } else if (write_broken_) {
       (void)::ftruncate(write_fd_, static_cast<off_t>(written_));  // drop a torn frame, then retry here
     }
-    if (write_fd_ >= 0 && !fail_writes_ && WriteAll(write_fd_, frame_)) {
-      written_ += frame_.size();
+    if (write_fd_ >= 0 && !fail_writes_ && WriteAll(write_fd_, frames)) {
+      written_ += frames.size();
       write_broken_ = false;
       retry_delay_us_ = 0;
-      return true;
+      return;
     }
     write_broken_ = true;
     retry_delay_us_ = retry_delay_us_ == 0 ? kFirstRetryUs : std::min(retry_delay_us_ * 2, kMaxRetryUs);
     retry_at_us_ = (now ? now : clock_->MonotonicUs()) + retry_delay_us_;
   }
-  // The disk refused: keep it in memory, in order, until the reader takes it.
-  stats_.write_errors.fetch_add(1, std::memory_order_relaxed);
+  // The disk refused: keep them in memory, frame by frame and in order,
+  // until the reader takes them.
   size_t held = 0;
   for (const std::string& f : memory_) held += f.size();
-  if (held + frame_.size() <= kMaxMemoryBytes || memory_.size() < 16) memory_.push_back(frame_);
-  else stats_.lost.fetch_add(1, std::memory_order_relaxed);
-  return true;
+  for (size_t pos = 0; pos + sizeof(Header) <= frames.size();) {
+    Header h;
+    std::memcpy(&h, frames.data() + pos, sizeof h);
+    const size_t size = sizeof h + h.topic_len + h.payload_len;
+    stats_.write_errors.fetch_add(1, std::memory_order_relaxed);
+    if (held + size <= kMaxMemoryBytes || memory_.size() < 16) {
+      memory_.emplace_back(frames, pos, size);
+      held += size;
+    } else {
+      stats_.lost.fetch_add(1, std::memory_order_relaxed);
+    }
+    pos += size;
+  }
 }
 
 bool MqttJournal::OpenReadFile(uint64_t gen) {

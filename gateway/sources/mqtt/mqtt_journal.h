@@ -2,17 +2,18 @@
 // in state_dir before the pipeline sees it, and the pipeline reads it back
 // from there. The checkpoint records how far it has read.
 //
-// Why: Paho acknowledges a QoS 1 message (PUBACK) when it receives it, before
-// handing it to the application; the broker then forgets it. Appending it to
-// the journal at once, on Paho's thread, makes it survive a crash or SIGKILL
-// of the gateway (the data is in the kernel's page cache once write(2)
-// returns; it reaches the disk with the kernel's write-back, or at each
-// checkpoint, which fsyncs the journal first). After a restart, the messages
-// received after the last checkpoint are read again from the journal, so
-// windows and alerts come out as if the gateway had never stopped.
+// Why: the broker forgets a QoS 1 message once it has our acknowledgement
+// (PUBACK). The client journals the messages of each read from the socket
+// (BeginBatch() ... EndBatch(): one write(2)) and acknowledges them only
+// after that, so they survive a crash or SIGKILL of the gateway (the data is
+// in the kernel's page cache once write(2) returns; it reaches the disk with
+// the kernel's write-back, or at each checkpoint, which fsyncs the journal
+// first). After a restart, the messages received after the last checkpoint
+// are read again from the journal, so windows and alerts come out as if the
+// gateway had never stopped.
 //
-// The journal also decouples the network from the pipeline: Paho's thread
-// never waits for the pipeline, and a burst is buffered on disk, not in RAM.
+// The journal also decouples the network from the pipeline: a burst is
+// buffered on disk, not in RAM.
 //
 // Layout: files "mqtt-journal.<generation>" (generation: 8+ decimal digits)
 // in state_dir. Each holds frames: a 24-byte header (magic, topic length,
@@ -24,7 +25,7 @@
 //
 // Redeliveries: QoS 1 allows the broker to send a message again (flagged
 // DUP) when it did not get our acknowledgement, for instance when the
-// gateway disconnected before Paho's PUBACK went out. The journal remembers,
+// gateway disconnected before the PUBACK went out. The journal remembers,
 // per packet id (1 to 65535), a 64-bit hash of the last message received
 // with that id; a DUP message whose id and hash match is one we already have,
 // and is dropped (counted). The table lives in memory (512 KiB), is rebuilt at
@@ -35,9 +36,10 @@
 // so are all that follow until the reader has taken them: order is kept and
 // nothing is lost while the gateway runs; such messages are not crash-safe.
 //
-// Threads: Append() may be called from any thread (Paho's); everything else
-// from the pipeline thread. Append() holds a mutex that the reader takes once
-// per batch, never per message.
+// Threads: Append(), BeginBatch() and EndBatch() may be called from any
+// thread; everything else from the pipeline thread (the gateway's client runs
+// there too). Append() holds a mutex that the reader takes once per batch,
+// never per message.
 #ifndef SENSORGATE_GATEWAY_SOURCES_MQTT_MQTT_JOURNAL_H_
 #define SENSORGATE_GATEWAY_SOURCES_MQTT_MQTT_JOURNAL_H_
 
@@ -110,9 +112,16 @@ class MqttJournal {
   // Appends one message (any thread). Payloads over kMaxRecordBytes are
   // recorded as too long, without their bytes. `packet_id` is the MQTT packet
   // id (0 for QoS 0), `dup` the DUP flag. Returns false when the message is a
-  // redelivery of one already received (not appended).
+  // redelivery of one already received (not appended). `cut`: the payload
+  // was too long and is not given (recorded as too long).
   bool Append(std::string_view topic, std::string_view payload, TimeMicros arrival_us, uint16_t packet_id = 0,
-              bool dup = false);
+              bool dup = false, bool cut = false);
+
+  // Appends from BeginBatch() to EndBatch() are written to the disk with one
+  // write() at EndBatch(): a client acknowledges what it received only after
+  // EndBatch(). Read() sees them after EndBatch().
+  void BeginBatch();
+  void EndBatch();
 
   // Forgets the redelivery table (a new MQTT session).
   void ResetRecent(const std::string& session);
@@ -144,6 +153,7 @@ class MqttJournal {
     uint64_t size;
   };
   void RotateLocked();           // REQUIRES: mu_ held
+  void StoreLocked(const std::string& frames);  // REQUIRES: mu_ held
   void LoadRecent();             // at Open()
   void ScanForRecent(uint64_t gen);
   bool OpenReadFile(uint64_t gen);
@@ -162,6 +172,8 @@ class MqttJournal {
   std::deque<Sealed> sealed_;     // finished generations not yet removed, in order
   std::deque<std::string> memory_;  // frames that could not be written
   std::string frame_;             // scratch, reused
+  bool batching_ = false;         // between BeginBatch() and EndBatch()
+  std::string batch_;             // the frames appended since BeginBatch()
   std::vector<uint64_t> recent_;  // per packet id: hash of the last message (0: none)
   std::string session_;
   // Reader side (pipeline thread only).
