@@ -73,7 +73,9 @@ uint64_t MessageHash(std::string_view topic, std::string_view payload) {
 
 MqttJournal::MqttJournal(std::string dir, Clock* clock)
     : dir_(std::move(dir)), clock_(clock ? clock : SystemClock()), recent_(65536, 0) {
-  buf_.resize(kReadChunk + kRecordPadding);
+  // Not zeroed: its pages become resident as reads fill them (the padding
+  // after what a read gave is zeroed then).
+  buf_.reset(new char[kReadChunk + kRecordPadding]);
   frame_.reserve(kHeaderBytes + 1024);
 }
 
@@ -127,16 +129,17 @@ void MqttJournal::ScanForRecent(uint64_t gen) {
   if (fd < 0) return;
   uint64_t offset = 0;
   for (;;) {
-    const ssize_t got = ::pread(fd, buf_.data(), kReadChunk, static_cast<off_t>(offset));
+    const ssize_t got = ::pread(fd, buf_.get(), kReadChunk, static_cast<off_t>(offset));
+    if (got > 0) std::memset(buf_.get() + got, 0, kRecordPadding);
     if (got <= 0) break;
     size_t pos = 0;
     const size_t have = static_cast<size_t>(got);
     Header h;
     size_t size;
-    while (FrameStart(buf_.data(), have, pos, &h, &size) == FrameAt::kWhole) {
+    while (FrameStart(buf_.get(), have, pos, &h, &size) == FrameAt::kWhole) {
       const uint32_t id = h.flags >> kPacketIdShift;
       if (id != 0 && !(h.flags & kFlagTooLong)) {
-        const char* topic = buf_.data() + pos + sizeof h;
+        const char* topic = buf_.get() + pos + sizeof h;
         recent_[id] = MessageHash(std::string_view(topic, h.topic_len),
                                   std::string_view(topic + h.topic_len, h.payload_len));
       }
@@ -357,7 +360,8 @@ bool MqttJournal::Read(Reader* reader, size_t budget) {
       continue;
     }
     const size_t want = static_cast<size_t>(std::min<uint64_t>(limit - read_offset_, kReadChunk));
-    const ssize_t got = ::pread(read_fd_, buf_.data(), want, static_cast<off_t>(read_offset_));
+    const ssize_t got = ::pread(read_fd_, buf_.get(), want, static_cast<off_t>(read_offset_));
+    if (got > 0) std::memset(buf_.get() + got, 0, kRecordPadding);
     if (got <= 0) {
       Log(LogLevel::kError, "%s: cannot read at %llu: %s; skipping the rest", FileName(read_gen_).c_str(),
           static_cast<unsigned long long>(read_offset_), got < 0 ? std::strerror(errno) : "end of file");
@@ -371,11 +375,11 @@ bool MqttJournal::Read(Reader* reader, size_t budget) {
     while (n < budget) {
       Header h;
       size_t size;
-      const FrameAt at = FrameStart(buf_.data(), have, pos, &h, &size);
+      const FrameAt at = FrameStart(buf_.get(), have, pos, &h, &size);
       if (at == FrameAt::kBad) skip_rest = true;
       if (at != FrameAt::kWhole) break;  // kCut: the rest is in the next chunk (or torn)
       const bool replay = read_gen_ < replay_until_gen_;
-      deliver(buf_.data() + pos);
+      deliver(buf_.get() + pos);
       if (replay) ++stats_.replayed;
       pos += size;
       ++n;
@@ -401,8 +405,9 @@ bool MqttJournal::Read(Reader* reader, size_t budget) {
       if (write_gen_ == live_gen && written_ == live_written) memory.swap(memory_);
     }
     for (const std::string& f : memory) {
-      std::memcpy(buf_.data(), f.data(), f.size());  // a frame is < kReadChunk: padding follows
-      deliver(buf_.data());
+      std::memcpy(buf_.get(), f.data(), f.size());  // a frame is < kReadChunk: padding follows
+      std::memset(buf_.get() + f.size(), 0, kRecordPadding);
+      deliver(buf_.get());
       ++n;
     }
     if (!memory.empty()) return true;  // the file may have moved on meanwhile

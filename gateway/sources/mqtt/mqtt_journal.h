@@ -46,6 +46,7 @@
 #include <atomic>
 #include <cstdint>
 #include <deque>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <string_view>
@@ -182,7 +183,7 @@ class MqttJournal {
   int read_fd_ = -1;
   uint64_t read_fd_gen_ = 0;
   uint64_t replay_until_gen_ = 0;  // generations before this were written before Open()
-  std::vector<char> buf_;
+  std::unique_ptr<char[]> buf_;  // kReadChunk + kRecordPadding
   Stats stats_;
 };
 
