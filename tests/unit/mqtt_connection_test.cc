@@ -213,8 +213,9 @@ class Fixture {
     return s;
   }
   // Polls `s` whenever fd() is readable or a poll is due (advancing the fake
-  // clock by kBatchUs when only the batch timer holds it) until `done` or 20 s
-  // of real time. `after_poll` sees every Poll().
+  // clock by kBatchUs when only the batch timer holds it, and to a timer
+  // less than 1 s away when nothing came for 20 ms) until `done` or 20 s of
+  // real time. `after_poll` sees every Poll().
   bool PollUntil(MqttSource* s, const std::function<bool()>& done,
                  const std::function<void()>& after_poll = nullptr) {
     const auto limit = std::chrono::steady_clock::now() + std::chrono::seconds(20);
@@ -224,7 +225,13 @@ class Fixture {
         clock.Advance(s->next_poll_us() - clock.MonotonicUs());
       } else if (s->next_poll_us() > clock.MonotonicUs()) {
         pollfd p{s->fd(), POLLIN, 0};
-        if (poll(&p, 1, 100) != 1) continue;
+        if (poll(&p, 1, 20) != 1) {
+          // Nothing came for 20 ms: a short timer (the name lookup is
+          // checked every 20 ms) is let run out on the fake clock.
+          const int64_t wait = s->next_poll_us() - clock.MonotonicUs();
+          if (wait > 1'000'000) continue;
+          clock.Advance(wait);
+        }
       }
       while (s->Poll(1000)) {
       }
@@ -349,6 +356,34 @@ TEST(MqttConnection, APayloadTooLongToKeepIsCountedAndTheStreamGoesOn) {
   EXPECT_EQ(f.receiver.got[1].payload, std::string(kMaxRecordBytes, 'y'));
   EXPECT_EQ(f.receiver.got[2].payload, "small");
   EXPECT_TRUE(s->connected());
+}
+
+TEST(MqttConnection, ABrokerNamedByHostNameIsResolvedWithoutWaitingAndEveryAddressTried) {
+  SKIP_WITHOUT_MOSQUITTO();
+  Fixture f(0);
+  ASSERT_TRUE(f.Start()) << f.broker().error();
+  // The broker listens on 127.0.0.1 only; "localhost" may also give ::1,
+  // which refuses: the next address is tried.
+  const std::string ip_uri = f.config_.uri;
+  f.config_.uri = "tcp://localhost:" + ip_uri.substr(ip_uri.rfind(':') + 1);
+  auto s = f.NewSource("state");
+  EXPECT_EQ(s->StateText(), "mqtt connecting to " + f.config_.uri);
+  ASSERT_TRUE(f.PollUntil(s.get(), [&] { return s->connected(); })) << s->StateText();
+  EXPECT_EQ(s->counters().connect_failures, 0u);
+  f.Publish("plant/n", 0, "by-name\n");
+  ASSERT_TRUE(f.PollUntil(s.get(), [&] { return !f.receiver.got.empty(); }));
+  EXPECT_EQ(f.receiver.got[0].payload, "by-name");
+
+  // A name that does not resolve: a connection failure with the resolver's words.
+  f.config_.uri = "tcp://no-such-host.invalid:1883";
+  ASSERT_TRUE(s->Start(f.config_).ok());
+  ASSERT_TRUE(f.PollUntil(s.get(), [&] { return s->StateText().rfind("mqtt disconnected", 0) == 0; }))
+      << s->StateText();
+  // (Where no DNS server answers, the 10 s connect timeout ends the lookup.)
+  EXPECT_TRUE(s->StateText().find("cannot resolve no-such-host.invalid") != std::string::npos ||
+              s->StateText().find("no answer in 10 s") != std::string::npos)
+      << s->StateText();
+  EXPECT_EQ(s->counters().connect_failures, 1u);
 }
 
 TEST(MqttConnection, KeepAlivePingsAndABrokerThatStopsAnsweringIsLost) {

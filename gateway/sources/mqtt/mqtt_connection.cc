@@ -327,6 +327,10 @@ bool MqttConnection::ReadSome(size_t max_bytes) {
       break;
     }
     const size_t room = capacity() - in_end_;
+    if (room == 0) {  // cannot happen: HandleInput() makes room or skips (kept as a guard)
+      Fail("connection closed: the input buffer is full");
+      return false;
+    }
     const ssize_t n = RawRead(reinterpret_cast<char*>(in_.get()) + in_end_, std::min(room, kReadChunk), &closed);
     if (n <= 0) break;
     in_end_ += static_cast<size_t>(n);
