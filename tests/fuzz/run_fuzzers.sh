@@ -9,8 +9,8 @@ CC=clang CXX=clang++ cmake -S "$src" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebIn
   -DSENSORGATE_BUILD_TESTS=OFF -DSENSORGATE_BUILD_FUZZERS=ON \
   -DCMAKE_C_FLAGS="-fsanitize=address,undefined,fuzzer-no-link" \
   -DCMAKE_CXX_FLAGS="-fsanitize=address,undefined,fuzzer-no-link -fno-sanitize-recover=all" >/dev/null
-cmake --build "$build" -j2 --target record_fuzz config_fuzz
-for target in record_fuzz config_fuzz; do
+cmake --build "$build" -j2 --target record_fuzz config_fuzz mqtt_fuzz
+for target in record_fuzz config_fuzz mqtt_fuzz; do
   rm -f "$build/$target-"*
   corpus=$(mktemp -d)
   cp "$src/tests/fuzz/corpus/${target%_fuzz}"/* "$corpus"/
