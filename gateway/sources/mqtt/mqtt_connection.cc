@@ -94,7 +94,7 @@ void MqttConnection::StartConnect() {
   ReapOrphans();
   if (settings_.tls) {
     ctx_ = SSL_CTX_new(TLS_client_method());
-    if (ctx_ == nullptr) return Fail("TLS: cannot make a context: " + OpenSslReason());
+    if (ctx_ == nullptr) return Fail("cannot connect: TLS: cannot make a context: " + OpenSslReason());
     SSL_CTX_set_min_proto_version(ctx_, TLS1_2_VERSION);
     SSL_CTX_set_verify(ctx_, SSL_VERIFY_PEER, nullptr);
     SSL_CTX_set_mode(ctx_, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
@@ -102,17 +102,17 @@ void MqttConnection::StartConnect() {
                                                : SSL_CTX_load_verify_locations(ctx_, settings_.ca_file.c_str(),
                                                                                nullptr) == 1;
     if (!cas) {
-      return Fail("TLS: cannot load " + (settings_.ca_file.empty() ? std::string("the system's CAs")
+      return Fail("cannot connect: TLS: cannot load " + (settings_.ca_file.empty() ? std::string("the system's CAs")
                                                                    : "[mqtt] ca_file = " + settings_.ca_file) +
                   ": " + OpenSslReason());
     }
     if (!settings_.cert_file.empty()) {
       if (SSL_CTX_use_certificate_chain_file(ctx_, settings_.cert_file.c_str()) != 1) {
-        return Fail("TLS: cannot load [mqtt] cert_file = " + settings_.cert_file + ": " + OpenSslReason());
+        return Fail("cannot connect: TLS: cannot load [mqtt] cert_file = " + settings_.cert_file + ": " + OpenSslReason());
       }
       if (SSL_CTX_use_PrivateKey_file(ctx_, settings_.key_file.c_str(), SSL_FILETYPE_PEM) != 1 ||
           SSL_CTX_check_private_key(ctx_) != 1) {
-        return Fail("TLS: cannot load [mqtt] key_file = " + settings_.key_file + " (or it does not match cert_file): " +
+        return Fail("cannot connect: TLS: cannot load [mqtt] key_file = " + settings_.key_file + " (or it does not match cert_file): " +
                     OpenSslReason());
       }
     }
@@ -129,14 +129,14 @@ void MqttConnection::StartConnect() {
   if (IsIpLiteral(lookup->host)) {
     lookup->hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV;
     const int rc = getaddrinfo(lookup->host.c_str(), lookup->port.c_str(), &lookup->hints, &addresses_);
-    if (rc != 0) return Fail("cannot resolve " + lookup->host + ": " + gai_strerror(rc));
+    if (rc != 0) return Fail("cannot connect: cannot resolve " + lookup->host + ": " + gai_strerror(rc));
     next_address_ = addresses_;
     return TryNextAddress();
   }
   lookup->hints.ai_flags = AI_NUMERICSERV | AI_ADDRCONFIG;
   gaicb* list[1] = {&lookup->request};
   const int rc = getaddrinfo_a(GAI_NOWAIT, list, 1, nullptr);
-  if (rc != 0) return Fail("cannot resolve " + lookup->host + ": " + gai_strerror(rc));
+  if (rc != 0) return Fail("cannot connect: cannot resolve " + lookup->host + ": " + gai_strerror(rc));
   state_ = State::kResolving;
   resolve_check_us_ = clock_->MonotonicUs() + kResolvePollUs;
 }
@@ -181,7 +181,7 @@ void MqttConnection::ConnectDone() {
   }
   if (!settings_.tls) return SendConnect();
   ssl_ = SSL_new(ctx_);
-  if (ssl_ == nullptr || SSL_set_fd(ssl_, fd_) != 1) return Fail("TLS: " + OpenSslReason());
+  if (ssl_ == nullptr || SSL_set_fd(ssl_, fd_) != 1) return Fail("cannot connect: TLS: " + OpenSslReason());
   const std::string& host = settings_.broker.host;
   if (IsIpLiteral(host)) {
     X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl_), host.c_str());
@@ -203,7 +203,7 @@ void MqttConnection::HandshakeStep() {
     Watch();
     return;
   }
-  Fail("TLS handshake: " + TlsErrorText(err, rc));
+  Fail("cannot connect: TLS handshake: " + TlsErrorText(err, rc));
 }
 
 void MqttConnection::SendConnect() {
@@ -503,7 +503,7 @@ bool MqttConnection::Poll(size_t max_bytes) {
         break;
       }
       if (rc != 0) {
-        Fail("cannot resolve " + settings_.broker.host + ": " + gai_strerror(rc));
+        Fail("cannot connect: cannot resolve " + settings_.broker.host + ": " + gai_strerror(rc));
         return false;
       }
       addresses_ = lookup_->request.ar_result;

@@ -62,8 +62,10 @@ class MqttConnection {
     virtual void OnPublish(const mqtt::Publish& p, bool too_long) = 0;
     // The messages of this batch must be stored now: acknowledgements follow.
     virtual void OnBatchEnd() = 0;
-    // The connection ended (failed, lost, refused); `why` in words. The
-    // connection is idle after this; Begin() starts another.
+    // The connection ended (failed, lost, refused); `why` in words, whole:
+    // "cannot connect: ..." before CONNACK, "connection lost (...)" or
+    // "connection closed: ..." after. The connection is idle after this;
+    // Begin() starts another.
     virtual void OnClosed(const std::string& why, bool was_connected) = 0;
   };
 

@@ -237,15 +237,14 @@ bool MqttJournal::Append(std::string_view topic, std::string_view payload, TimeM
     }
     recent_[packet_id] = hash;
   }
-  frame_.assign(reinterpret_cast<const char*>(&h), sizeof h);
-  frame_.append(topic);
-  frame_.append(payload);
+  // In a batch, the frame is written where the batch collects them.
+  std::string& to = batching_ ? batch_ : frame_;
+  if (!batching_) frame_.clear();
+  to.append(reinterpret_cast<const char*>(&h), sizeof h);
+  to.append(topic);
+  to.append(payload);
   stats_.appended.fetch_add(1, std::memory_order_relaxed);
-  if (batching_) {
-    batch_.append(frame_);
-    return true;
-  }
-  StoreLocked(frame_);
+  if (!batching_) StoreLocked(frame_);
   return true;
 }
 

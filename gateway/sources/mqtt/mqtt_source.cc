@@ -171,8 +171,7 @@ void MqttSource::OnClosed(const std::string& why, bool was_connected) {
   } else {
     ++counters_.connect_failures;
   }
-  const bool worded = why.rfind("cannot connect", 0) == 0 || why.rfind("connection", 0) == 0;
-  ScheduleRetry(worded ? why : (was_connected ? "connection lost (" + why + ")" : "cannot connect: " + why));
+  ScheduleRetry(why);
 }
 
 uint16_t MqttSource::NextPacketId() {
