@@ -239,6 +239,9 @@ class Fixture {
     }
     return true;
   }
+  bool AwaitConnected(MqttSource* s) {
+    return PollUntil(s, [s] { return s->connected(); });
+  }
   void Publish(const std::string& topic, int qos, const std::string& lines) {
     const std::string file = dir_.path() + "/pub.txt";
     std::ofstream(file) << lines;
@@ -281,7 +284,7 @@ TEST(MqttConnection, AQos0StreamIsReadInBatchesOnTheInjectedClock) {
   Fixture f(0);
   ASSERT_TRUE(f.Start()) << f.broker().error();
   auto s = f.NewSource("state");
-  ASSERT_TRUE(f.PollUntil(s.get(), [&] { return s->connected(); })) << s->StateText();
+  ASSERT_TRUE(f.AwaitConnected(s.get())) << s->StateText();
   f.Publish("plant/a", 0, Lines(3000, "m"));
   int batches = 0;
   size_t seen = 0;
@@ -308,7 +311,7 @@ TEST(MqttConnection, Qos1IsAcknowledgedOnlyOnceJournaledAndNothingComesAgain) {
   Fixture f(1, "sg-conn-q1", /*clean=*/false);
   ASSERT_TRUE(f.Start()) << f.broker().error();
   auto s = f.NewSource("state1");
-  ASSERT_TRUE(f.PollUntil(s.get(), [&] { return s->connected(); })) << s->StateText();
+  ASSERT_TRUE(f.AwaitConnected(s.get())) << s->StateText();
   f.Publish("plant/b", 1, Lines(2000, "q"));
   ASSERT_TRUE(f.PollUntil(s.get(), [&] { return f.receiver.got.size() >= 2000; }, [&] {
     EXPECT_FALSE(s->hold_fd());  // the broker waits for the acknowledgements: never held
@@ -330,7 +333,7 @@ TEST(MqttConnection, Qos1IsAcknowledgedOnlyOnceJournaledAndNothingComesAgain) {
   // the marker published now.
   f.receiver.got.clear();
   auto again = f.NewSource("state2");
-  ASSERT_TRUE(f.PollUntil(again.get(), [&] { return again->connected(); })) << again->StateText();
+  ASSERT_TRUE(f.AwaitConnected(again.get())) << again->StateText();
   f.Publish("plant/b", 1, "marker\n");
   ASSERT_TRUE(f.PollUntil(again.get(), [&] { return !f.receiver.got.empty(); }));
   ASSERT_EQ(f.receiver.got.size(), 1u);
@@ -343,7 +346,7 @@ TEST(MqttConnection, APayloadTooLongToKeepIsCountedAndTheStreamGoesOn) {
   Fixture f(1);
   ASSERT_TRUE(f.Start()) << f.broker().error();
   auto s = f.NewSource("state");
-  ASSERT_TRUE(f.PollUntil(s.get(), [&] { return s->connected(); })) << s->StateText();
+  ASSERT_TRUE(f.AwaitConnected(s.get())) << s->StateText();
   // Far longer than the input buffer (a too long payload is skipped as it comes).
   f.PublishFile("plant/big", std::string(3 * 1024 * 1024 + 7, 'x'));
   f.PublishFile("plant/after", std::string(kMaxRecordBytes, 'y'));  // the longest kept
@@ -368,7 +371,7 @@ TEST(MqttConnection, ABrokerNamedByHostNameIsResolvedWithoutWaitingAndEveryAddre
   f.config_.uri = "tcp://localhost:" + ip_uri.substr(ip_uri.rfind(':') + 1);
   auto s = f.NewSource("state");
   EXPECT_EQ(s->StateText(), "mqtt connecting to " + f.config_.uri);
-  ASSERT_TRUE(f.PollUntil(s.get(), [&] { return s->connected(); })) << s->StateText();
+  ASSERT_TRUE(f.AwaitConnected(s.get())) << s->StateText();
   EXPECT_EQ(s->counters().connect_failures, 0u);
   f.Publish("plant/n", 0, "by-name\n");
   ASSERT_TRUE(f.PollUntil(s.get(), [&] { return !f.receiver.got.empty(); }));
@@ -391,7 +394,7 @@ TEST(MqttConnection, KeepAlivePingsAndABrokerThatStopsAnsweringIsLost) {
   Fixture f(0);
   ASSERT_TRUE(f.Start()) << f.broker().error();
   auto s = f.NewSource("state");
-  ASSERT_TRUE(f.PollUntil(s.get(), [&] { return s->connected(); })) << s->StateText();
+  ASSERT_TRUE(f.AwaitConnected(s.get())) << s->StateText();
   // 30 s without sending: a PINGREQ; the broker's PINGRESP keeps it up.
   const int64_t ping_due = s->next_poll_us();
   EXPECT_EQ(ping_due - f.clock.MonotonicUs(), 30'000'000) << "keep alive is 30 s";
@@ -419,7 +422,7 @@ TEST(MqttConnection, KeepAlivePingsAndABrokerThatStopsAnsweringIsLost) {
   EXPECT_EQ(s->counters().connection_losses, 1u);
   // And it connects again once the retry is due.
   f.clock.Advance(s->next_poll_us() - f.clock.MonotonicUs());
-  ASSERT_TRUE(f.PollUntil(s.get(), [&] { return s->connected(); })) << s->StateText();
+  ASSERT_TRUE(f.AwaitConnected(s.get())) << s->StateText();
   EXPECT_EQ(s->counters().connects, 2u);
 }
 
