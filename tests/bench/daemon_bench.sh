@@ -38,6 +38,13 @@ memory() {
        /^Private_Clean:/ {if (file) fc += $2; else a += $2}
        /^Private_Dirty:/ {if (file) fd += $2; else a += $2}
        END {printf " (anonymous %d KiB; mapped files %d KiB: %d written, %d read only)", a, fc + fd, fd, fc}' "/proc/$1/smaps"
+  # MEMORY_DETAIL=1: each mapping's private KiB (file or anonymous), largest first.
+  if [[ ${MEMORY_DETAIL:-0} == 1 ]]; then
+    echo
+    awk '/^[0-9a-f]+-[0-9a-f]+ / {name = ($6 != "" ? $6 : "[anonymous]")}
+         /^Private_(Clean|Dirty):/ {q[name] += $2}
+         END {for (n in q) if (q[n] > 0) printf "  %6d KiB  %s\n", q[n], n}' "/proc/$1/smaps" | sort -rn
+  fi
 }
 
 # --- idle: three files, no new lines -----------------------------------------
