@@ -23,11 +23,9 @@
 #include "gateway/daemon/checkpoint.h"
 #include "gateway/daemon/event_loop.h"
 #include "gateway/daemon/factories.h"
+#include "gateway/daemon/service_notify.h"
 #include "gateway/pipeline/pipeline.h"
 #include "gateway/pipeline/pipeline_metrics.h"
-#if SENSORGATE_WITH_SYSTEMD
-#include <systemd/sd-daemon.h>
-#endif
 
 namespace sensorgate {
 namespace {
@@ -87,10 +85,10 @@ void ReleaseFreeMemory() {
 #endif
 }
 
-// sd_notify(3), when built with libsystemd; a no-op otherwise.
+// sd_notify(3) (service_notify.h); a no-op when built without it.
 void Notify(const std::string& state) {
 #if SENSORGATE_WITH_SYSTEMD
-  sd_notify(0, state.c_str());
+  NotifyServiceManager(state);
 #else
   (void)state;
 #endif
@@ -98,10 +96,10 @@ void Notify(const std::string& state) {
 
 int64_t WatchdogUs() {
 #if SENSORGATE_WITH_SYSTEMD
-  uint64_t usec = 0;
-  if (sd_watchdog_enabled(0, &usec) > 0) return static_cast<int64_t>(usec);
-#endif
+  return ServiceWatchdogUs();
+#else
   return 0;
+#endif
 }
 
 struct RunningSource {
