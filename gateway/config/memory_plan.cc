@@ -7,7 +7,9 @@
 // The rule `hot` (what gateway/rules/window.cc and gateway/pipeline/pipeline.h
 // allocate at start-up; memory_plan_test.cc checks the constants against the
 // real types):
-//   ring arena        size × max_keys × 8            (calloc'd doubles)
+//   ring arena        size × max_keys × 8            (calloc'd room for doubles;
+//                                                     only half is touched while
+//                                                     readings have 4-byte codes)
 //   per key           max_keys × kPlanPerKeyBytes    (213 bytes:)
 //     WindowTable::Slot 40, key offset 4, hash 4, 128 bytes of interned key
 //     reserved (keys longer than 128 bytes on average grow the vector past

@@ -13,6 +13,18 @@
 // accumulates beyond one window's worth. min and max are computed on demand
 // from the ring (they are needed at output time, not per reading).
 //
+// Values are held in 4 bytes while they can be: a reading written as a
+// decimal with up to 7 places whose digits fit in 29 bits (23.45 is 2345 and
+// 2 places) is stored as those digits and places, and read back as
+// digits / 10^places, which is exactly the double the parser made of the
+// text (both are the correctly rounded quotient; each code is checked when
+// it is made, so what is read back is always the value given, -0.0
+// included). The first value that has no such code widens the whole arena in
+// place to doubles, for good. The arena is allocated (and planned) at 8 bytes
+// per value, so widening needs no memory, but while the readings are such
+// decimals, as sensors write them, only its first half is ever touched: at
+// 10,000 keys x 60, 2.3 MiB instead of 4.6.
+//
 // Not thread-safe: owned and used by the pipeline thread.
 #ifndef SENSORGATE_GATEWAY_RULES_WINDOW_H_
 #define SENSORGATE_GATEWAY_RULES_WINDOW_H_
@@ -56,6 +68,9 @@ class WindowTable {
   // Adds a reading to the slot's window, evicting the oldest when full.
   // REQUIRES: slot < key_count().
   void Add(uint32_t slot, double value, TimeMicros time_us);
+
+  // True once a value has widened the arena to doubles (8 bytes a value).
+  bool wide() const { return wide_; }
 
   uint32_t key_count() const { return static_cast<uint32_t>(slots_.size()); }
   uint32_t size() const { return size_; }
@@ -108,15 +123,43 @@ class WindowTable {
     uint32_t head = 0;  // where the next value goes
   };
   struct FreeDeleter {
-    void operator()(double* p) const { std::free(p); }
+    void operator()(void* p) const { std::free(p); }
   };
 
-  const double* ring(uint32_t slot) const { return arena_.get() + static_cast<size_t>(slot) * size_; }
+  // The arena's index of the slot's ring element i.
+  size_t At(uint32_t slot, uint32_t i) const { return static_cast<size_t>(slot) * size_ + i; }
+  // The value at arena index `at`.
+  double Get(size_t at) const { return wide_ ? wide_values()[at] : DecodeValue(codes()[at]); }
+  // Stores `value` at arena index `at`, widening the arena first if it has no
+  // 4-byte code.
+  void Put(size_t at, double value) {
+    uint32_t code;
+    if (wide_) {
+      wide_values()[at] = value;
+    } else if (EncodeValue(value, &code)) {
+      codes()[at] = code;
+    } else {
+      Widen();
+      wide_values()[at] = value;
+    }
+  }
+  // The 4-byte code of value (digits << 3 | places), trying the places of
+  // the last code first; false if there is none.
+  bool EncodeValue(double value, uint32_t* code);
+  static double DecodeValue(uint32_t code);
+  // Rewrites every code as a double, from the last to the first (element i
+  // moves from byte 4i to 8i, after all the elements above it have moved).
+  void Widen();
+
+  uint32_t* codes() const { return static_cast<uint32_t*>(arena_.get()); }
+  double* wide_values() const { return static_cast<double*>(arena_.get()); }
   void Recompute(uint32_t slot);
 
   const uint32_t size_;
   const uint32_t max_keys_;
-  std::unique_ptr<double[], FreeDeleter> arena_;  // calloc: pages are touched as windows fill
+  std::unique_ptr<void, FreeDeleter> arena_;  // calloc: pages are touched as windows fill
+  bool wide_ = false;         // doubles, not codes
+  uint32_t places_hint_ = 0;  // the decimal places of the last code made
   std::vector<Slot> slots_;
   KeyIndex keys_;  // slot i is key i
 };

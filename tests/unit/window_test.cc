@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdio>
+#include <cstring>
 #include <cstdlib>
 #include <deque>
 #include <memory>
@@ -11,6 +13,12 @@
 
 namespace sensorgate {
 namespace {
+
+double kPow10ForTest(int places) {
+  double p = 1;
+  for (int i = 0; i < places; ++i) p *= 10;
+  return p;
+}
 
 TEST(WindowTable, KeepsTheLastSizeReadingsInArrivalOrder) {
   WindowTable w(3, 10);
@@ -270,6 +278,74 @@ TEST(Neumaier, RecoversWhatPlainAdditionLoses) {
 
 namespace sensorgate {
 namespace {
+
+// The 4-byte codes give back, bit for bit, the double strtod made of each
+// decimal text: random readings of 0 to 7 places and up to 28 bits of
+// digits, against a reference kept in doubles.
+TEST(WindowCodes, ValuesComeBackBitForBitAsStrtodMadeThem) {
+  std::srand(7);
+  WindowTable w(5, 4);
+  const uint32_t s = w.FindOrInsert("k");
+  std::deque<double> ref;
+  for (int i = 0; i < 20000; ++i) {
+    const int places = std::rand() % 8;
+    const long digits = (std::rand() % 2 ? -1 : 1) * static_cast<long>(std::rand() % 268435456);
+    char text[64];
+    const long scale = static_cast<long>(kPow10ForTest(places));
+    std::snprintf(text, sizeof text, "%s%ld.%0*ld", digits < 0 ? "-" : "", std::labs(digits) / scale, places,
+                  std::labs(digits) % scale);
+    if (places == 0) std::snprintf(text, sizeof text, "%ld", digits);
+    const double v = std::strtod(text, nullptr);
+    w.Add(s, v, i);
+    ref.push_back(v);
+    if (ref.size() > 5) ref.pop_front();
+    const std::vector<double> got = w.Values(s);
+    ASSERT_EQ(got.size(), ref.size());
+    for (size_t j = 0; j < got.size(); ++j) {
+      ASSERT_EQ(std::memcmp(&got[j], &ref[j], sizeof(double)), 0) << text << " came back as " << got[j];
+    }
+  }
+  EXPECT_FALSE(w.wide());  // all had codes
+}
+
+TEST(WindowCodes, AValueWithoutACodeWidensTheArenaAndKeepsEveryWindow) {
+  WindowTable w(3, 3);
+  const uint32_t a = w.FindOrInsert("a");
+  const uint32_t b = w.FindOrInsert("b");
+  w.Add(a, 21.5, 1);
+  w.Add(a, -0.25, 2);
+  w.Add(b, 99.125, 3);
+  w.Add(b, -0.0, 4);  // no code: its sign would be lost
+  EXPECT_TRUE(w.wide());
+  EXPECT_EQ(w.Values(a), (std::vector<double>{21.5, -0.25}));
+  EXPECT_EQ(w.Values(b), (std::vector<double>{99.125, 0.0}));
+  EXPECT_TRUE(std::signbit(w.last(b)));
+  // Values with no code at all: more digits than 29 bits, more places than 7,
+  // and the largest double.
+  const uint32_t c = w.FindOrInsert("c");
+  w.Add(c, 0.1 + 0.2, 5);
+  w.Add(c, 123456789.5, 6);
+  w.Add(c, 1.7976931348623157e308, 7);
+  EXPECT_EQ(w.Values(c), (std::vector<double>{0.1 + 0.2, 123456789.5, 1.7976931348623157e308}));
+  w.Add(a, 3, 8);
+  w.Add(a, 4, 9);  // evicts 21.5, read back as a double now
+  EXPECT_EQ(w.Values(a), (std::vector<double>{-0.25, 3, 4}));
+  EXPECT_DOUBLE_EQ(w.average(a), (-0.25 + 3 + 4) / 3);
+  EXPECT_EQ(w.min(a), -0.25);
+  EXPECT_EQ(w.max(a), 4);
+}
+
+TEST(WindowCodes, NumbersThatNeedNoWideningStayNarrow) {
+  WindowTable w(4, 2);
+  const uint32_t s = w.FindOrInsert("k");
+  // 29-bit digits at both ends, 7 places, integers, a change of places.
+  for (double v : {268435455.0, -268435455.0, 0.0000001, 26.8435455, 75.0, 73.25, -40.5}) w.Add(s, v, 1);
+  EXPECT_FALSE(w.wide());
+  EXPECT_EQ(w.Values(s), (std::vector<double>{26.8435455, 75.0, 73.25, -40.5}));
+  w.Add(s, 268435456.0, 2);  // one past the digits: widens, 268435456 is still exact
+  EXPECT_TRUE(w.wide());
+  EXPECT_EQ(w.Values(s), (std::vector<double>{75.0, 73.25, -40.5, 268435456.0}));
+}
 
 TEST(WindowTable, CreateBuildsAUsableTable) {
   std::unique_ptr<WindowTable> w = WindowTable::Create(3, 10);
