@@ -8,6 +8,8 @@
 #include <new>
 #include <stdexcept>
 
+#include "gateway/base/log.h"
+
 namespace sensorgate {
 namespace {
 
@@ -74,7 +76,12 @@ bool WindowTable::EncodeValue(double value, uint32_t* code) {
   return false;
 }
 
-void WindowTable::Widen() {
+void WindowTable::Widen(double cause) {
+  // Once: from now on the arena uses the memory the plan counts.
+  Log(LogLevel::kInfo,
+      "windows: the reading %.17g has no 4-byte code; the window arena holds doubles from now on (8 bytes a value, "
+      "as planned)",
+      cause);
   const size_t n = static_cast<size_t>(size_) * max_keys_;
   unsigned char* bytes = static_cast<unsigned char*>(arena_.get());
   for (size_t i = n; i-- > 0;) {
@@ -122,7 +129,7 @@ void WindowTable::Add(uint32_t slot, double value, TimeMicros time_us) {
     }
     *r = code;
   } else {
-    if (!wide_) Widen();
+    if (!wide_) Widen(value);
     double* r = wide_values() + at;
     if (s.count == size_) {
       NeumaierAdd(&s.sum, &s.compensation, -*r);

@@ -139,7 +139,7 @@ class WindowTable {
     } else if (EncodeValue(value, &code)) {
       codes()[at] = code;
     } else {
-      Widen();
+      Widen(value);
       wide_values()[at] = value;
     }
   }
@@ -148,8 +148,9 @@ class WindowTable {
   bool EncodeValue(double value, uint32_t* code);
   static double DecodeValue(uint32_t code);
   // Rewrites every code as a double, from the last to the first (element i
-  // moves from byte 4i to 8i, after all the elements above it have moved).
-  void Widen();
+  // moves from byte 4i to 8i, after all the elements above it have moved),
+  // and logs that `cause` made it.
+  void Widen(double cause);
 
   uint32_t* codes() const { return static_cast<uint32_t*>(arena_.get()); }
   double* wide_values() const { return static_cast<double*>(arena_.get()); }
