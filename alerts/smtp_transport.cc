@@ -1,14 +1,13 @@
 #include "alerts/smtp_transport.h"
 
-#include <curl/curl.h>
 #include <sys/epoll.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <mutex>
 
+#include "alerts/curl_api.h"
 #include "gateway/base/clock.h"
 
 namespace sensorgate {
@@ -47,27 +46,26 @@ std::string Classify(CURLcode code, const char* errbuf, long response) {
 
 }  // namespace
 
-SmtpTransport::SmtpTransport() {
-  static std::once_flag once;
-  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
-}
+SmtpTransport::SmtpTransport() = default;
 
 SmtpTransport::~SmtpTransport() {
   Cancel();
-  if (multi_) curl_multi_cleanup(M(multi_));
+  if (multi_) Curl().curl_multi_cleanup(M(multi_));
   if (epfd_ >= 0) close(epfd_);
 }
 
 Status SmtpTransport::Init(const SmtpOptions& options) {
+  const Status loaded = LoadCurl();
+  if (!loaded.ok()) return loaded;
   opt_ = options;
   epfd_ = epoll_create1(EPOLL_CLOEXEC);
   if (epfd_ < 0) return Status::Error(std::string("epoll_create1: ") + std::strerror(errno));
-  multi_ = curl_multi_init();
+  multi_ = Curl().curl_multi_init();
   if (multi_ == nullptr) return Status::Error("curl_multi_init failed");
-  curl_multi_setopt(M(multi_), CURLMOPT_SOCKETFUNCTION, &SmtpTransport::SocketCallback);
-  curl_multi_setopt(M(multi_), CURLMOPT_SOCKETDATA, this);
-  curl_multi_setopt(M(multi_), CURLMOPT_TIMERFUNCTION, &SmtpTransport::TimerCallback);
-  curl_multi_setopt(M(multi_), CURLMOPT_TIMERDATA, this);
+  Curl().curl_multi_setopt(M(multi_), CURLMOPT_SOCKETFUNCTION, &SmtpTransport::SocketCallback);
+  Curl().curl_multi_setopt(M(multi_), CURLMOPT_SOCKETDATA, this);
+  Curl().curl_multi_setopt(M(multi_), CURLMOPT_TIMERFUNCTION, &SmtpTransport::TimerCallback);
+  Curl().curl_multi_setopt(M(multi_), CURLMOPT_TIMERDATA, this);
   return Status::Ok();
 }
 
@@ -103,14 +101,15 @@ size_t SmtpTransport::ReadCallback(char* buffer, size_t size, size_t nitems, voi
 
 Status SmtpTransport::Send(std::string message, Done done) {
   if (busy() || multi_ == nullptr) return Status::Error("smtp: busy or not initialised");
-  CURL* e = curl_easy_init();
+  const CurlApi& curl = Curl();
+  CURL* e = curl.curl_easy_init();
   if (e == nullptr) return Status::Error("curl_easy_init failed");
   body_ = std::move(message);
   body_pos_ = 0;
   done_ = std::move(done);
   errbuf_[0] = 0;
   curl_slist* rcpt = nullptr;
-  for (const std::string& to : opt_.to) rcpt = curl_slist_append(rcpt, ("<" + to + ">").c_str());
+  for (const std::string& to : opt_.to) rcpt = curl.curl_slist_append(rcpt, ("<" + to + ">").c_str());
   rcpt_ = rcpt;
   const bool smtps = opt_.url.rfind("smtps://", 0) == 0;
   long use_ssl = CURLUSESSL_ALL;
@@ -120,33 +119,33 @@ Status SmtpTransport::Send(std::string message, Done done) {
                                                                : CURLUSESSL_NONE;
   }
   const long timeout_ms = static_cast<long>(std::max<int64_t>(1, opt_.timeout_us / 1000));
-  curl_easy_setopt(e, CURLOPT_URL, opt_.url.c_str());
-  curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
-  curl_easy_setopt(e, CURLOPT_MAIL_FROM, ("<" + opt_.from + ">").c_str());
-  curl_easy_setopt(e, CURLOPT_MAIL_RCPT, rcpt);
-  curl_easy_setopt(e, CURLOPT_UPLOAD, 1L);
-  curl_easy_setopt(e, CURLOPT_READFUNCTION, &SmtpTransport::ReadCallback);
-  curl_easy_setopt(e, CURLOPT_READDATA, this);
-  curl_easy_setopt(e, CURLOPT_INFILESIZE_LARGE, static_cast<curl_off_t>(body_.size()));
-  curl_easy_setopt(e, CURLOPT_USE_SSL, use_ssl);
-  curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
-  curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
-  if (!opt_.ca_file.empty()) curl_easy_setopt(e, CURLOPT_CAINFO, opt_.ca_file.c_str());
+  curl.curl_easy_setopt(e, CURLOPT_URL, opt_.url.c_str());
+  curl.curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
+  curl.curl_easy_setopt(e, CURLOPT_MAIL_FROM, ("<" + opt_.from + ">").c_str());
+  curl.curl_easy_setopt(e, CURLOPT_MAIL_RCPT, rcpt);
+  curl.curl_easy_setopt(e, CURLOPT_UPLOAD, 1L);
+  curl.curl_easy_setopt(e, CURLOPT_READFUNCTION, &SmtpTransport::ReadCallback);
+  curl.curl_easy_setopt(e, CURLOPT_READDATA, this);
+  curl.curl_easy_setopt(e, CURLOPT_INFILESIZE_LARGE, static_cast<curl_off_t>(body_.size()));
+  curl.curl_easy_setopt(e, CURLOPT_USE_SSL, use_ssl);
+  curl.curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
+  curl.curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
+  if (!opt_.ca_file.empty()) curl.curl_easy_setopt(e, CURLOPT_CAINFO, opt_.ca_file.c_str());
   if (!opt_.username.empty()) {
-    curl_easy_setopt(e, CURLOPT_USERNAME, opt_.username.c_str());
-    curl_easy_setopt(e, CURLOPT_PASSWORD, opt_.password.c_str());
+    curl.curl_easy_setopt(e, CURLOPT_USERNAME, opt_.username.c_str());
+    curl.curl_easy_setopt(e, CURLOPT_PASSWORD, opt_.password.c_str());
   }
-  curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, timeout_ms);
-  curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms);
-  curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L);
-  curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, std::max(1L, std::min(30L, timeout_ms / 1000)));
-  curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(e, CURLOPT_ERRORBUFFER, errbuf_);
+  curl.curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, timeout_ms);
+  curl.curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms);
+  curl.curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L);
+  curl.curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, std::max(1L, std::min(30L, timeout_ms / 1000)));
+  curl.curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+  curl.curl_easy_setopt(e, CURLOPT_ERRORBUFFER, errbuf_);
   easy_ = e;
-  const CURLMcode mc = curl_multi_add_handle(M(multi_), e);
+  const CURLMcode mc = curl.curl_multi_add_handle(M(multi_), e);
   if (mc != CURLM_OK) {
     Cancel();
-    return Status::Error(std::string("curl_multi_add_handle: ") + curl_multi_strerror(mc));
+    return Status::Error(std::string("curl_multi_add_handle: ") + curl.curl_multi_strerror(mc));
   }
   return Status::Ok();
 }
@@ -164,12 +163,12 @@ void SmtpTransport::Drive(int64_t now_us) {
     if (events[i].events & EPOLLIN) flags |= CURL_CSELECT_IN;
     if (events[i].events & EPOLLOUT) flags |= CURL_CSELECT_OUT;
     if (events[i].events & (EPOLLERR | EPOLLHUP)) flags |= CURL_CSELECT_ERR;
-    curl_multi_socket_action(M(multi_), events[i].data.fd, flags, &running);
+    Curl().curl_multi_socket_action(M(multi_), events[i].data.fd, flags, &running);
   }
   // curl's timer is on the real monotonic clock, whatever clock the caller has.
   if (timer_due_us_ >= 0 && timer_due_us_ <= MonotonicMicros()) {
     timer_due_us_ = -1;
-    curl_multi_socket_action(M(multi_), CURL_SOCKET_TIMEOUT, 0, &running);
+    Curl().curl_multi_socket_action(M(multi_), CURL_SOCKET_TIMEOUT, 0, &running);
   }
   CheckDone();
 }
@@ -191,15 +190,15 @@ void SmtpTransport::WaitFor(int64_t deadline_us) {
 
 void SmtpTransport::CheckDone() {
   int left = 0;
-  while (CURLMsg* msg = curl_multi_info_read(M(multi_), &left)) {
+  while (CURLMsg* msg = Curl().curl_multi_info_read(M(multi_), &left)) {
     if (msg->msg != CURLMSG_DONE || msg->easy_handle != easy_) continue;
     const CURLcode code = msg->data.result;
     SmtpResult r;
-    curl_easy_getinfo(E(easy_), CURLINFO_RESPONSE_CODE, &r.response_code);
+    Curl().curl_easy_getinfo(E(easy_), CURLINFO_RESPONSE_CODE, &r.response_code);
     r.ok = code == CURLE_OK;
     if (!r.ok) {
       r.reason = Classify(code, errbuf_, r.response_code);
-      r.error = errbuf_[0] ? std::string(errbuf_) : std::string(curl_easy_strerror(code));
+      r.error = errbuf_[0] ? std::string(errbuf_) : std::string(Curl().curl_easy_strerror(code));
       if (r.response_code > 0) r.error += " (server said " + std::to_string(r.response_code) + ")";
     }
     Done done = std::move(done_);
@@ -211,12 +210,12 @@ void SmtpTransport::CheckDone() {
 
 void SmtpTransport::Cancel() {
   if (easy_ != nullptr) {
-    curl_multi_remove_handle(M(multi_), E(easy_));
-    curl_easy_cleanup(E(easy_));
+    Curl().curl_multi_remove_handle(M(multi_), E(easy_));
+    Curl().curl_easy_cleanup(E(easy_));
     easy_ = nullptr;
   }
   if (rcpt_ != nullptr) {
-    curl_slist_free_all(static_cast<curl_slist*>(rcpt_));
+    Curl().curl_slist_free_all(static_cast<curl_slist*>(rcpt_));
     rcpt_ = nullptr;
   }
   done_ = nullptr;

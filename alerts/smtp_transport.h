@@ -1,5 +1,6 @@
 // SmtpTransport: sends one mail at a time over SMTP with libcurl's multi
-// interface, driven by the caller's event loop (DESIGN.md section 8).
+// interface (loaded on first use: alerts/curl_api.h), driven by the
+// caller's event loop (DESIGN.md section 8).
 //
 // libcurl tells us which sockets to watch (CURLMOPT_SOCKETFUNCTION) and when
 // to call it back (CURLMOPT_TIMERFUNCTION). The sockets go into an epoll
@@ -57,7 +58,8 @@ class SmtpTransport {
   SmtpTransport(const SmtpTransport&) = delete;
   SmtpTransport& operator=(const SmtpTransport&) = delete;
 
-  // Creates the multi handle and the epoll descriptor. Call once.
+  // Loads libcurl (LoadCurl(): its error when it is missing), creates the
+  // multi handle and the epoll descriptor. Call once.
   Status Init(const SmtpOptions& options);
 
   // Starts sending `message` (RFC 5322 text, CRLF). `done` is called from

@@ -67,6 +67,20 @@ set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
 # postinst runs systemd-sysusers, as dh_installsysusers does; the unit's
 # ExecReload runs /bin/kill (procps), absent from a minimal system.
 set(CPACK_DEBIAN_PACKAGE_DEPENDS "systemd | systemd-standalone-sysusers | systemd-sysusers, procps")
+# libcurl ([email]), librdkafka ([kafka]) and OpenSSL ([mqtt] over TLS) are
+# loaded with dlopen() (gateway/base/dynamic_library.h), so dpkg-shlibdeps
+# does not see them in sensorgate: named here, the packages of the sonames the
+# code opens (libcurl.so.4, librdkafka.so.1, libssl.so.3 and libcrypto.so.3)
+# at Debian 12's versions.
+if(SENSORGATE_WITH_MQTT)
+  string(APPEND CPACK_DEBIAN_PACKAGE_DEPENDS ", libssl3 (>= 3.0)")
+endif()
+if(SENSORGATE_WITH_SMTP)
+  string(APPEND CPACK_DEBIAN_PACKAGE_DEPENDS ", libcurl4 (>= 7.88)")
+endif()
+if(SENSORGATE_WITH_KAFKA)
+  string(APPEND CPACK_DEBIAN_PACKAGE_DEPENDS ", librdkafka1 (>= 2.0)")
+endif()
 set(CPACK_DEBIAN_DEBUGINFO_PACKAGE ON)
 set(CPACK_DEBIAN_PACKAGE_CONTROL_STRICT_PERMISSION ON)
 set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA

@@ -409,6 +409,13 @@ void Daemon::Reload() {
     return;
   }
   Config& c = next.config;
+  const Status loaded = LoadComponentLibraries(c);
+  if (!loaded.ok()) {
+    ++reload_failures_;
+    Log(LogLevel::kError, "%s", loaded.message().c_str());
+    Log(LogLevel::kError, "reload refused: the running configuration is kept");
+    return;
+  }
   const Status resized = pipeline_->Reconfigure(c, c.file.format);
   if (!resized.ok()) {
     ++reload_failures_;
@@ -564,6 +571,13 @@ int Daemon::Run() {
   if (!pipeline_->ok()) {
     Log(LogLevel::kError, "[window] size = %u, max_keys = %u: the windows cannot be allocated",
         config_.window.size, config_.window.max_keys);
+    return 1;
+  }
+  // A configured component's library that is missing stops the start here,
+  // before anything is opened: 1, not 78, the configuration is valid.
+  const Status loaded = LoadComponentLibraries(config_);
+  if (!loaded.ok()) {
+    Log(LogLevel::kError, "%s", loaded.message().c_str());
     return 1;
   }
   if (!OpenStateDir()) return 1;

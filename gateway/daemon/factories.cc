@@ -4,15 +4,18 @@
 #include "gateway/sources/file/file_source.h"
 #if SENSORGATE_WITH_MQTT
 #include "gateway/sources/mqtt/mqtt_source.h"
+#include "gateway/sources/mqtt/openssl_api.h"
 #endif
 #if SENSORGATE_WITH_HTTP
 #include "gateway/http/http_sink.h"
 #endif
 #if SENSORGATE_WITH_SMTP
+#include "alerts/curl_api.h"
 #include "gateway/sinks/email/email_sink.h"
 #endif
 #if SENSORGATE_WITH_KAFKA
 #include "gateway/sinks/kafka/kafka_sink.h"
+#include "gateway/sinks/kafka/rdkafka_api.h"
 #endif
 
 namespace sensorgate {
@@ -36,7 +39,7 @@ Status MakeFileSource(const Config& config, const SourceContext& ctx, std::uniqu
 const SourceFactory kFileSource{
     "file", [](const Config& c) { return c.file.enabled; },
     [](const Config& a, const Config& b, const Source&) { return !SameFileConfig(a.file, b.file); },
-    MakeFileSource, nullptr};
+    MakeFileSource, nullptr, nullptr};
 
 #if SENSORGATE_WITH_MQTT
 bool SameMqttConfig(const MqttConfig& a, const MqttConfig& b) {
@@ -44,6 +47,14 @@ bool SameMqttConfig(const MqttConfig& a, const MqttConfig& b) {
          a.client_id == b.client_id && a.clean_session == b.clean_session && a.username == b.username &&
          a.password_file == b.password_file && a.ca_file == b.ca_file && a.cert_file == b.cert_file &&
          a.key_file == b.key_file && a.payload == b.payload;
+}
+
+// OpenSSL only for an ssl:// broker (as MqttSource reads the uri); the
+// connection loads it too, this makes a missing one fail the start.
+Status LoadMqttLibraries(const Config& config) {
+  if (config.mqtt.uri.rfind("ssl://", 0) != 0) return Status::Ok();
+  const Status& s = LoadOpenSsl();
+  return s.ok() ? s : Status::Error("[mqtt]: " + s.message());
 }
 
 Status MakeMqttSource(const Config& config, const SourceContext& ctx, std::unique_ptr<Source>* out) {
@@ -62,7 +73,8 @@ const SourceFactory kMqttSource{
       return !SameMqttConfig(a.mqtt, b.mqtt) || static_cast<const MqttSource&>(s).PasswordChanged();
     },
     MakeMqttSource,
-    [](const Config& next, Source* stopped) { return static_cast<MqttSource*>(stopped)->Start(next.mqtt); }};
+    [](const Config& next, Source* stopped) { return static_cast<MqttSource*>(stopped)->Start(next.mqtt); },
+    LoadMqttLibraries};
 #else
 const SourceFactory kMqttSource{
     "mqtt", [](const Config& c) { return c.mqtt.enabled; },
@@ -70,7 +82,7 @@ const SourceFactory kMqttSource{
     [](const Config&, const SourceContext&, std::unique_ptr<Source>*) {
       return Status::Error("[mqtt] is configured but this build has no MQTT support (SENSORGATE_WITH_MQTT)");
     },
-    nullptr};
+    nullptr, nullptr};
 #endif
 
 // --- sinks -------------------------------------------------------------------
@@ -80,7 +92,8 @@ const SinkFactory kLogSink{
     [](const Config&, const SinkContext&, std::unique_ptr<Sink>* out) {
       *out = std::make_unique<AlertLogSink>();
       return Status::Ok();
-    }};
+    },
+    nullptr};
 
 #if SENSORGATE_WITH_HTTP
 Status MakeHttpSink(const Config& config, const SinkContext& ctx, std::unique_ptr<Sink>* out) {
@@ -101,14 +114,15 @@ const SinkFactory kHttpSink{
     [](const Config& a, const Config& b, const Sink&) {
       return a.http.enabled != b.http.enabled || a.http.listen != b.http.listen;
     },
-    MakeHttpSink};
+    MakeHttpSink, nullptr};
 #else
 const SinkFactory kHttpSink{
     "http", [](const Config& c) { return c.http.enabled; }, [](const Config&, const Config&, const Sink&) { return false; },
     [](const Config&, const SinkContext&, std::unique_ptr<Sink>*) {
       Log(LogLevel::kWarning, "[http] is configured but this build has no HTTP support (SENSORGATE_WITH_HTTP)");
       return Status::Ok();
-    }};
+    },
+    nullptr};
 #endif
 
 #if SENSORGATE_WITH_SMTP
@@ -142,13 +156,17 @@ const SinkFactory kEmailSink{
              a.gateway.state_dir != b.gateway.state_dir || a.http.enabled != b.http.enabled ||
              a.http.listen != b.http.listen || static_cast<const EmailSink&>(sink).PasswordChanged();
     },
-    MakeEmailSink};
+    MakeEmailSink, [](const Config&) {
+      const Status& s = LoadCurl();
+      return s.ok() ? s : Status::Error("[email]: " + s.message());
+    }};
 #else
 const SinkFactory kEmailSink{
     "email", [](const Config& c) { return c.email.enabled; }, [](const Config&, const Config&, const Sink&) { return false; },
     [](const Config&, const SinkContext&, std::unique_ptr<Sink>*) {
       return Status::Error("[email] is configured but this build has no mail support (SENSORGATE_WITH_SMTP)");
-    }};
+    },
+    nullptr};
 #endif
 
 #if SENSORGATE_WITH_KAFKA
@@ -176,13 +194,17 @@ const SinkFactory kKafkaSink{
     [](const Config& a, const Config& b, const Sink&) {
       return !SameKafkaConfig(a.kafka, b.kafka) || a.gateway.name != b.gateway.name;
     },
-    MakeKafkaSink};
+    MakeKafkaSink, [](const Config&) {
+      const Status& s = LoadRdKafka();
+      return s.ok() ? s : Status::Error("[kafka]: " + s.message());
+    }};
 #else
 const SinkFactory kKafkaSink{
     "kafka", [](const Config& c) { return c.kafka.enabled; }, [](const Config&, const Config&, const Sink&) { return false; },
     [](const Config&, const SinkContext&, std::unique_ptr<Sink>*) {
       return Status::Error("[kafka] is configured but this build has no Kafka support (SENSORGATE_WITH_KAFKA)");
-    }};
+    },
+    nullptr};
 #endif
 
 }  // namespace
@@ -195,6 +217,20 @@ const std::vector<SourceFactory>& SourceFactories() {
 const std::vector<SinkFactory>& SinkFactories() {
   static const std::vector<SinkFactory> kAll = {kLogSink, kHttpSink, kEmailSink, kKafkaSink};
   return kAll;
+}
+
+Status LoadComponentLibraries(const Config& config) {
+  for (const SinkFactory& f : SinkFactories()) {
+    if (f.load == nullptr || !f.enabled(config)) continue;
+    Status s = f.load(config);
+    if (!s.ok()) return s;
+  }
+  for (const SourceFactory& f : SourceFactories()) {
+    if (f.load == nullptr || !f.enabled(config)) continue;
+    Status s = f.load(config);
+    if (!s.ok()) return s;
+  }
+  return Status::Ok();
 }
 
 }  // namespace sensorgate

@@ -58,6 +58,9 @@ struct SourceFactory {
   // and counters (MQTT: the journal and the redelivery table). Null: a
   // source that must restart is rebuilt from its position instead.
   Status (*restart)(const Config& next, Source* stopped);
+  // Optional: loads the shared libraries the source needs for `config`
+  // (dlopen, gateway/base/dynamic_library.h). Null: none.
+  Status (*load)(const Config& config);
 };
 
 struct SinkFactory {
@@ -67,11 +70,21 @@ struct SinkFactory {
   // follow `next` (its section changed, or a secret file did).
   bool (*must_restart)(const Config& running, const Config& next, const Sink& sink);
   Status (*make)(const Config& config, const SinkContext& context, std::unique_ptr<Sink>* out);
+  // Optional, as SourceFactory::load.
+  Status (*load)(const Config& config);
 };
 
 // Every kind of source and sink this build has, in the order they are served.
 const std::vector<SourceFactory>& SourceFactories();
 const std::vector<SinkFactory>& SinkFactories();
+
+// Loads the shared libraries of every source and sink `config` enables
+// (libcurl for [email], librdkafka for [kafka], OpenSSL for [mqtt] over TLS),
+// before any of them starts. The first that is missing is the error, e.g.
+// "[kafka]: cannot load librdkafka.so.1 (Debian package librdkafka1): ...":
+// the daemon does not start (exit 1), a reload is refused, --check fails.
+// A library loaded stays loaded (a reload that drops [kafka] keeps it).
+Status LoadComponentLibraries(const Config& config);
 
 }  // namespace sensorgate
 

@@ -7,6 +7,7 @@
 
 #include "gateway/config/config.h"
 #include "gateway/daemon/daemon.h"
+#include "gateway/daemon/factories.h"
 #include "gateway/base/log.h"
 #include "gateway/daemon/replay.h"
 
@@ -28,7 +29,8 @@ const char kHelp[] =
     "hot, mails the alerts and forwards per-equipment aggregates to Kafka.\n"
     "\n"
     "  --config FILE   the INI configuration (see systemd/sensorgate.ini.example)\n"
-    "  --check         validate FILE and exit: 0 valid, 78 invalid (every error is listed);\n"
+    "  --check         validate FILE and exit: 0 valid, 78 invalid (every error is listed),\n"
+    "                  1 a library the configured components need cannot be loaded;\n"
     "                  a valid FILE's memory plan (bytes per rule and in all) is printed\n"
     "  --replay PATH…  read the files in order, start to end (\"-\" is standard input);\n"
     "                  print alert events and then one window line per key as JSON lines\n"
@@ -91,6 +93,13 @@ int main(int argc, char** argv) {
   const sensorgate::Config& config = loaded.config;
   sensorgate::SetLogLevel(config.gateway.log_level);
   if (check) {
+    // As the daemon's start does (ExecStartPre runs --check): the file is
+    // valid, but the gateway could not run it without the library.
+    const sensorgate::Status libraries = sensorgate::LoadComponentLibraries(config);
+    if (!libraries.ok()) {
+      std::fprintf(stderr, "%s\n", libraries.message().c_str());
+      return 1;
+    }
     std::printf("%s: configuration is valid\n", config_path.c_str());
     std::fputs(sensorgate::FormatMemoryPlan(sensorgate::PlanMemory(config), config.gateway.memory_max_bytes).c_str(),
                stdout);

@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "gateway/base/metrics.h"
+#include "gateway/sinks/kafka/rdkafka_api.h"
 
 namespace sensorgate {
 namespace {
@@ -44,7 +45,9 @@ KafkaSink::~KafkaSink() {
 }
 
 Status KafkaSink::Start() {
-  Status s = spool_.Open();
+  Status s = LoadRdKafka();
+  if (!s.ok()) return Status::Error("[kafka]: " + s.message());
+  s = spool_.Open();
   if (!s.ok()) return Status::Error("[kafka]: " + s.message());
   if (::pipe2(wake_, O_NONBLOCK | O_CLOEXEC) != 0) {
     return Status::Error(std::string("[kafka]: pipe: ") + std::strerror(errno));
@@ -62,7 +65,7 @@ Status KafkaSink::Start() {
 }
 
 Status KafkaSink::CreateProducer() {
-  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  rd_kafka_conf_t* conf = RdKafka().rd_kafka_conf_new();
   char err[512];
   std::vector<std::pair<std::string, std::string>> props = {
       {"bootstrap.servers", JoinBrokers(config_.brokers)},
@@ -78,37 +81,37 @@ Status KafkaSink::CreateProducer() {
   };
   for (const auto& kv : config_.rdkafka) props.push_back(kv);
   for (const auto& [key, value] : props) {
-    if (rd_kafka_conf_set(conf, key.c_str(), value.c_str(), err, sizeof err) != RD_KAFKA_CONF_OK) {
-      rd_kafka_conf_destroy(conf);
+    if (RdKafka().rd_kafka_conf_set(conf, key.c_str(), value.c_str(), err, sizeof err) != RD_KAFKA_CONF_OK) {
+      RdKafka().rd_kafka_conf_destroy(conf);
       return Status::Error("[kafka] rdkafka." + key + ": " + err);
     }
   }
-  rd_kafka_conf_set_opaque(conf, this);
-  rd_kafka_conf_set_dr_msg_cb(conf, DeliveryCallback);
-  rd_kafka_conf_set_error_cb(conf, ErrorCallback);
-  rd_kafka_conf_set_stats_cb(conf, StatsCallback);
-  rd_kafka_conf_set_log_cb(conf, LogCallback);
-  rk_ = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);  // owns conf on success
+  RdKafka().rd_kafka_conf_set_opaque(conf, this);
+  RdKafka().rd_kafka_conf_set_dr_msg_cb(conf, DeliveryCallback);
+  RdKafka().rd_kafka_conf_set_error_cb(conf, ErrorCallback);
+  RdKafka().rd_kafka_conf_set_stats_cb(conf, StatsCallback);
+  RdKafka().rd_kafka_conf_set_log_cb(conf, LogCallback);
+  rk_ = RdKafka().rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);  // owns conf on success
   if (rk_ == nullptr) {
-    rd_kafka_conf_destroy(conf);
+    RdKafka().rd_kafka_conf_destroy(conf);
     return Status::Error(std::string("[kafka]: cannot create the producer: ") + err);
   }
-  main_queue_ = rd_kafka_queue_get_main(rk_);
-  rd_kafka_set_log_queue(rk_, nullptr);  // logs to the main queue, served by rd_kafka_poll
+  main_queue_ = RdKafka().rd_kafka_queue_get_main(rk_);
+  RdKafka().rd_kafka_set_log_queue(rk_, nullptr);  // logs to the main queue, served by rd_kafka_poll
   static const char kWake = 1;
-  rd_kafka_queue_io_event_enable(main_queue_, wake_[1], &kWake, 1);
+  RdKafka().rd_kafka_queue_io_event_enable(main_queue_, wake_[1], &kWake, 1);
   return Status::Ok();
 }
 
 void KafkaSink::DestroyProducer() {
   if (rk_ == nullptr) return;
   // What librdkafka still holds stays in the spool for the next producer.
-  rd_kafka_purge(rk_, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT | RD_KAFKA_PURGE_F_NON_BLOCKING);
-  rd_kafka_poll(rk_, 0);  // their reports: Nack()
-  rd_kafka_queue_io_event_enable(main_queue_, -1, nullptr, 0);
-  rd_kafka_queue_destroy(main_queue_);
+  RdKafka().rd_kafka_purge(rk_, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT | RD_KAFKA_PURGE_F_NON_BLOCKING);
+  RdKafka().rd_kafka_poll(rk_, 0);  // their reports: Nack()
+  RdKafka().rd_kafka_queue_io_event_enable(main_queue_, -1, nullptr, 0);
+  RdKafka().rd_kafka_queue_destroy(main_queue_);
   main_queue_ = nullptr;
-  rd_kafka_destroy(rk_);
+  RdKafka().rd_kafka_destroy(rk_);
   rk_ = nullptr;
   for (const auto& [token, f] : in_flight_) spool_.Nack(f.ref);
   in_flight_.clear();
@@ -201,7 +204,7 @@ void KafkaSink::Produce(int64_t now_us) {
   while (spool_.in_flight() < kMaxInFlight && !retry_ && spool_.Peek(&rec, &ref)) {
     const uintptr_t token = next_token_++;
     if (next_token_ == 0) next_token_ = 1;
-    const rd_kafka_resp_err_t err = rd_kafka_producev(
+    const rd_kafka_resp_err_t err = RdKafka().rd_kafka_producev(
         rk_, RD_KAFKA_V_TOPIC(rec.topic.c_str()), RD_KAFKA_V_KEY(rec.key.data(), rec.key.size()),
         RD_KAFKA_V_VALUE(rec.value.data(), rec.value.size()), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
         RD_KAFKA_V_TIMESTAMP(rec.timestamp_ms), RD_KAFKA_V_OPAQUE(reinterpret_cast<void*>(token)),
@@ -212,7 +215,7 @@ void KafkaSink::Produce(int64_t now_us) {
       // again after a backoff, like a failed delivery.
       spool_.Advance();
       spool_.Nack(ref);
-      OnError(err, rd_kafka_err2str(err));
+      OnError(err, RdKafka().rd_kafka_err2str(err));
       ++failed_;
       retry_ = true;
       backoff_us_ = std::clamp(backoff_us_ * 2, kRetryMinUs, kRetryMaxUs);
@@ -229,7 +232,7 @@ void KafkaSink::Serve() {
   char buf[256];
   while (::read(wake_[0], buf, sizeof buf) > 0) {
   }
-  if (rk_ != nullptr) rd_kafka_poll(rk_, 0);
+  if (rk_ != nullptr) RdKafka().rd_kafka_poll(rk_, 0);
 }
 
 int64_t KafkaSink::next_tick_us() const {
@@ -296,7 +299,7 @@ Status KafkaSink::Flush(int64_t deadline_us) {
     Produce(now);
     if (retry_) break;  // a delivery failed: the rest waits in the spool
     const int64_t wait_ms = std::clamp<int64_t>((deadline_us - now) / 1000, 1, 100);
-    rd_kafka_poll(rk_, static_cast<int>(wait_ms));
+    RdKafka().rd_kafka_poll(rk_, static_cast<int>(wait_ms));
   }
   if (!synced.ok()) return synced;
   if (spool_.records() > 0) {
@@ -322,7 +325,7 @@ void KafkaSink::LogCallback(const rd_kafka_t* rk, int level, const char* fac, co
   // Connection failures ("FAIL") come through ErrorCallback as well.
   if (std::strcmp(fac, "FAIL") == 0) level = 7;
   const LogLevel l = level <= 4 ? LogLevel::kWarning : LogLevel::kDebug;
-  auto* self = static_cast<KafkaSink*>(rd_kafka_opaque(rk));
+  auto* self = static_cast<KafkaSink*>(RdKafka().rd_kafka_opaque(rk));
   if (!LogEnabled(l) || (l == LogLevel::kWarning && !self->error_log_.Allow(self->clock_->MonotonicUs()))) return;
   Log(l, "kafka: librdkafka %s: %s", fac, buf);
 }
@@ -348,10 +351,10 @@ void KafkaSink::OnDelivery(const rd_kafka_message_t* msg) {
   ++failed_;
   if (msg->err == RD_KAFKA_RESP_ERR__PURGE_QUEUE || msg->err == RD_KAFKA_RESP_ERR__PURGE_INFLIGHT) return;
   const int64_t now = clock_->MonotonicUs();
-  last_error_ = rd_kafka_err2str(msg->err);
+  last_error_ = RdKafka().rd_kafka_err2str(msg->err);
   if (error_log_.Allow(now)) {
     Log(LogLevel::kWarning, "kafka: delivery to %s failed: %s (kept in the spool, retried)",
-        msg->rkt != nullptr ? rd_kafka_topic_name(msg->rkt) : "?", rd_kafka_err2str(msg->err));
+        msg->rkt != nullptr ? RdKafka().rd_kafka_topic_name(msg->rkt) : "?", RdKafka().rd_kafka_err2str(msg->err));
   }
   if (!retry_) {
     backoff_us_ = std::clamp(backoff_us_ * 2, kRetryMinUs, kRetryMaxUs);
@@ -366,7 +369,7 @@ void KafkaSink::OnError(int err, const char* reason) {
   if (err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN) brokers_up_ = 0;
   if (err == RD_KAFKA_RESP_ERR__FATAL && rk_ != nullptr) {
     char why[512];
-    rd_kafka_fatal_error(rk_, why, sizeof why);
+    RdKafka().rd_kafka_fatal_error(rk_, why, sizeof why);
     last_error_ = why;
     Log(LogLevel::kError, "kafka: fatal producer error: %s; starting a new producer", why);
     recreate_ = true;

@@ -14,7 +14,8 @@
 // records are held by librdkafka at a time, so memory does not grow with an
 // outage: the backlog waits on disk.
 //
-// librdkafka's threads do the network I/O; its delivery reports, errors,
+// librdkafka is loaded by Start() (rdkafka_api.h): a gateway without [kafka]
+// never maps it. Its threads do the network I/O; its delivery reports, errors,
 // logs and statistics are served here, on the loop thread, from fd() (the
 // main queue's I/O event pipe) and Tick(). Nothing here blocks but Flush().
 //

@@ -8,14 +8,12 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <openssl/err.h>
-#include <openssl/ssl.h>
-#include <openssl/x509v3.h>
-
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <mutex>
+
+#include "gateway/sources/mqtt/openssl_api.h"
 
 namespace sensorgate {
 namespace {
@@ -56,13 +54,13 @@ bool IsIpLiteral(const std::string& host) {
 }
 
 std::string OpenSslReason() {
-  const unsigned long e = ERR_get_error();
-  ERR_clear_error();
+  const unsigned long e = OpenSsl().ERR_get_error();
+  OpenSsl().ERR_clear_error();
   if (e == 0) return "";
-  const char* reason = ERR_reason_error_string(e);
+  const char* reason = OpenSsl().ERR_reason_error_string(e);
   if (reason != nullptr) return reason;
   char buf[256];
-  ERR_error_string_n(e, buf, sizeof buf);
+  OpenSsl().ERR_error_string_n(e, buf, sizeof buf);
   return buf;
 }
 
@@ -93,25 +91,30 @@ void MqttConnection::Begin(const Settings& settings) {
 void MqttConnection::StartConnect() {
   ReapOrphans();
   if (settings_.tls) {
-    ctx_ = SSL_CTX_new(TLS_client_method());
+    // Loaded here, not at start: a broker without TLS never needs OpenSSL.
+    const Status& loaded = LoadOpenSsl();
+    if (!loaded.ok()) return Fail("cannot connect: TLS: " + loaded.message());
+    const OpenSslApi& ssl = OpenSsl();
+    ctx_ = ssl.SSL_CTX_new(ssl.TLS_client_method());
     if (ctx_ == nullptr) return Fail("cannot connect: TLS: cannot make a context: " + OpenSslReason());
-    SSL_CTX_set_min_proto_version(ctx_, TLS1_2_VERSION);
-    SSL_CTX_set_verify(ctx_, SSL_VERIFY_PEER, nullptr);
-    SSL_CTX_set_mode(ctx_, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
-    const bool cas = settings_.ca_file.empty() ? SSL_CTX_set_default_verify_paths(ctx_) == 1
-                                               : SSL_CTX_load_verify_locations(ctx_, settings_.ca_file.c_str(),
-                                                                               nullptr) == 1;
+    ssl.SSL_CTX_ctrl(ctx_, SSL_CTRL_SET_MIN_PROTO_VERSION, TLS1_2_VERSION, nullptr);  // SSL_CTX_set_min_proto_version
+    ssl.SSL_CTX_set_verify(ctx_, SSL_VERIFY_PEER, nullptr);
+    ssl.SSL_CTX_ctrl(ctx_, SSL_CTRL_MODE, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER,
+                     nullptr);  // SSL_CTX_set_mode
+    const bool cas = settings_.ca_file.empty()
+                         ? ssl.SSL_CTX_set_default_verify_paths(ctx_) == 1
+                         : ssl.SSL_CTX_load_verify_locations(ctx_, settings_.ca_file.c_str(), nullptr) == 1;
     if (!cas) {
       return Fail("cannot connect: TLS: cannot load " + (settings_.ca_file.empty() ? std::string("the system's CAs")
                                                                    : "[mqtt] ca_file = " + settings_.ca_file) +
                   ": " + OpenSslReason());
     }
     if (!settings_.cert_file.empty()) {
-      if (SSL_CTX_use_certificate_chain_file(ctx_, settings_.cert_file.c_str()) != 1) {
+      if (ssl.SSL_CTX_use_certificate_chain_file(ctx_, settings_.cert_file.c_str()) != 1) {
         return Fail("cannot connect: TLS: cannot load [mqtt] cert_file = " + settings_.cert_file + ": " + OpenSslReason());
       }
-      if (SSL_CTX_use_PrivateKey_file(ctx_, settings_.key_file.c_str(), SSL_FILETYPE_PEM) != 1 ||
-          SSL_CTX_check_private_key(ctx_) != 1) {
+      if (ssl.SSL_CTX_use_PrivateKey_file(ctx_, settings_.key_file.c_str(), SSL_FILETYPE_PEM) != 1 ||
+          ssl.SSL_CTX_check_private_key(ctx_) != 1) {
         return Fail("cannot connect: TLS: cannot load [mqtt] key_file = " + settings_.key_file + " (or it does not match cert_file): " +
                     OpenSslReason());
       }
@@ -180,24 +183,26 @@ void MqttConnection::ConnectDone() {
     return TryNextAddress();
   }
   if (!settings_.tls) return SendConnect();
-  ssl_ = SSL_new(ctx_);
-  if (ssl_ == nullptr || SSL_set_fd(ssl_, fd_) != 1) return Fail("cannot connect: TLS: " + OpenSslReason());
+  const OpenSslApi& ssl = OpenSsl();
+  ssl_ = ssl.SSL_new(ctx_);
+  if (ssl_ == nullptr || ssl.SSL_set_fd(ssl_, fd_) != 1) return Fail("cannot connect: TLS: " + OpenSslReason());
   const std::string& host = settings_.broker.host;
   if (IsIpLiteral(host)) {
-    X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl_), host.c_str());
+    ssl.X509_VERIFY_PARAM_set1_ip_asc(ssl.SSL_get0_param(ssl_), host.c_str());
   } else {
-    SSL_set_tlsext_host_name(ssl_, host.c_str());
-    SSL_set1_host(ssl_, host.c_str());
+    // SSL_set_tlsext_host_name
+    ssl.SSL_ctrl(ssl_, SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name, const_cast<char*>(host.c_str()));
+    ssl.SSL_set1_host(ssl_, host.c_str());
   }
   state_ = State::kHandshake;
   HandshakeStep();
 }
 
 void MqttConnection::HandshakeStep() {
-  ERR_clear_error();
-  const int rc = SSL_connect(ssl_);
+  OpenSsl().ERR_clear_error();
+  const int rc = OpenSsl().SSL_connect(ssl_);
   if (rc == 1) return SendConnect();
-  const int err = SSL_get_error(ssl_, rc);
+  const int err = OpenSsl().SSL_get_error(ssl_, rc);
   if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) {
     tls_want_write_ = err == SSL_ERROR_WANT_WRITE;
     Watch();
@@ -226,11 +231,11 @@ std::string MqttConnection::TlsErrorText(int ssl_error, int ret) {
       settings_.cert_file.empty()
           ? "; if the broker requires client certificates, set [mqtt] cert_file and key_file"
           : "";
-  const long verify = ssl_ != nullptr ? SSL_get_verify_result(ssl_) : X509_V_OK;
+  const long verify = ssl_ != nullptr ? OpenSsl().SSL_get_verify_result(ssl_) : X509_V_OK;
   std::string reason = OpenSslReason();
   if (verify != X509_V_OK) {
     return "the broker's certificate was refused: certificate verify failed (" +
-           std::string(X509_verify_cert_error_string(verify)) + "); checked against " +
+           std::string(OpenSsl().X509_verify_cert_error_string(verify)) + "); checked against " +
            (settings_.ca_file.empty() ? std::string("the system's CAs") : "[mqtt] ca_file = " + settings_.ca_file);
   }
   if (ssl_error == SSL_ERROR_SSL && !reason.empty()) {
@@ -264,10 +269,10 @@ ssize_t MqttConnection::RawRead(char* buf, size_t len, bool* closed) {
     }
     return n;
   }
-  ERR_clear_error();
-  const int n = SSL_read(ssl_, buf, static_cast<int>(std::min<size_t>(len, INT32_MAX)));
+  OpenSsl().ERR_clear_error();
+  const int n = OpenSsl().SSL_read(ssl_, buf, static_cast<int>(std::min<size_t>(len, INT32_MAX)));
   if (n > 0) return n;
-  const int err = SSL_get_error(ssl_, n);
+  const int err = OpenSsl().SSL_get_error(ssl_, n);
   if (err == SSL_ERROR_WANT_READ) return -1;
   if (err == SSL_ERROR_WANT_WRITE) {
     tls_want_write_ = true;
@@ -281,11 +286,11 @@ ssize_t MqttConnection::RawRead(char* buf, size_t len, bool* closed) {
 
 ssize_t MqttConnection::RawWrite(const char* buf, size_t len) {
   if (ssl_ == nullptr) return send(fd_, buf, len, MSG_NOSIGNAL);
-  ERR_clear_error();
+  OpenSsl().ERR_clear_error();
   tls_want_write_ = false;
-  const int n = SSL_write(ssl_, buf, static_cast<int>(std::min<size_t>(len, INT32_MAX)));
+  const int n = OpenSsl().SSL_write(ssl_, buf, static_cast<int>(std::min<size_t>(len, INT32_MAX)));
   if (n > 0) return n;
-  const int err = SSL_get_error(ssl_, n);
+  const int err = OpenSsl().SSL_get_error(ssl_, n);
   if (err == SSL_ERROR_WANT_WRITE || err == SSL_ERROR_WANT_READ) {
     tls_want_write_ = err == SSL_ERROR_WANT_WRITE;
     errno = EAGAIN;
@@ -606,7 +611,7 @@ void MqttConnection::Close() {
     acks_.clear();
     mqtt::AppendDisconnect(&out_);
     Flush();
-    if (ssl_ != nullptr && state_ != State::kIdle) SSL_shutdown(ssl_);
+    if (ssl_ != nullptr && state_ != State::kIdle) OpenSsl().SSL_shutdown(ssl_);
   }
   Shut();
 }
@@ -614,11 +619,11 @@ void MqttConnection::Close() {
 void MqttConnection::Shut() {
   Unwatch();
   if (ssl_ != nullptr) {
-    SSL_free(ssl_);
+    OpenSsl().SSL_free(ssl_);
     ssl_ = nullptr;
   }
   if (ctx_ != nullptr) {
-    SSL_CTX_free(ctx_);
+    OpenSsl().SSL_CTX_free(ctx_);
     ctx_ = nullptr;
   }
   if (fd_ >= 0) {

@@ -1,5 +1,6 @@
 // MqttConnection: one MQTT 3.1.1 client connection to a broker, over TCP or
-// TLS (OpenSSL), driven by the event loop's thread and never blocking it.
+// TLS (OpenSSL, loaded on the first TLS connection: openssl_api.h), driven by
+// the event loop's thread and never blocking it.
 //
 // It resolves the broker's name (getaddrinfo_a: the resolver works on its
 // own and is polled), connects without waiting, makes the TLS handshake,
