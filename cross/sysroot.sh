@@ -26,7 +26,7 @@ sysroot=${2:-$cache/sysroot-$arch}
 packages=(
   libc6-dev libstdc++-12-dev libgcc-12-dev
   libsimdjson-dev libinih-dev libpaho-mqttpp-dev libpaho-mqtt-dev libssl-dev
-  libmicrohttpd-dev libsystemd-dev libgtest-dev
+  libgtest-dev
   libcurl4-openssl-dev librdkafka-dev
 )
 

@@ -1,4 +1,5 @@
-// HttpServer: the [http] endpoint of DESIGN.md section 10, on libmicrohttpd.
+// HttpServer: the [http] endpoint of DESIGN.md section 10, a small HTTP/1.1
+// server of its own (no TLS library: we never serve HTTPS).
 //
 //   GET /             the dashboard (text/html), which loads
 //   GET /dashboard.js and /dashboard.css (both compiled in, dashboard_html.h)
@@ -9,13 +10,22 @@
 //   GET /api/alerts/pending  JSON array of the alerts pending now
 //   GET /api/config   JSON object: the thresholds the dashboard draws
 //   GET /api/links    JSON array of every source's and sink's state
-// HEAD is served like GET without a body; other methods get 405, other paths
-// 404. Every response carries "Cache-Control: no-store".
+// HEAD is served like GET without a body; other methods get 405 (the
+// connection closes), other paths 404. Every response carries
+// "Cache-Control: no-store" and a Content-Length.
 //
-// The server has no thread of its own: libmicrohttpd runs in its epoll mode
-// and the daemon's single-threaded event loop drives it. The loop watches
-// epoll_fd() for EPOLLIN, waits no longer than timeout_ms(), and then calls
-// Run(), which serves whatever is ready without blocking. HttpContent is
+// What a client may send (http_request.h has the parser): HTTP/1.0 and 1.1,
+// request line and headers at most 8 KiB together (431), a body only with
+// Content-Length and at most 1 MiB (read and discarded; 413 above), no
+// Transfer-Encoding (411). Keep-alive and pipelining as HTTP/1.1 says. At most
+// 64 connections: the 65th is answered 503 and closed, so the listening
+// socket stays served. A connection with no bytes either way for 30 s, or
+// whose request head takes longer than 30 s to arrive, is closed.
+//
+// The server has no thread of its own: the daemon's single-threaded event
+// loop drives it. The loop watches epoll_fd() for EPOLLIN, waits no longer
+// than timeout_ms(), and then calls Run(), which serves whatever is ready
+// without blocking, each connection a bounded slice at a time. HttpContent is
 // therefore called from inside Run(), on the loop's (the pipeline's) thread,
 // and may read pipeline state without locks.
 //
@@ -26,13 +36,14 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
+#include <vector>
 
+#include "gateway/base/clock.h"
 #include "gateway/base/host_port.h"
+#include "gateway/base/log.h"
 #include "gateway/base/metrics.h"
 #include "gateway/base/status.h"
-
-struct MHD_Daemon;
-struct MHD_Connection;
 
 namespace sensorgate {
 
@@ -68,8 +79,9 @@ class HttpContent {
 
 class HttpServer {
  public:
-  // `content` must outlive the server.
-  explicit HttpServer(HttpContent* content);
+  // `content` and `clock` must outlive the server. The clock times the
+  // connection timeouts (tests pass a FakeClock).
+  explicit HttpServer(HttpContent* content, Clock* clock = SystemClock());
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;
   // Stops the server: closes the listening socket and all connections.
@@ -102,22 +114,38 @@ class HttpServer {
   uint16_t port() const { return port_; }
 
  private:
-  struct Callbacks;  // libmicrohttpd's callbacks (http_server.cc)
-  struct LogSink;    // where libmicrohttpd's messages go (http_server.cc)
+  struct Connection;  // one client's socket and buffers (http_server.cc)
+  struct Response;    // an answer about to be queued (http_server.cc)
 
-  // Queues the response to one request; false if libmicrohttpd refused it.
-  bool Respond(MHD_Connection* connection, const char* url, const char* method);
+  // Accepts what the listening socket holds, a bounded number at a time.
+  void Accept();
+  // Reads, parses, answers and writes on `c`, a bounded slice; false when
+  // `c` is done with and must be closed.
+  bool Serve(Connection* c);
+  // Writes what the socket takes of `c`'s pending answer; false on error.
+  bool Flush(Connection* c, size_t* budget);
+  // The answer to one request (GET or HEAD; path already decoded).
+  void Answer(std::string_view path, Response* r);
+  // Sets `c`'s answer: the status line and headers, then the body.
+  void Queue(Connection* c, Response* r, bool head_only);
+  // Watches `c` for `events` (EPOLLIN or EPOLLOUT), if not already.
+  void Watch(Connection* c, uint32_t events);
+  void Close(Connection* c);
+  // When `c` is closed if nothing moves (microseconds, monotonic).
+  int64_t Deadline(const Connection& c) const;
+  void Warn(const char* format, ...) __attribute__((format(printf, 2, 3)));
 
   // The answers built by HttpContent, each sized by its last answer.
   enum Endpoint { kMetrics, kHealthz, kWindows, kAlerts, kRules, kLinks, kPending, kConfig, kEndpointCount };
 
   HttpContent* const content_;
-  const std::unique_ptr<LogSink> log_sink_;
-  MHD_Daemon* daemon_ = nullptr;
+  Clock* const clock_;
+  RateLimiter log_limiter_{10, 1};  // client-caused warnings
+  int listen_fd_ = -1;
   int epoll_fd_ = -1;
   uint16_t port_ = 0;
   size_t body_size_hint_[kEndpointCount] = {};  // bytes of the last answer of each endpoint
-  unsigned int open_connections_ = 0;  // counted by Callbacks::Notify
+  std::vector<std::unique_ptr<Connection>> connections_;
 };
 
 }  // namespace sensorgate

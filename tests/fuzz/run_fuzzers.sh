@@ -1,16 +1,18 @@
 #!/bin/sh
 # Builds the libFuzzer targets with clang (ASan + UBSan) and runs each for a
 # bounded time. Usage: tests/fuzz/run_fuzzers.sh [SECONDS_EACH] [BUILD_DIR]
+# (FUZZ_TARGETS="http_fuzz" runs only those named).
 set -eu
 seconds=${1:-60}
 src=$(cd "$(dirname "$0")/../.." && pwd)
 build=${2:-$src/build-fuzz}
+targets=${FUZZ_TARGETS:-record_fuzz config_fuzz mqtt_fuzz http_fuzz}
 CC=clang CXX=clang++ cmake -S "$src" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DSENSORGATE_BUILD_TESTS=OFF -DSENSORGATE_BUILD_FUZZERS=ON \
   -DCMAKE_C_FLAGS="-fsanitize=address,undefined,fuzzer-no-link" \
   -DCMAKE_CXX_FLAGS="-fsanitize=address,undefined,fuzzer-no-link -fno-sanitize-recover=all" >/dev/null
-cmake --build "$build" -j2 --target record_fuzz config_fuzz mqtt_fuzz
-for target in record_fuzz config_fuzz mqtt_fuzz; do
+cmake --build "$build" -j2 --target $targets
+for target in $targets; do
   rm -f "$build/$target-"*
   corpus=$(mktemp -d)
   cp "$src/tests/fuzz/corpus/${target%_fuzz}"/* "$corpus"/

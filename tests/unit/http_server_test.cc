@@ -20,6 +20,9 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdio>
+#include <cstdlib>
+#include <functional>
 #include <chrono>
 #include <cstring>
 #include <map>
@@ -27,12 +30,14 @@
 #include <thread>
 #include <vector>
 
+#include "gateway/base/clock.h"
 #include "gateway/http/dashboard_html.h"
+#include "gateway/http/http_request.h"
 
 namespace sensorgate {
 namespace {
 
-using Clock = std::chrono::steady_clock;
+using SteadyClock = std::chrono::steady_clock;
 
 class FakeContent : public HttpContent {
  public:
@@ -169,11 +174,11 @@ bool Serve(HttpServer* server, int done, uint64_t clients) {
   epoll_ctl(ep, EPOLL_CTL_ADD, server->epoll_fd(), &ev);
   ev.data.fd = done;
   epoll_ctl(ep, EPOLL_CTL_ADD, done, &ev);
-  const Clock::time_point deadline = Clock::now() + std::chrono::seconds(10);
+  const SteadyClock::time_point deadline = SteadyClock::now() + std::chrono::seconds(10);
   uint64_t finished = 0;
-  while (finished < clients && Clock::now() < deadline) {
+  while (finished < clients && SteadyClock::now() < deadline) {
     const auto left =
-        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count() + 1;
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - SteadyClock::now()).count() + 1;
     const int64_t t = server->timeout_ms();
     const int wait = static_cast<int>(t < 0 ? left : std::min<int64_t>(t, left));
     epoll_event events[4];
@@ -401,7 +406,7 @@ size_t HeapInUse() {
 TEST_F(HttpServerTest, KeepsNothingOfALargeAnswerOnceSent) {
   content_.metrics.assign(4 << 20, '#');
   content_.metrics.back() = '\n';
-  (void)Get("/healthz");  // libmicrohttpd's own first-use allocations
+  (void)Get("/healthz");  // first-use allocations (the connection list)
   const size_t before = HeapInUse();
   {
     const Response r = Get("/metrics");
@@ -444,9 +449,9 @@ TEST_F(HttpServerTest, ListensOnTheGivenAddressOnly) {
 
 TEST_F(HttpServerTest, RunNeverBlocks) {
   // Nothing pending.
-  Clock::time_point start = Clock::now();
+  SteadyClock::time_point start = SteadyClock::now();
   for (int i = 0; i < 100; ++i) server_.Run();
-  EXPECT_LT(Clock::now() - start, std::chrono::milliseconds(500));
+  EXPECT_LT(SteadyClock::now() - start, std::chrono::milliseconds(500));
   // A client that connected and sent half a request, then went quiet.
   const int fd = ConnectTo("127.0.0.1", server_.port());
   ASSERT_GE(fd, 0);
@@ -454,9 +459,9 @@ TEST_F(HttpServerTest, RunNeverBlocks) {
   ASSERT_EQ(send(fd, half, sizeof half - 1, MSG_NOSIGNAL), static_cast<ssize_t>(sizeof half - 1));
   pollfd p{server_.epoll_fd(), POLLIN, 0};
   ASSERT_EQ(poll(&p, 1, 5000), 1);  // the connection is waiting to be accepted
-  start = Clock::now();
+  start = SteadyClock::now();
   for (int i = 0; i < 100; ++i) server_.Run();
-  EXPECT_LT(Clock::now() - start, std::chrono::milliseconds(500));
+  EXPECT_LT(SteadyClock::now() - start, std::chrono::milliseconds(500));
   EXPECT_EQ(content_.calls, 0);
   close(fd);
   server_.Run();
@@ -616,6 +621,412 @@ TEST_F(HttpServerTest, ServesPendingAlertsAndConfigFromTheContent) {
   EXPECT_EQ(r[1].body, "{}");
   EXPECT_EQ(Get("/api/alerts/pending/x").status, 404);
   EXPECT_EQ(Get("/api/config/").status, 404);
+}
+
+
+// ---- The protocol, over one connection served from this thread: the client
+// socket is read without blocking between calls of Run().
+
+// Calls Run() until `fd` has something to read (or is closed); false after 10 s.
+bool ServeUntilReadable(HttpServer* server, int fd) {
+  const SteadyClock::time_point deadline = SteadyClock::now() + std::chrono::seconds(10);
+  while (SteadyClock::now() < deadline) {
+    server->Run();
+    pollfd p{fd, POLLIN, 0};
+    if (poll(&p, 1, 10) > 0) return true;
+  }
+  return false;
+}
+
+// Reads what the server sends while serving it, until `enough(raw)` or the
+// server closes the connection (*closed).
+std::string ServeAndRead(HttpServer* server, int fd, const std::function<bool(const std::string&)>& enough,
+                         bool* closed) {
+  std::string raw;
+  *closed = false;
+  while (!enough(raw)) {
+    if (!ServeUntilReadable(server, fd)) break;
+    char buf[65536];
+    const ssize_t n = recv(fd, buf, sizeof buf, MSG_DONTWAIT);
+    if (n == 0 || (n < 0 && errno != EAGAIN)) {
+      *closed = true;
+      break;
+    }
+    if (n > 0) raw.append(buf, static_cast<size_t>(n));
+  }
+  return raw;
+}
+
+// The complete responses at the start of `raw` (bodies by Content-Length;
+// `head_only`: none).
+std::vector<Response> SplitResponses(std::string raw, bool head_only = false) {
+  std::vector<Response> out;
+  for (;;) {
+    const size_t end = raw.find("\r\n\r\n");
+    if (end == std::string::npos) break;
+    const Response head = ParseResponse(raw.substr(0, end + 4));
+    const size_t length = head_only ? 0 : std::stoul("0" + head.Header("content-length"));
+    if (raw.size() < end + 4 + length) break;
+    out.push_back(ParseResponse(raw.substr(0, end + 4 + length)));
+    raw.erase(0, end + 4 + length);
+  }
+  return out;
+}
+
+auto HasResponses(size_t n) {
+  return [n](const std::string& raw) { return SplitResponses(raw).size() >= n; };
+}
+bool Never(const std::string&) { return false; }
+
+class HttpProtocolTest : public HttpServerTest {
+ protected:
+  void SetUp() override {
+    HttpServerTest::SetUp();
+    fd_ = ConnectTo("127.0.0.1", server_.port());
+    ASSERT_GE(fd_, 0);
+  }
+  void TearDown() override {
+    if (fd_ >= 0) close(fd_);
+  }
+  void Send(const std::string& bytes) {
+    ASSERT_EQ(send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL), static_cast<ssize_t>(bytes.size()));
+  }
+  // Sends `bytes`, then reads until `n` responses are in or the server closes.
+  std::vector<Response> Exchange(const std::string& bytes, size_t n, bool* closed) {
+    Send(bytes);
+    return SplitResponses(ServeAndRead(&server_, fd_, HasResponses(n), closed));
+  }
+  // Whether the server closes the connection (reading whatever comes first).
+  bool ServerCloses() {
+    bool closed = false;
+    ServeAndRead(&server_, fd_, Never, &closed);
+    return closed;
+  }
+
+  int fd_ = -1;
+};
+
+TEST_F(HttpProtocolTest, AnswersPipelinedRequestsInOrder) {
+  bool closed = false;
+  const std::vector<Response> r =
+      Exchange("GET /healthz HTTP/1.1\r\nHost: g\r\n\r\nGET /api/windows HTTP/1.1\r\nHost: g\r\n\r\n"
+               "GET /nope HTTP/1.1\r\nHost: g\r\n\r\nGET /api/alerts HTTP/1.1\r\nHost: g\r\n\r\n"
+               "GET /metrics HTTP/1.1\r\nHost: g\r\nConnection: close\r\n\r\n",
+               5, &closed);
+  ASSERT_EQ(r.size(), 5u);
+  EXPECT_EQ(r[0].body, "ok\n");
+  EXPECT_EQ(r[1].body, content_.windows);
+  EXPECT_EQ(r[2].status, 404);
+  EXPECT_EQ(r[3].body, content_.alerts);
+  EXPECT_EQ(r[4].body, content_.metrics);
+  EXPECT_EQ(r[4].Header("connection"), "close");
+  EXPECT_TRUE(ServerCloses());
+}
+
+TEST_F(HttpProtocolTest, ReadsARequestSentOneByteAtATime) {
+  const std::string request = "GET /api/ale%72ts?x=1 HTTP/1.1\r\nHost: g\r\nX-Long: abc\r\n\r\n";
+  for (char c : request) {
+    Send(std::string(1, c));
+    server_.Run();
+  }
+  bool closed = false;
+  const std::vector<Response> r = SplitResponses(ServeAndRead(&server_, fd_, HasResponses(1), &closed));
+  ASSERT_EQ(r.size(), 1u);
+  EXPECT_EQ(r[0].status, 200);
+  EXPECT_EQ(r[0].body, content_.alerts);
+}
+
+TEST_F(HttpProtocolTest, RefusesAHeadOver8KiBWith431AndCloses) {
+  bool closed = false;
+  const std::vector<Response> r =
+      Exchange("GET /healthz HTTP/1.1\r\nHost: g\r\nX-Big: " + std::string(9000, 'a') + "\r\n\r\n", 1, &closed);
+  ASSERT_EQ(r.size(), 1u);
+  EXPECT_EQ(r[0].status, 431);
+  EXPECT_EQ(r[0].Header("connection"), "close");
+  EXPECT_TRUE(ServerCloses());
+  EXPECT_EQ(content_.calls, 0);
+}
+
+TEST_F(HttpProtocolTest, ClosesAnHttp10ConnectionAfterTheAnswer) {
+  bool closed = false;
+  const std::vector<Response> r = Exchange("GET /healthz HTTP/1.0\r\n\r\n", 1, &closed);
+  ASSERT_EQ(r.size(), 1u);
+  EXPECT_EQ(r[0].status, 200);
+  EXPECT_EQ(r[0].Header("connection"), "close");
+  EXPECT_TRUE(ServerCloses());
+}
+
+TEST_F(HttpProtocolTest, KeepsAnHttp10ConnectionThatAsksForKeepAlive) {
+  bool closed = false;
+  std::vector<Response> r = Exchange("GET /healthz HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n", 1, &closed);
+  ASSERT_EQ(r.size(), 1u);
+  EXPECT_EQ(r[0].Header("connection"), "keep-alive");
+  EXPECT_FALSE(closed);
+  r = Exchange("GET /api/alerts HTTP/1.0\r\nconnection: keep-alive\r\n\r\n", 1, &closed);
+  ASSERT_EQ(r.size(), 1u);
+  EXPECT_EQ(r[0].body, content_.alerts);
+  EXPECT_FALSE(closed);
+}
+
+TEST_F(HttpProtocolTest, SkipsTheBodyOfAGetAndServesTheNextRequest) {
+  bool closed = false;
+  const std::string body(100000, 'x');  // more than one read
+  const std::vector<Response> r = Exchange(
+      "GET /healthz HTTP/1.1\r\nContent-Length: 100000\r\n\r\n" + body + "GET /api/alerts HTTP/1.1\r\n\r\n", 2,
+      &closed);
+  ASSERT_EQ(r.size(), 2u);
+  EXPECT_EQ(r[0].body, "ok\n");
+  EXPECT_EQ(r[1].body, content_.alerts);
+  EXPECT_FALSE(closed);
+}
+
+TEST_F(HttpProtocolTest, RefusesAChunkedRequestWith411AndCloses) {
+  bool closed = false;
+  const std::vector<Response> r =
+      Exchange("GET /healthz HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n", 1, &closed);
+  ASSERT_EQ(r.size(), 1u);
+  EXPECT_EQ(r[0].status, 411);
+  EXPECT_TRUE(ServerCloses());
+}
+
+TEST_F(HttpProtocolTest, RefusesABodyOver1MiBWith413) {
+  bool closed = false;
+  const std::vector<Response> r = Exchange("GET /healthz HTTP/1.1\r\nContent-Length: 1048577\r\n\r\n", 1, &closed);
+  ASSERT_EQ(r.size(), 1u);
+  EXPECT_EQ(r[0].status, 413);
+  EXPECT_TRUE(ServerCloses());
+}
+
+TEST_F(HttpProtocolTest, RefusesABadRequestLineWith400AndCloses) {
+  bool closed = false;
+  const std::vector<Response> r = Exchange("GET /healthz\r\n\r\n", 1, &closed);
+  ASSERT_EQ(r.size(), 1u);
+  EXPECT_EQ(r[0].status, 400);
+  EXPECT_EQ(r[0].Header("connection"), "close");
+  EXPECT_TRUE(ServerCloses());
+}
+
+TEST_F(HttpProtocolTest, RefusesPostWith405AndAllowAndCloses) {
+  bool closed = false;
+  const std::vector<Response> r =
+      Exchange("POST /metrics HTTP/1.1\r\nContent-Length: 5\r\n\r\nhelloGET /healthz HTTP/1.1\r\n\r\n", 1, &closed);
+  ASSERT_EQ(r.size(), 1u);
+  EXPECT_EQ(r[0].status, 405);
+  EXPECT_EQ(r[0].Header("allow"), "GET, HEAD");
+  EXPECT_TRUE(ServerCloses());
+  EXPECT_EQ(content_.calls, 0);
+}
+
+TEST_F(HttpProtocolTest, DecodesAPercentEncodedPath) {
+  bool closed = false;
+  const std::vector<Response> r =
+      Exchange("GET /api/%77indows HTTP/1.1\r\n\r\nGET http://gw:9108/%68ealthz?a=%00 HTTP/1.1\r\n\r\n"
+               "GET /healthz%00 HTTP/1.1\r\n\r\n",
+               3, &closed);
+  ASSERT_EQ(r.size(), 3u);
+  EXPECT_EQ(r[0].body, content_.windows);
+  EXPECT_EQ(r[1].body, "ok\n");  // absolute form; the query is not decoded
+  EXPECT_EQ(r[2].status, 400);   // a NUL in the path
+}
+
+TEST_F(HttpProtocolTest, HeadHasTheLengthOfTheGetButNoBody) {
+  Send("HEAD /api/windows HTTP/1.1\r\n\r\nGET /healthz HTTP/1.1\r\n\r\n");
+  bool closed = false;
+  const std::string raw = ServeAndRead(
+      &server_, fd_, [](const std::string& s) { return s.find("ok\n") != std::string::npos; }, &closed);
+  const std::vector<Response> head = SplitResponses(raw, true);
+  ASSERT_EQ(head.size(), 2u) << raw;
+  EXPECT_EQ(head[0].Header("content-length"), std::to_string(content_.windows.size()));
+  // The next bytes after the HEAD answer's headers are the next answer.
+  EXPECT_EQ(head[1].status, 200);
+  EXPECT_EQ(head[1].Header("content-length"), "3");
+}
+
+TEST_F(HttpProtocolTest, ASlowReaderGetsALargeBodyWhole) {
+  // A small receive buffer, set before connecting (the window is agreed
+  // then): the server finds the socket full many times over.
+  close(fd_);
+  fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  const int small = 64 * 1024;
+  ASSERT_EQ(setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &small, sizeof small), 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(server_.port());
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+  content_.metrics.clear();
+  for (int i = 0; content_.metrics.size() < (5u << 20); ++i) {
+    content_.metrics += "sensorgate_window_average{key=\"k" + std::to_string(i) + "\"} 1\n";
+  }
+  Send("GET /metrics HTTP/1.1\r\n\r\nGET /healthz HTTP/1.1\r\n\r\n");
+  // Reads a little at a time, the server running in between: it must wait
+  // for room (EPOLLOUT), not block nor drop what the socket did not take.
+  std::string raw;
+  const SteadyClock::time_point deadline = SteadyClock::now() + std::chrono::seconds(60);
+  auto complete = [&] { return raw.size() > 3 && raw.compare(raw.size() - 3, 3, "ok\n") == 0; };
+  while (!complete() && SteadyClock::now() < deadline) {
+    server_.Run();
+    char buf[16384];
+    pollfd p{fd_, POLLIN, 0};
+    if (poll(&p, 1, 10) <= 0) continue;
+    const ssize_t n = recv(fd_, buf, sizeof buf, MSG_DONTWAIT);
+    ASSERT_NE(n, 0) << "closed after " << raw.size() << " bytes";
+    if (n > 0) raw.append(buf, static_cast<size_t>(n));
+  }
+  const std::vector<Response> r = SplitResponses(raw);
+  ASSERT_EQ(r.size(), 2u) << raw.size() << " bytes: " << raw.substr(0, 200);
+  EXPECT_TRUE(r[0].body == content_.metrics) << r[0].body.size() << " of " << content_.metrics.size();
+  EXPECT_EQ(r[1].body, "ok\n");
+}
+
+TEST_F(HttpProtocolTest, KeepsListeningBeyond64Connections) {
+  std::vector<int> clients;
+  for (int i = 0; i < 63; ++i) {  // and fd_: 64
+    clients.push_back(ConnectTo("127.0.0.1", server_.port()));
+    ASSERT_GE(clients.back(), 0);
+  }
+  // Until all 64 are taken: a request on the last one is answered.
+  const int last = clients.back();
+  ASSERT_EQ(send(last, "GET /healthz HTTP/1.1\r\n\r\n", 25, MSG_NOSIGNAL), 25);
+  bool closed = false;
+  EXPECT_EQ(SplitResponses(ServeAndRead(&server_, last, HasResponses(1), &closed)).size(), 1u);
+  // The 65th: told so and closed; the listener is not stuck.
+  const int extra = ConnectTo("127.0.0.1", server_.port());
+  ASSERT_GE(extra, 0);
+  const std::vector<Response> busy = SplitResponses(ServeAndRead(&server_, extra, Never, &closed));
+  EXPECT_TRUE(closed);
+  if (!busy.empty()) {
+    EXPECT_EQ(busy[0].status, 503);
+  }
+  close(extra);
+  EXPECT_EQ(server_.timeout_ms() > 0, true);  // no work pending: the loop does not spin
+  // Once some close, new ones are served.
+  for (int i = 0; i < 10; ++i) close(clients[i]);
+  clients.erase(clients.begin(), clients.begin() + 10);
+  for (int i = 0; i < 20; ++i) server_.Run();
+  const int fresh = ConnectTo("127.0.0.1", server_.port());
+  ASSERT_GE(fresh, 0);
+  ASSERT_EQ(send(fresh, "GET /healthz HTTP/1.1\r\n\r\n", 25, MSG_NOSIGNAL), 25);
+  const std::vector<Response> r = SplitResponses(ServeAndRead(&server_, fresh, HasResponses(1), &closed));
+  ASSERT_EQ(r.size(), 1u);
+  EXPECT_EQ(r[0].status, 200);
+  close(fresh);
+  for (int fd : clients) close(fd);
+}
+
+TEST(HttpTimeout, ClosesAHalfSentRequestAfter30SecondsOfTheClock) {
+  FakeContent content;
+  FakeClock clock;
+  HttpServer server(&content, &clock);
+  ASSERT_TRUE(server.Start(Listen("127.0.0.1:0")).ok());
+  EXPECT_EQ(server.timeout_ms(), -1);  // no connection
+  const int fd = ConnectTo("127.0.0.1", server.port());
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(send(fd, "GET /metrics HTTP/1.1\r\nHo", 25, MSG_NOSIGNAL), 25);
+  // Until the server has accepted and read it (the deadline starts then).
+  pollfd p{server.epoll_fd(), POLLIN, 0};
+  for (int i = 0; i < 100 && server.timeout_ms() < 0; ++i) {
+    poll(&p, 1, 100);
+    server.Run();
+  }
+  for (int i = 0; i < 5; ++i) server.Run();
+  EXPECT_EQ(server.timeout_ms(), 30000);
+  clock.Advance(29'000'000);
+  EXPECT_EQ(server.timeout_ms(), 1000);
+  server.Run();
+  char c;
+  EXPECT_EQ(recv(fd, &c, 1, MSG_DONTWAIT), -1);  // still open
+  EXPECT_EQ(errno, EAGAIN);
+  clock.Advance(1'000'001);
+  EXPECT_EQ(server.timeout_ms(), 0);
+  server.Run();
+  EXPECT_EQ(recv(fd, &c, 1, 0), 0);  // closed by the server
+  EXPECT_EQ(server.timeout_ms(), -1);
+  EXPECT_EQ(content.calls, 0);
+  close(fd);
+}
+
+TEST(HttpTimeout, ARequestTrickledInStillEndsAfter30Seconds) {
+  FakeContent content;
+  FakeClock clock;
+  HttpServer server(&content, &clock);
+  ASSERT_TRUE(server.Start(Listen("127.0.0.1:0")).ok());
+  const int fd = ConnectTo("127.0.0.1", server.port());
+  ASSERT_GE(fd, 0);
+  // A byte every 10 s (slowloris): each keeps the connection from being
+  // idle, but the head must be in within 30 s of its first byte.
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_EQ(send(fd, "G", 1, MSG_NOSIGNAL), 1);
+    for (int tries = 0; tries < 100; ++tries) {
+      pollfd p{server.epoll_fd(), POLLIN, 0};
+      if (poll(&p, 1, 100) == 0) break;
+      server.Run();
+    }
+    clock.Advance(10'000'000);
+  }
+  server.Run();
+  char c;
+  EXPECT_EQ(recv(fd, &c, 1, 0), 0);
+  close(fd);
+}
+
+TEST(HttpCurl, KeepsTheConnectionAliveForCurl) {
+  if (system("curl --version >/dev/null 2>&1") != 0) GTEST_SKIP() << "no curl";
+  FakeContent content;
+  HttpServer server(&content);
+  ASSERT_TRUE(server.Start(Listen("127.0.0.1:0")).ok());
+  const std::string url = "http://127.0.0.1:" + std::to_string(server.port());
+  std::string out;
+  const int done = eventfd(0, EFD_CLOEXEC);
+  std::thread client([&] {
+    // Two URLs in one curl: the second reuses the connection.
+    const std::string command = "curl -sS -v " + url + "/healthz " + url + "/api/alerts 2>&1";
+    FILE* p = popen(command.c_str(), "r");
+    char buf[4096];
+    size_t n;
+    while (p != nullptr && (n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+    if (p != nullptr) pclose(p);
+    const uint64_t one = 1;
+    EXPECT_EQ(write(done, &one, sizeof one), static_cast<ssize_t>(sizeof one));
+  });
+  EXPECT_TRUE(Serve(&server, done, 1));
+  client.join();
+  close(done);
+  EXPECT_NE(out.find("ok\n"), std::string::npos) << out;
+  EXPECT_NE(out.find(content.alerts), std::string::npos) << out;
+  EXPECT_NE(out.find("Re-using existing connection"), std::string::npos) << out;
+}
+
+// The parser alone: what each malformed head gets.
+TEST(HttpRequestParser, GivesEachMalformedHeadItsStatus) {
+  const std::pair<std::string, int> cases[] = {
+      {"GET / HTTP/1.1\r\nX: a\r\n b\r\n\r\n", 400},        // obs-fold
+      {"GET / HTTP/1.1\r\nX : a\r\n\r\n", 400},              // space before the colon
+      {std::string("GET / HTTP/1.1\r\nX: a\0b\r\n\r\n", sizeof "GET / HTTP/1.1\r\nX: a\0b\r\n\r\n" - 1), 400},  // NUL
+      {"GET / HTTP/1.2\r\n\r\n", 505},
+      {"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", 505},
+      {"GET / HTTP/1\r\n\r\n", 400},
+      {"GET  / HTTP/1.1\r\n\r\n", 400},
+      {"GET nopath HTTP/1.1\r\n\r\n", 400},
+      {"GET / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n", 400},
+      {"GET / HTTP/1.1\r\nContent-Length: -1\r\n\r\n", 400},
+      {"GET / HTTP/1.1\r\nContent-Length: 99999999999999999999999\r\n\r\n", 413},
+      {"GET / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n", 411},
+  };
+  for (const auto& [head, status] : cases) {
+    HttpRequest request;
+    const HttpParseResult r = ParseHttpRequest(head, &request);
+    EXPECT_EQ(r.outcome, HttpParseResult::kError) << head;
+    EXPECT_EQ(r.status, status) << head;
+  }
+  HttpRequest request;
+  EXPECT_EQ(ParseHttpRequest("GET / HTTP/1.1\r\nHost: x\r\n", &request).outcome, HttpParseResult::kIncomplete);
+  const std::string bare_lf = "\r\nGET /a%2Fb%zz?q HTTP/1.1\nHost: x\n\nrest";
+  const HttpParseResult ok = ParseHttpRequest(bare_lf, &request);
+  ASSERT_EQ(ok.outcome, HttpParseResult::kComplete);
+  EXPECT_EQ(ok.head_bytes, bare_lf.find("rest"));
+  EXPECT_EQ(request.path, "/a/b%zz");
+  EXPECT_TRUE(request.keep_alive);
 }
 
 }  // namespace
