@@ -53,8 +53,7 @@ bool SameMqttConfig(const MqttConfig& a, const MqttConfig& b) {
 // connection loads it too, this makes a missing one fail the start.
 Status LoadMqttLibraries(const Config& config) {
   if (config.mqtt.uri.rfind("ssl://", 0) != 0) return Status::Ok();
-  const Status& s = LoadOpenSsl();
-  return s.ok() ? s : Status::Error("[mqtt]: " + s.message());
+  return LoadOpenSsl();
 }
 
 Status MakeMqttSource(const Config& config, const SourceContext& ctx, std::unique_ptr<Source>* out) {
@@ -156,10 +155,7 @@ const SinkFactory kEmailSink{
              a.gateway.state_dir != b.gateway.state_dir || a.http.enabled != b.http.enabled ||
              a.http.listen != b.http.listen || static_cast<const EmailSink&>(sink).PasswordChanged();
     },
-    MakeEmailSink, [](const Config&) {
-      const Status& s = LoadCurl();
-      return s.ok() ? s : Status::Error("[email]: " + s.message());
-    }};
+    MakeEmailSink, [](const Config&) { return LoadCurl(); }};
 #else
 const SinkFactory kEmailSink{
     "email", [](const Config& c) { return c.email.enabled; }, [](const Config&, const Config&, const Sink&) { return false; },
@@ -194,10 +190,7 @@ const SinkFactory kKafkaSink{
     [](const Config& a, const Config& b, const Sink&) {
       return !SameKafkaConfig(a.kafka, b.kafka) || a.gateway.name != b.gateway.name;
     },
-    MakeKafkaSink, [](const Config&) {
-      const Status& s = LoadRdKafka();
-      return s.ok() ? s : Status::Error("[kafka]: " + s.message());
-    }};
+    MakeKafkaSink, [](const Config&) { return LoadRdKafka(); }};
 #else
 const SinkFactory kKafkaSink{
     "kafka", [](const Config& c) { return c.kafka.enabled; }, [](const Config&, const Config&, const Sink&) { return false; },
@@ -219,16 +212,25 @@ const std::vector<SinkFactory>& SinkFactories() {
   return kAll;
 }
 
+namespace {
+
+// The factory's libraries for `config`, if it is enabled and has any; an
+// error names its section ("[kafka]: cannot load ...").
+template <typename Factory>
+Status LoadFor(const Factory& f, const Config& config) {
+  if (f.load == nullptr || !f.enabled(config)) return Status::Ok();
+  const Status s = f.load(config);
+  return s.ok() ? s : Status::Error(std::string("[") + f.name + "]: " + s.message());
+}
+
+}  // namespace
+
 Status LoadComponentLibraries(const Config& config) {
   for (const SinkFactory& f : SinkFactories()) {
-    if (f.load == nullptr || !f.enabled(config)) continue;
-    Status s = f.load(config);
-    if (!s.ok()) return s;
+    if (Status s = LoadFor(f, config); !s.ok()) return s;
   }
   for (const SourceFactory& f : SourceFactories()) {
-    if (f.load == nullptr || !f.enabled(config)) continue;
-    Status s = f.load(config);
-    if (!s.ok()) return s;
+    if (Status s = LoadFor(f, config); !s.ok()) return s;
   }
   return Status::Ok();
 }

@@ -59,7 +59,8 @@ struct SourceFactory {
   // source that must restart is rebuilt from its position instead.
   Status (*restart)(const Config& next, Source* stopped);
   // Optional: loads the shared libraries the source needs for `config`
-  // (dlopen, gateway/base/dynamic_library.h). Null: none.
+  // (dlopen, gateway/base/dynamic_library.h); LoadComponentLibraries() puts
+  // the section before its error. Null: none.
   Status (*load)(const Config& config);
 };
 
